@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with only python3: `make demo` and `make test`.
+# Each creates or reuses .venv and installs the locked dependencies (uv.lock) with uv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+RUN := $(VENV)/bin
+DEMO_DIR ?= demo-workspace
+UV_VERSION := 0.13.8
+
+.PHONY: install demo test lint check bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(VENV)/.synced
+
+demo: install
+	$(RUN)/riskwatch demo $(DEMO_DIR) --force
+	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml ingest
+
+lint: install
+	$(RUN)/ruff check src tests benchmarks
+	$(RUN)/ruff format --check src tests benchmarks
+	$(RUN)/mypy
+	$(RUN)/lint-imports
+
+test: lint
+	$(RUN)/pytest
+
+bench: install
+	$(RUN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

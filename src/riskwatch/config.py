@@ -1,0 +1,244 @@
+"""Typed settings of a workspace: defaults < config file < RISKWATCH_* environment < arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# Settings are a stdlib dataclass rather than pydantic-settings: pydantic costs ~250 ms to
+# import and build here, and loading settings sits on the no-new-data path cron runs most.
+
+CONFIG_NAMES = ("riskwatch.toml", "config.json")
+ENV_PREFIX = "RISKWATCH_"
+# Environment variables in our namespace that are not settings (read by other parts of riskwatch).
+NON_SETTING_ENV = frozenset({"RISKWATCH_CONFIG"})
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key and where it came from."""
+
+
+def setting(default: Any, help: str) -> Any:
+    """Declare a setting: its default and a one-line description (shown in docs and errors)."""
+    if isinstance(default, list | dict):
+        raise TypeError("use a tuple for sequence defaults")
+    return field(default=default, metadata={"help": help})
+
+
+SourceKind = Literal["folder", "database"]
+ExtraColumns = Literal["drop", "keep"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting of riskwatch, typed, with its default and a description."""
+
+    workspace: Path = field(default=Path(), metadata={"internal": True})
+    config_file: Path | None = field(default=None, metadata={"internal": True})
+
+    input_folder_path: Path = setting(
+        Path("sourcedata"), "Folder watched for new data files (classic input_folder_path)."
+    )
+    output_folder_path: Path = setting(
+        Path("ingesteddata"),
+        "Folder of the master dataset finaldata.csv/.parquet, ingestedfiles.txt and quarantine/.",
+    )
+    test_data_path: Path = setting(
+        Path("testdata"), "Folder (or file) of the labelled holdout data, testdata.csv."
+    )
+    output_model_path: Path = setting(
+        Path("models"), "Folder of the immutable model versions (classic output_model_path)."
+    )
+    prod_deployment_path: Path = setting(
+        Path("production_deployment"), "Folder of the deployed model and its records."
+    )
+    reports_path: Path = setting(Path("reports"), "Folder of plots, reports and API returns.")
+    database_url: str = setting(
+        "sqlite:///riskwatch.db",
+        "SQLAlchemy URL of the metadata database; relative SQLite paths are in the workspace.",
+    )
+    source: SourceKind = setting("folder", "Where new data comes from: folder or database.")
+    source_patterns: tuple[str, ...] = setting(
+        ("*.csv", "*.parquet", "*.jsonl"), "File name patterns read from input_folder_path."
+    )
+    source_url: str = setting("", "SQLAlchemy URL of the source database (source = database).")
+    source_table: str = setting("client_activity", "Table read from the source database.")
+    source_query: str = setting(
+        "", "SQL query read instead of source_table (its result needs the watermark column)."
+    )
+    source_watermark_column: str = setting(
+        "id", "Growing column (id or timestamp) that tells new database rows from ingested ones."
+    )
+    extra_columns: ExtraColumns = setting(
+        "drop", "Columns beyond the schema in incoming data: drop them or keep them."
+    )
+    read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.")
+
+    def path(self, name: str) -> Path:
+        """The absolute path of a path setting."""
+        value = getattr(self, name)
+        if not isinstance(value, Path):
+            raise TypeError(f"{name} is not a path setting")
+        return value
+
+
+def setting_fields() -> list[dataclasses.Field[Any]]:
+    """The user-facing settings, in declaration order."""
+    return [f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")]
+
+
+def find_config_file(explicit: Path | None, cwd: Path | None = None) -> Path:
+    """The config file to use: the explicit one, else ./riskwatch.toml, else ./config.json."""
+    if explicit is not None:
+        return explicit
+    folder = cwd or Path.cwd()
+    for name in CONFIG_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    raise ConfigError(
+        f"no configuration file: looked for {' and '.join(str(folder / n) for n in CONFIG_NAMES)}; "
+        "pass --config PATH, or create a demo workspace with `riskwatch demo DIR`"
+    )
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Read the config file, apply RISKWATCH_* variables and overrides, and resolve paths."""
+    path = find_config_file(config_file, cwd).resolve()
+    raw = _read_config_file(path)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        values[key] = _coerce(key, value, f"{path}: key '{key}'", from_text=False)
+    for key, value in _env_values(os.environ if env is None else env).items():
+        values[key] = _coerce(key, value, f"environment variable {ENV_PREFIX}{key.upper()}", True)
+    for key, value in (overrides or {}).items():
+        _check_known(key, f"argument '{key}'")
+        values[key] = _coerce(key, value, f"argument '{key}'", from_text=False)
+    return _resolve(Settings(**values), path)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a riskwatch.toml or config.json into a flat mapping of known keys."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc}") from exc
+    try:
+        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a table of key = value settings")
+    for key in data:
+        _check_known(key, f"{path}: key '{key}'")
+    return data
+
+
+def _check_known(key: str, where: str) -> None:
+    names = [f.name for f in setting_fields()]
+    if key not in names:
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{where}: unknown setting{hint}; see docs/configuration.md")
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, str]:
+    """RISKWATCH_<NAME> variables as {name: text}; an unknown one is an error, not ignored."""
+    values = {}
+    for var, text in env.items():
+        if not var.startswith(ENV_PREFIX) or var in NON_SETTING_ENV:
+            continue
+        key = var.removeprefix(ENV_PREFIX).lower()
+        _check_known(key, f"environment variable {var}")
+        values[key] = text
+    return values
+
+
+def _coerce(key: str, value: Any, where: str, from_text: bool) -> Any:
+    """Check one value against its setting's type; text from the environment is parsed."""
+    kind = typing.get_type_hints(Settings)[key]
+    try:
+        return _convert(kind, value, from_text)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _convert(kind: Any, value: Any, from_text: bool) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    if origin is tuple:
+        if from_text and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"must be a list of strings, got {value!r}")
+        return tuple(value)
+    if origin in (types.UnionType, typing.Union):
+        raise TypeError("optional settings are not supported")
+    return _convert_scalar(kind, value, from_text)
+
+
+def _convert_scalar(kind: Any, value: Any, from_text: bool) -> Any:
+    if kind is bool:
+        if from_text and isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if from_text and isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
+            return False
+        if not isinstance(value, bool):
+            raise TypeError(f"must be true or false, got {value!r}")
+        return value
+    if kind is int:
+        if from_text and isinstance(value, str):
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise TypeError(f"must be a positive whole number, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, got {value!r}")
+    return Path(value) if kind is Path else value
+
+
+def _resolve(settings: Settings, config_file: Path) -> Settings:
+    """Make every path absolute against the config file's folder, never the current directory."""
+    workspace = config_file.parent
+    changes: dict[str, Any] = {"workspace": workspace, "config_file": config_file}
+    for f in setting_fields():
+        value = getattr(settings, f.name)
+        if isinstance(value, Path):
+            changes[f.name] = workspace / value.expanduser()
+    changes["database_url"] = resolve_sqlite_url(settings.database_url, workspace)
+    changes["source_url"] = resolve_sqlite_url(settings.source_url, workspace)
+    if settings.source == "database" and not settings.source_url:
+        raise ConfigError(f"{config_file}: key 'source_url': required when source = 'database'")
+    return dataclasses.replace(settings, **changes)
+
+
+def resolve_sqlite_url(url: str, workspace: Path) -> str:
+    """Anchor a relative SQLite database path in the workspace."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    rest = url.removeprefix(prefix)
+    database = rest.split("?", 1)[0]
+    if not database or database == ":memory:" or Path(database).is_absolute():
+        return url
+    return prefix + str(workspace / rest)

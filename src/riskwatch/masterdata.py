@@ -1,0 +1,127 @@
+"""The master dataset (finaldata.parquet and the classic finaldata.csv) and the quarantine."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from riskwatch.files import atomic_path
+from riskwatch.schema import BATCH_COLUMN, REQUIRED
+
+MASTER_PARQUET = "finaldata.parquet"
+MASTER_CSV = "finaldata.csv"
+INGESTED_LIST = "ingestedfiles.txt"
+QUARANTINE = "quarantine"
+QUARANTINE_LOG = "quarantined_files.csv"
+# Whole files larger than this are recorded but not copied into quarantine (a sparse file can
+# claim a gigabyte); the original stays in the source folder either way.
+COPY_LIMIT_BYTES = 50 * 1024 * 1024
+
+
+def read_master(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The master dataset; the Parquet copy is the record, the CSV its classic twin."""
+    parquet = folder / MASTER_PARQUET
+    if parquet.exists():
+        return pd.read_parquet(parquet, columns=columns)
+    csv = folder / MASTER_CSV
+    if csv.exists():  # a classic workspace ingested by another tool
+        return pd.read_csv(csv, usecols=columns)
+    return pd.DataFrame({c: pd.Series(dtype="int64") for c in (columns or [*REQUIRED])})
+
+
+def master_batch_ids(folder: Path) -> set[int]:
+    """The batch ids present in the master dataset (for recovery after a crash)."""
+    parquet = folder / MASTER_PARQUET
+    if not parquet.exists():
+        return set()
+    table = pq.read_table(parquet, columns=[BATCH_COLUMN])
+    return {int(v) for v in table.column(BATCH_COLUMN).unique().to_pylist() if v is not None}
+
+
+def append_master(folder: Path, new_rows: pd.DataFrame) -> int:
+    """Append rows to both master files, each written to a temporary file and renamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet = folder / MASTER_PARQUET
+    old = pq.read_table(parquet) if parquet.exists() else None
+    new = pa.Table.from_pandas(new_rows, preserve_index=False)
+    if old is not None:
+        new = new.cast(old.schema) if new.schema.names == old.schema.names else new
+        combined = pa.concat_tables([old, new], promote_options="permissive")
+    else:
+        combined = new
+    # The Parquet file is the commit point; the CSV follows and is rebuilt from it if a crash
+    # falls between the two renames (see ingestion.recover).
+    with atomic_path(parquet) as temporary:
+        pq.write_table(combined, temporary)
+    _write_csv(folder, combined, appended=new if old is not None else None)
+    return int(combined.num_rows)
+
+
+def rebuild_csv(folder: Path) -> None:
+    """Write finaldata.csv afresh from the Parquet record."""
+    _write_csv(folder, pq.read_table(folder / MASTER_PARQUET), appended=None)
+
+
+def _write_csv(folder: Path, table: pa.Table, appended: pa.Table | None) -> None:
+    target = folder / MASTER_CSV
+    options = pacsv.WriteOptions(quoting_style="needed")
+    same_columns = appended is not None and _csv_header(target) == table.schema.names
+    with atomic_path(target) as temporary:
+        if same_columns and appended is not None:
+            # Appending costs the new rows only; copying bytes is far cheaper than re-encoding.
+            shutil.copyfile(target, temporary)
+            with temporary.open("ab") as handle:
+                no_header = pacsv.WriteOptions(quoting_style="needed", include_header=False)
+                pacsv.write_csv(appended, handle, no_header)
+        else:
+            pacsv.write_csv(table, temporary, options)
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        return [name.strip('"') for name in handle.readline().rstrip("\r\n").split(",")]
+
+
+def write_ingested_list(folder: Path, names: list[str]) -> None:
+    """The classic ingestedfiles.txt: one ingested file name a line."""
+    with atomic_path(folder / INGESTED_LIST) as temporary:
+        temporary.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+
+
+def quarantine_rows(folder: Path, batch_id: int, name: str, bad: pd.DataFrame) -> Path:
+    """Write a batch's bad rows, with line and reason, to quarantine/; return the file."""
+    target = folder / QUARANTINE / f"batch{batch_id:06d}-{_safe(name)}.rows.csv"
+    frame = bad.copy()
+    frame.insert(0, "file", name)
+    with atomic_path(target) as temporary:
+        frame.to_csv(temporary, index=False)
+    return target
+
+
+def quarantine_file(folder: Path, name: str, path: Path | None, sha256: str, reason: str) -> Path:
+    """Record a file that could not be read at all (and keep a copy when it is small)."""
+    quarantine = folder / QUARANTINE
+    quarantine.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    copy = quarantine / "files" / f"{stamp}-{_safe(name)}"
+    if path is not None and path.exists() and path.stat().st_size <= COPY_LIMIT_BYTES:
+        with atomic_path(copy) as temporary:
+            shutil.copyfile(path, temporary)
+    log = quarantine / QUARANTINE_LOG
+    entry = pd.DataFrame([{"time": stamp, "file": name, "sha256": sha256, "reason": reason}])
+    entry.to_csv(log, mode="a", header=not log.exists(), index=False)
+    return log
+
+
+def _safe(name: str) -> str:
+    """A file name fit for the quarantine folder, whatever the source called it."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return cleaned[:120] or "batch"

