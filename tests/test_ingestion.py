@@ -205,17 +205,29 @@ def test_extra_columns_are_dropped_or_kept_by_setting(
     dropped = make_settings()
     ingest(dropped)
     assert "region" not in master(dropped).columns
-    kept = make_settings(extra_columns="keep", output_folder_path="kept", database_url="sqlite:///k.db")
+    kept = make_settings(
+        extra_columns="keep", output_folder_path="kept", database_url="sqlite:///k.db"
+    )
     ingest(kept)
     assert master(kept)["region"].tolist() == ["north"]
 
 
 def test_jsonl_and_parquet_files_ingest(make_settings: MakeSettings, add_file: AddFile) -> None:
     rows = [
-        {"corporation": "j", "lastmonth_activity": 1, "lastyear_activity": 12,
-         "number_of_employees": 3, "exited": 0},
-        {"corporation": "k", "lastmonth_activity": -1, "lastyear_activity": 12,
-         "number_of_employees": 3, "exited": 0},
+        {
+            "corporation": "j",
+            "lastmonth_activity": 1,
+            "lastyear_activity": 12,
+            "number_of_employees": 3,
+            "exited": 0,
+        },
+        {
+            "corporation": "k",
+            "lastmonth_activity": -1,
+            "lastyear_activity": 12,
+            "number_of_employees": 3,
+            "exited": 0,
+        },
     ]
     add_file("a.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     settings = make_settings()

@@ -25,6 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one riskwatch command and return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # --config and friends may stand before or after the command; unset ones get defaults here
+    # (set_defaults would change the actions the subcommands share and undo the first position).
+    for name, default in (("config", None), ("verbose", False), ("quiet", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
     logging.basicConfig(
         level=logging.DEBUG
         if args.verbose
@@ -69,7 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_demo(commands, common)
     _add_ingest(commands, common)
-    parser.set_defaults(config=None, verbose=False, quiet=False)
     return parser
 
 
