@@ -34,7 +34,7 @@ test: lint
 	$(RUN)/pytest
 
 bench: install
-	$(RUN)/python benchmarks/run.py
+	$(RUN)/python benchmarks/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -66,69 +66,90 @@ def validate(
     extra_columns: str = "drop",
     require_target: bool = True,
 ) -> Validation:
-    """Validate text columns against the schema; bad rows keep their line number and reasons."""
+    """Validate a batch against the schema; bad rows keep their line number and reasons."""
     check_columns([str(c) for c in raw.columns], require_target=require_target)
     required = list(REQUIRED if require_target else REQUIRED[:-1])
-    text = raw.astype("str").fillna("") if len(raw.columns) else raw
-    reasons = pd.Series("", index=raw.index, dtype="object")
+    bad_mask = np.zeros(len(raw), dtype=bool)
+    failed: dict[str, np.ndarray[Any, Any]] = {}
     missing: dict[str, int] = {}
     typed: dict[str, pd.Series] = {}
     for column in required:
-        values = text[column]
-        empty = values.str.strip() == ""
+        typed[column], ok, empty = _check_column(column, raw[column])
         missing[column] = int(empty.sum())
-        problem, typed[column] = _check_column(column, values, empty)
-        reasons = _append(reasons, problem)
-    bad_mask = reasons != ""
+        failed[column] = ~ok
+        bad_mask |= ~ok
     good = pd.DataFrame({c: typed[c][~bad_mask] for c in required})
     if extra_columns == "keep":
-        for column in text.columns.difference(required, sort=False):
-            good[column] = text.loc[~bad_mask, column]
-    bad = text[bad_mask].copy()
-    bad.insert(0, "reason", reasons[bad_mask])
-    bad.insert(0, "line", np.asarray(lines, dtype="int64")[bad_mask.to_numpy()])
+        for column in raw.columns.difference(required, sort=False):
+            good[column] = _as_text(raw.loc[~bad_mask, column])
+    bad = raw[bad_mask].copy()
+    bad.insert(0, "reason", _reasons(raw[bad_mask], {c: m[bad_mask] for c, m in failed.items()}))
+    bad.insert(0, "line", np.asarray(lines, dtype="int64")[bad_mask])
     return Validation(good=good.reset_index(drop=True), bad=bad, missing=missing)
 
 
-def _append(reasons: pd.Series, problem: pd.Series) -> pd.Series:
-    has = problem != ""
-    joined = reasons.where(reasons == "", reasons + "; ") + problem
-    return reasons.where(~has, joined)
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as text, missing as empty text."""
+    if pd.api.types.is_string_dtype(values.dtype) and not values.isna().any():
+        return values
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
-def _check_column(column: str, values: pd.Series, empty: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Reasons (empty text when fine) and the typed values of one required column."""
+def _check_column(column: str, values: pd.Series) -> tuple[pd.Series, Any, Any]:
+    """Typed values, which rows pass, and which are missing; fast on clean typed columns."""
     if column == ID_COLUMN:
-        problem = pd.Series(np.where(empty, f"{column} is empty", ""), index=values.index)
-        return problem, values.str.strip()
+        text = _as_text(values).str.strip()
+        empty = (text == "").to_numpy()
+        return text, ~empty, empty
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        numbers, empty = values, values.isna().to_numpy()
+    else:  # text or mixed: the reasons are worked out later, for the failing rows only
+        text = _as_text(values).str.strip()
+        empty = (text == "").to_numpy()
+        numbers = pd.to_numeric(text.where(~empty, None), errors="coerce")
+    ok = (numbers.notna() & (numbers >= 0) & (numbers <= MAX_COUNT) & (numbers % 1 == 0)).to_numpy()
+    if column == TARGET:
+        ok = ok & numbers.isin([0, 1]).to_numpy()
+    return numbers.where(ok, 0).astype("int64"), ok, empty
+
+
+def _reasons(bad: pd.DataFrame, failed: dict[str, Any]) -> pd.Series:
+    """One readable reason per bad row, naming each failing column and its value."""
+    reasons = pd.Series("", index=bad.index, dtype="object")
+    for column, mask in failed.items():
+        if not mask.any():
+            continue
+        explained = _explain(column, _shown(bad[column][mask]))
+        joined = reasons[mask].where(reasons[mask] == "", reasons[mask] + "; ") + explained
+        reasons[mask] = joined
+    return reasons
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Failing values as the file wrote them: a float column shows -4, not -4.0."""
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return _as_text(values)
+    return values.map(
+        lambda v: "" if pd.isna(v) else str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    ).astype(str)
+
+
+def _explain(column: str, values: pd.Series) -> pd.Series:
+    """Why each of these (failing) values breaks the rules of its column."""
+    if column == ID_COLUMN:
+        return pd.Series(f"{column} is empty", index=values.index)
     numbers = pd.to_numeric(values.where(values.str.fullmatch(_INTEGER), None), errors="coerce")
     is_number = values.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
     rules = [
-        (empty.to_numpy(), "is missing"),
+        ((values.str.strip() == "").to_numpy(), "is missing"),
         (values.str.fullmatch(_NEGATIVE).to_numpy(dtype=bool), "is negative"),
         (is_number & numbers.isna().to_numpy(), "is not a whole number"),
         (numbers.isna().to_numpy(), "is not a number"),
         ((numbers > MAX_COUNT).to_numpy(dtype=bool), f"is implausibly large (over {MAX_COUNT:,})"),
+        (np.ones(len(values), dtype=bool), "must be 0 or 1" if column == TARGET else "is invalid"),
     ]
-    if column == TARGET:
-        rules.append((~numbers.isin([0, 1]).to_numpy(), "must be 0 or 1"))
-    chosen = np.select([mask for mask, _ in rules], [why for _, why in rules], default="")
-    reasons = _with_values(column, pd.Series(chosen, index=values.index), values)
-    typed = numbers.where(reasons == "", 0).astype("int64")
-    return reasons, typed
-
-
-def _with_values(column: str, problem: pd.Series, values: pd.Series) -> pd.Series:
-    """Turn each rule into a reason that names the column and shows the offending value."""
-    out = pd.Series("", index=problem.index, dtype="object")
-    mask = (problem != "").to_numpy()
-    if not mask.any():
-        return out
-    shown = values[mask].str.slice(0, 40).map(repr)
-    out[mask] = (
-        column
-        + " "
-        + problem[mask]
-        + np.where(problem[mask] == "is missing", "", " (" + shown + ")")
+    chosen = pd.Series(
+        np.select([m for m, _ in rules], [why for _, why in rules], default=""), index=values.index
     )
-    return out
+    shown = " (" + values.str.slice(0, 40).map(repr) + ")"
+    return column + " " + chosen + shown.where(chosen != "is missing", "")

@@ -1,0 +1,233 @@
+"""Synthetic corporate-client portfolio for the riskwatch demo (pure numpy/pandas, no I/O).
+
+Data model
+----------
+* Portfolio: ``clients`` slots, each holding one client with a unique ``corporation`` id
+  (a short lowercase name and a running number, e.g. ``maple004217``). A slot has a base
+  company size and a per-client activity rate:
+
+  - base size ~ lognormal(median 20 employees, sigma 1.3): heavy-tailed, most clients are
+    small, the largest have thousands of employees (minimum 1 after rounding);
+  - activity rate ~ gamma(shape 3, scale 8) yearly events per employee^0.8.
+
+* Month m (1..months) is a snapshot with one row per slot:
+
+  - ``number_of_employees`` = base size with a little month-to-month headcount noise (5 %);
+  - ``lastyear_activity`` ~ Poisson(rate * employees^0.8 * noise), at least 1 (every
+    client in the portfolio was active during the year), so activity grows with size;
+  - ``lastmonth_activity`` ~ Poisson(lastyear_activity / 12 * momentum): momentum is
+    lognormal around 1 (sigma 0.3), and for 15 % of clients each month it collapses to
+    uniform(0, 0.6) of that: the clients whose business is drifting away;
+  - ``exited`` ~ Bernoulli(p) with the true rule
+    ``logit p = intercept + drop_weight * clip(1 - ratio, 0, 1) - size_weight * ln(employees / 20)``
+    where ``ratio = lastmonth_activity / (lastyear_activity / 12)``: falling below the
+    yearly pace raises the risk, larger companies are a little safer.  Overall about 23 %.
+
+* A client who exits is replaced the next month by a new client (new id) in the same slot,
+  keeping the slot's size and rate: the sales team backfills like for like.  This keeps the
+  portfolio mix stable, so any change in the features comes from the scenario and not from
+  survivorship (small, risky clients would otherwise slowly drain out of the portfolio).
+
+Scenarios (from ``drift_month`` on):
+
+* ``none``: nothing changes.
+* ``covariate``: an economic boom, every company is 1.7x larger (new hires) and activity is
+  up ~50 % (1.7^0.8); the rule P(exit | features) is exactly the same.  Because larger
+  companies are safer under that rule, the exit rate dips a little (about 20 %).
+* ``concept``: features are generated exactly as before but the rule changes: a drop in
+  activity matters much less (weight 3.0 -> 1.0) and small companies become much riskier
+  (size weight 0.3 -> 1.2); the overall exit rate stays about the same.
+
+The holdout is 2,000 separate clients from the month-1 world (no drift, baseline rule).
+Random numbers come from two independent streams of one seed, one for the portfolio and one
+for the holdout, so all scenarios share the same months before the drift and the holdout
+does not depend on the number of months.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+SCENARIOS = ("none", "covariate", "concept")
+COLUMNS = (
+    "corporation",
+    "lastmonth_activity",
+    "lastyear_activity",
+    "number_of_employees",
+    "exited",
+)
+PROBABILITY_COLUMN = "true_probability"
+HOLDOUT_ROWS = 2_000
+
+MEDIAN_EMPLOYEES = 20.0
+SIZE_SIGMA = 1.3
+RATE_SHAPE, RATE_SCALE = 3.0, 8.0
+ACTIVITY_ELASTICITY = 0.8
+HEADCOUNT_NOISE = 0.05
+PACE_NOISE = 0.1
+MOMENTUM_SIGMA = 0.3
+DECLINE_SHARE = 0.15
+DECLINE_MAX = 0.6
+BOOM_FACTOR = 1.7
+NAMES = (
+    "acme", "apex", "atlas", "birch", "boreal", "cobalt", "crest", "delta", "ember",
+    "falcon", "fjord", "gale", "granite", "harbor", "helix", "ion", "juniper", "kestrel",
+    "lumen", "maple", "meridian", "nimbus", "nova", "onyx", "orbit", "pine", "prism",
+    "quartz", "raven", "ridge", "sable", "summit", "tidal", "umber", "vertex", "willow",
+    "xenon", "yarrow", "zephyr",
+)  # fmt: skip
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """True exit rule: a logistic function of the activity drop and the company size."""
+
+    intercept: float
+    drop_weight: float
+    size_weight: float
+
+    def probability(
+        self, lastmonth: IntArray, lastyear: IntArray, employees: IntArray
+    ) -> FloatArray:
+        """Return the true exit probability of each row."""
+        ratio = lastmonth / (lastyear / 12.0)
+        drop = np.clip(1.0 - ratio, 0.0, 1.0)
+        size = np.log(employees / MEDIAN_EMPLOYEES)
+        logit = self.intercept + self.drop_weight * drop - self.size_weight * size
+        return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=np.float64)
+
+    def describe(self) -> str:
+        """Return the rule as a human-readable formula."""
+        return (
+            f"logit P(exit) = {self.intercept} + {self.drop_weight} * clip(1 - ratio, 0, 1)"
+            f" - {self.size_weight} * ln(number_of_employees / 20), where ratio ="
+            " lastmonth_activity / (lastyear_activity / 12)"
+        )
+
+
+BASELINE_RULE = Rule(intercept=-2.2, drop_weight=3.0, size_weight=0.3)
+CONCEPT_RULE = Rule(intercept=-2.0, drop_weight=1.0, size_weight=1.2)
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Stable attributes of the clients in the portfolio slots."""
+
+    size: FloatArray
+    rate: FloatArray
+
+
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Return independent generators for the portfolio and the holdout."""
+    portfolio, holdout = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(portfolio), np.random.default_rng(holdout)
+
+
+def draw_profiles(rng: np.random.Generator, count: int) -> Profiles:
+    """Draw heavy-tailed company sizes and per-client activity rates."""
+    size = rng.lognormal(np.log(MEDIAN_EMPLOYEES), SIZE_SIGMA, count)
+    rate = rng.gamma(RATE_SHAPE, RATE_SCALE, count)
+    return Profiles(size=size, rate=rate)
+
+
+def new_ids(rng: np.random.Generator, first: int, count: int) -> NDArray[np.object_]:
+    """Return ``count`` unique ids numbered from ``first`` (name + zero-padded number)."""
+    names = rng.choice(np.array(NAMES, dtype=object), size=count)
+    numbers = range(first, first + count)
+    return np.array(
+        [f"{name}{number:06d}" for name, number in zip(names, numbers, strict=True)], dtype=object
+    )
+
+
+def observe(rng: np.random.Generator, profiles: Profiles, boom: float) -> pd.DataFrame:
+    """Draw one month of features for every client (without ``corporation`` and ``exited``)."""
+    n = profiles.size.shape[0]
+    headcount = profiles.size * boom * np.exp(rng.normal(0.0, HEADCOUNT_NOISE, n))
+    employees = np.maximum(1, np.rint(headcount)).astype(np.int64)
+    pace = profiles.rate * employees**ACTIVITY_ELASTICITY * np.exp(rng.normal(0.0, PACE_NOISE, n))
+    lastyear = np.maximum(1, rng.poisson(pace)).astype(np.int64)
+    # Mean-one lognormal: a steady client keeps its yearly pace on average.
+    momentum = np.exp(rng.normal(-(MOMENTUM_SIGMA**2) / 2, MOMENTUM_SIGMA, n))
+    declining = rng.random(n) < DECLINE_SHARE
+    collapse = rng.uniform(0.0, DECLINE_MAX, n)
+    momentum = np.where(declining, momentum * collapse, momentum)
+    lastmonth = rng.poisson(lastyear / 12.0 * momentum).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "lastmonth_activity": lastmonth,
+            "lastyear_activity": lastyear,
+            "number_of_employees": employees,
+        }
+    )
+
+
+def _labelled(
+    rng: np.random.Generator, ids: NDArray[np.object_], features: pd.DataFrame, rule: Rule
+) -> pd.DataFrame:
+    """Add ids, the true probability and a drawn ``exited`` label to a month of features."""
+    probability = rule.probability(
+        features["lastmonth_activity"].to_numpy(),
+        features["lastyear_activity"].to_numpy(),
+        features["number_of_employees"].to_numpy(),
+    )
+    exited = (rng.random(probability.shape[0]) < probability).astype(np.int64)
+    frame = features.assign(corporation=ids, exited=exited, true_probability=probability)
+    return frame[[*COLUMNS, PROBABILITY_COLUMN]]
+
+
+def simulate(
+    clients: int, months: int, scenario: str, drift_month: int | None, seed: int
+) -> Iterator[pd.DataFrame]:
+    """Yield each month's snapshot (classic columns and ``true_probability``), month 1 first."""
+    rng = _streams(seed)[0]
+    profiles = draw_profiles(rng, clients)
+    ids = new_ids(rng, 1, clients)
+    # The holdout takes the numbers right after the first portfolio.
+    next_number = clients + HOLDOUT_ROWS + 1
+    for month in range(1, months + 1):
+        drifted = drift_month is not None and month >= drift_month
+        boom = BOOM_FACTOR if drifted and scenario == "covariate" else 1.0
+        rule = CONCEPT_RULE if drifted and scenario == "concept" else BASELINE_RULE
+        frame = _labelled(rng, ids, observe(rng, profiles, boom), rule)
+        yield frame
+        leavers = frame["exited"].to_numpy() == 1
+        count = int(leavers.sum())
+        ids = ids.copy()
+        ids[leavers] = new_ids(rng, next_number, count)
+        next_number += count
+
+
+def holdout(clients: int, seed: int) -> pd.DataFrame:
+    """Return the labelled holdout: separate clients from the month-1 world."""
+    rng = _streams(seed)[1]
+    profiles = draw_profiles(rng, HOLDOUT_ROWS)
+    ids = new_ids(rng, clients + 1, HOLDOUT_ROWS)
+    return _labelled(rng, ids, observe(rng, profiles, 1.0), BASELINE_RULE)
+
+
+def describe(scenario: str, drift_month: int | None) -> dict[str, str]:
+    """Return a human description of the rule before and after the drift month."""
+    before = BASELINE_RULE.describe()
+    if scenario == "concept":
+        after = CONCEPT_RULE.describe()
+        change = (
+            "features unchanged; the exit rule changes (drop matters less, small firms riskier)"
+        )
+    elif scenario == "covariate":
+        after = before
+        change = (
+            f"every company {BOOM_FACTOR}x larger and activity up ~50 %; the exit rule is unchanged"
+        )
+    else:
+        after = before
+        change = "nothing changes"
+    when = f"from month {drift_month}" if drift_month is not None else "no drift"
+    return {"before": before, "after": after, "change": f"{when}: {change}"}
