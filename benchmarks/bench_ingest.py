@@ -38,6 +38,7 @@ def status(key):
 import pandas as pd
 from riskwatch.config import load_settings
 from riskwatch.ingestion import ingest
+import riskwatch.loading  # the read path's imports (SQLAlchemy, pyarrow): timed apart
 baseline = status("VmRSS:")
 mode, target = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
@@ -93,14 +94,28 @@ def bench_large_file(work: Path) -> list[str]:
     generate(data, ROWS)
     bare = child("read_csv", data)
     ours = child("ingest", ws / "riskwatch.toml")
-    assert ours["rows"] == ROWS, ours
+    if ours["rows"] != ROWS:
+        raise RuntimeError(f"ingested {ours['rows']} rows, expected {ROWS}")
+    shutil.rmtree(ws / "ingesteddata")
+    (ws / "riskwatch.db").unlink()
+    start = time.perf_counter()
+    subprocess.run(
+        [RISKWATCH, "--config", str(ws / "riskwatch.toml"), "ingest"],
+        check=True,
+        capture_output=True,
+    )
+    command_seconds = time.perf_counter() - start
     time_ratio = ours["seconds"] / bare["seconds"]
     memory_ratio = ours["peak_bytes"] / bare["frame_bytes"]
     mib = 1024 * 1024
     return [
         f"ingest {ROWS:,} rows ({data.stat().st_size / mib:.0f} MiB CSV)",
-        f"  bare pandas.read_csv : {bare['seconds']:.2f} s, frame {bare['frame_bytes'] / mib:.0f} MiB",
-        f"  riskwatch ingest     : {ours['seconds']:.2f} s, peak memory {ours['peak_bytes'] / mib:.0f} MiB",
+        f"  bare pandas.read_csv : {bare['seconds']:.2f} s, "
+        f"frame {bare['frame_bytes'] / mib:.0f} MiB"
+        " (pandas imported before timing)",
+        f"  ingest() call        : {ours['seconds']:.2f} s, peak memory "
+        f"{ours['peak_bytes'] / mib:.0f} MiB (its imports loaded before timing)",
+        f"  whole command        : {command_seconds:.2f} s (`riskwatch ingest`, imports included)",
         f"  time   : {time_ratio:.2f}x the bare read   (aim: at most 3x)  "
         + ("OK" if time_ratio <= 3 else "OVER"),
         f"  memory : {memory_ratio:.2f}x the frame's size (aim: at most 3x)  "
@@ -121,7 +136,8 @@ def bench_no_new_data(work: Path) -> list[str]:
         start = time.perf_counter()
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
-        assert done.stdout.startswith("No new data"), done.stdout
+        if not done.stdout.startswith("No new data"):
+            raise RuntimeError(f"expected no new data, got: {done.stdout}")
     median = statistics.median(times) * 1000
     return [
         f"no-new-data check, whole `riskwatch ingest` command, {NO_NEW_FILES} ingested files "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -298,13 +299,22 @@ def test_crash_between_parquet_and_csv_is_recovered_without_duplicates(
     add_file("a.csv", csv_rows("x,1,12,3,0"))
     settings = make_settings()
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
+    real_atomic_path = masterdata.atomic_path
 
-    monkeypatch.setattr(masterdata, "_write_csv", crash)
+    @contextlib.contextmanager
+    def crash_before_csv_rename(target: Path) -> Iterator[Path]:
+        with real_atomic_path(target) as temporary:
+            yield temporary
+            if target.name == "finaldata.csv":  # the Parquet file was renamed a moment ago
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(masterdata, "atomic_path", crash_before_csv_rename)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings)
     monkeypatch.undo()
+    folder = settings.output_folder_path
+    assert (folder / "finaldata.parquet").exists()
+    assert not (folder / "finaldata.csv").exists()
     report = ingest(settings)
     assert len(report.recovered) == 1
     assert not report.new_data

@@ -93,7 +93,7 @@ def test_query_source_with_a_timestamp_watermark(workspace: Path) -> None:
 def test_missing_source_table_is_a_clear_error(workspace: Path) -> None:
     source = f"sqlite:///{workspace}/source.db"
     settings = db_settings(workspace, source, f"sqlite:///{workspace}/riskwatch.db")
-    from riskwatch.sources import UnreadableBatchError  # noqa: PLC0415
+    from riskwatch.filereaders import UnreadableBatchError  # noqa: PLC0415
 
     with pytest.raises(
         UnreadableBatchError, match=r"cannot query the source database.*client_activity"

@@ -151,8 +151,8 @@ def _add_ingest(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from riskwatch.filereaders import UnreadableBatchError  # noqa: PLC0415
     from riskwatch.ingestion import ingest  # noqa: PLC0415
-    from riskwatch.sources import UnreadableBatchError  # noqa: PLC0415
 
     settings = _settings(args)
     try:

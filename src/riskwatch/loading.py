@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.config import Settings
+from riskwatch.filereaders import UnreadableBatchError
 from riskwatch.masterdata import (
     QUARANTINE,
     append_master,
@@ -28,7 +29,6 @@ from riskwatch.sources import (
     DatabaseSource,
     FolderSource,
     Progress,
-    UnreadableBatchError,
     open_source,
 )
 from riskwatch.store import Store
@@ -75,7 +75,7 @@ def load_batches(
     folder = settings.output_folder_path
     source = open_source(settings)
     master = read_master(folder)
-    seen = [_row_hashes(master.drop(columns=[BATCH_COLUMN], errors="ignore"))]
+    seen = [master.drop(columns=[BATCH_COLUMN], errors="ignore")]
     results: list[BatchResult] = []
     frames: list[pd.DataFrame] = []
     for batch in batches:
@@ -86,7 +86,8 @@ def load_batches(
     total = len(master)
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
-        total = append_master(folder, pd.concat(frames, ignore_index=True))
+        new_rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        total = append_master(folder, new_rows)
         finished = [r.batch_id for r in results if r.status == "ingested" and r.batch_id]
         store.finish_batches({batch_id: {} for batch_id in finished})
     write_ingested_list(folder, [r.name for r in store.batches(status="ingested")])
@@ -99,7 +100,7 @@ def _load_one(
     store: Store,
     batch: Batch,
     *,
-    seen: list[np.ndarray[Any, Any]],
+    seen: list[pd.DataFrame],
     progress: Progress | None,
 ) -> tuple[BatchResult, pd.DataFrame | None]:
     folder = settings.output_folder_path
@@ -121,10 +122,9 @@ def _load_one(
     name = batch.name
     if isinstance(source, DatabaseSource):
         name = f"{source.label()}[{batch.watermark_low}..{read.watermark_high}]"
-    hashes = _row_hashes(read.good)
-    duplicate = pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, np.concatenate(seen))
-    seen.append(hashes[~duplicate])
-    rows = read.good[~duplicate].reset_index(drop=True)
+    duplicate = _duplicates(seen, read.good)
+    rows = read.good[~duplicate].reset_index(drop=True) if duplicate.any() else read.good
+    seen.append(rows)
     result = BatchResult(
         name,
         "ingested",
@@ -207,12 +207,27 @@ def _skipped_rows(skipped: list[tuple[int, str]]) -> pd.DataFrame:
     )
 
 
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """One 64-bit hash per row over every column, so exact duplicates share a hash."""
-    if frame.empty:
-        return np.empty(0, dtype="uint64")
-    ordered = frame[sorted(frame.columns)]
-    return pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+def _duplicates(earlier: list[pd.DataFrame], rows: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """Which rows repeat an earlier row exactly, in this batch or in what came before it."""
+    prior = [frame.reindex(columns=rows.columns) for frame in earlier if len(frame)]
+    if not prior:
+        return _duplicated(rows)
+    stacked = pd.concat([*prior, rows], ignore_index=True)
+    return _duplicated(stacked)[-len(rows) :]
+
+
+def _duplicated(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """frame.duplicated(), computed on text columns only where the numbers already repeat."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    if not numeric or len(numeric) == len(frame.columns):
+        return frame.duplicated().to_numpy()
+    # Factorizing millions of ids costs 5x the numbers; only rows whose numbers repeat can be
+    # exact duplicates, and those are few.
+    candidates = frame.duplicated(subset=numeric, keep=False).to_numpy()
+    result = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        result[candidates] = frame[candidates].duplicated().to_numpy()
+    return result
 
 
 def recover(settings: Settings, store: Store) -> list[int]:

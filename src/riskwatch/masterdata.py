@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,32 +56,42 @@ def append_master(folder: Path, new_rows: pd.DataFrame) -> int:
         combined = pa.concat_tables([old, new], promote_options="permissive")
     else:
         combined = new
-    # The Parquet file is the commit point; the CSV follows and is rebuilt from it if a crash
-    # falls between the two renames (see ingestion.recover).
-    with atomic_path(parquet) as temporary:
-        pq.write_table(combined, temporary)
-    _write_csv(folder, combined, appended=new if old is not None else None)
+    _write_both(folder, combined, appended=new if old is not None else None)
     return int(combined.num_rows)
 
 
 def rebuild_csv(folder: Path) -> None:
     """Write finaldata.csv afresh from the Parquet record."""
-    _write_csv(folder, pq.read_table(folder / MASTER_PARQUET), appended=None)
-
-
-def _write_csv(folder: Path, table: pa.Table, appended: pa.Table | None) -> None:
     target = folder / MASTER_CSV
-    options = pacsv.WriteOptions(quoting_style="needed")
-    same_columns = appended is not None and _csv_header(target) == table.schema.names
     with atomic_path(target) as temporary:
-        if same_columns and appended is not None:
-            # Appending costs the new rows only; copying bytes is far cheaper than re-encoding.
-            shutil.copyfile(target, temporary)
-            with temporary.open("ab") as handle:
-                no_header = pacsv.WriteOptions(quoting_style="needed", include_header=False)
-                pacsv.write_csv(appended, handle, no_header)
-        else:
-            pacsv.write_csv(table, temporary, options)
+        _fill_csv(temporary, target, pq.read_table(folder / MASTER_PARQUET), appended=None)
+
+
+def _write_both(folder: Path, table: pa.Table, appended: pa.Table | None) -> None:
+    """Write both files side by side (pyarrow frees the GIL), then rename Parquet, then CSV."""
+    # The Parquet file is the commit point; the CSV follows and is rebuilt from it if a crash
+    # falls between the two renames (see loading.recover).
+    csv = folder / MASTER_CSV
+    with atomic_path(csv) as csv_temporary, atomic_path(folder / MASTER_PARQUET) as temporary:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            writes = [
+                pool.submit(pq.write_table, table, temporary),
+                pool.submit(_fill_csv, csv_temporary, csv, table, appended),
+            ]
+        for write in writes:
+            write.result()
+
+
+def _fill_csv(temporary: Path, target: Path, table: pa.Table, appended: pa.Table | None) -> None:
+    same_columns = appended is not None and _csv_header(target) == table.schema.names
+    if same_columns and appended is not None:
+        # Appending costs the new rows only; copying bytes is far cheaper than re-encoding.
+        shutil.copyfile(target, temporary)
+        with temporary.open("ab") as handle:
+            no_header = pacsv.WriteOptions(quoting_style="needed", include_header=False)
+            pacsv.write_csv(appended, handle, no_header)
+    else:
+        pacsv.write_csv(table, temporary, pacsv.WriteOptions(quoting_style="needed"))
 
 
 def _csv_header(path: Path) -> list[str] | None:

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import hashlib
-import io
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from riskwatch.config import Settings
+from riskwatch.filereaders import (
+    RawChunk,
+    UnreadableBatchError,
+    read_file,
+    schema_check,
+)
 
-if TYPE_CHECKING:  # pandas and SQLAlchemy are imported only when data is read: the check stays fast
-    import pandas as pd
-
-SNIFF_BYTES = 64 * 1024
-ID_COLUMN = "corporation"  # read as text always: an id such as "NA" or "007" is not a number
-MISSING_MARKERS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 # A progress reporter: called with a label and a total of bytes, it returns advance(n_bytes).
 Progress = Callable[[str, int], Callable[[int], None]]
-
-
-class UnreadableBatchError(Exception):
-    """A batch that cannot be read at all; the message says why and is shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +42,6 @@ class Batch:
     size_bytes: int
     path: Path | None = None
     watermark_low: Any = None
-
-
-@dataclass
-class RawChunk:
-    """Rows of a batch as text, with the line (or row) number of the first one."""
-
-    frame: pd.DataFrame
-    first_line: int
-    lines: Any = None  # per-row line numbers (CSV: skipped lines put rows and lines out of step)
-    position: int = 0  # bytes of the file consumed so far, for progress
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) unparsable
-    watermark_high: Any = None
 
 
 def sha256_of(path: Path) -> str:
@@ -108,138 +89,7 @@ class FolderSource:
         """The rows of one file as text, in chunks; UnreadableBatchError if it cannot be read."""
         if batch.path is None:
             raise ValueError("a folder batch needs a path")
-        suffix = batch.path.suffix.lower()
-        if suffix == ".parquet":
-            return _read_parquet(batch.path, chunk_rows)
-        if suffix == ".jsonl":
-            return _read_jsonl(batch.path, chunk_rows)
-        return _read_csv(batch.path, chunk_rows)
-
-
-def _check_text_file(path: Path) -> list[str]:
-    """Refuse an empty, binary or non-UTF-8 file; return the header's column names."""
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if not head.strip():
-        raise UnreadableBatchError("empty file: no header and no rows")
-    if b"\x00" in head:
-        raise UnreadableBatchError("binary file: it holds NUL bytes, not CSV text")
-    first_line = head.splitlines()[0]
-    try:
-        header_text = first_line.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableBatchError(
-            f"not UTF-8 text: {exc.reason} at byte {exc.start} of line 1"
-        ) from exc
-    return next(csv.reader([header_text]))
-
-
-def _schema_check(columns: list[str]) -> None:
-    from riskwatch.schema import SchemaError, check_columns  # noqa: PLC0415 - pandas is heavy
-
-    try:
-        check_columns([c.strip() for c in columns])
-    except SchemaError as exc:
-        raise UnreadableBatchError(str(exc)) from exc
-
-
-_SKIPPED = re.compile(r"Skipping line (\d+): (.*)")
-
-
-def _read_csv(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415 - pandas is heavy
-
-    header = [c.strip() for c in _check_text_file(path)]
-    _schema_check(header)
-    next_row = 0
-    all_skipped: list[int] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught, path.open("rb") as handle:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            reader = pd.read_csv(
-                handle,
-                # Numbers are parsed as the file is read (as fast as a bare read_csv); a column
-                # with text in it stays text and schema.validate explains its bad rows.
-                dtype={ID_COLUMN: "str"},
-                keep_default_na=False,
-                na_values={c: MISSING_MARKERS for c in header if c != ID_COLUMN},
-                low_memory=False,
-                skip_blank_lines=False,  # keeps row numbers equal to line numbers
-                on_bad_lines="warn",
-                encoding="utf-8-sig",
-                chunksize=chunk_rows,
-            )
-            with reader:
-                for frame in reader:
-                    frame.columns = [str(c).strip() for c in frame.columns]
-                    skipped = _skipped_lines(caught)
-                    all_skipped.extend(line for line, _ in skipped)
-                    rows = np.arange(next_row, next_row + len(frame))
-                    lines = _row_lines(rows, np.array(sorted(all_skipped), dtype="int64"))
-                    first = int(lines[0]) if len(lines) else next_row + 2
-                    yield RawChunk(
-                        frame, first, lines=lines, skipped=skipped, position=handle.tell()
-                    )
-                    next_row += len(frame)
-    except UnicodeDecodeError as exc:
-        raise UnreadableBatchError(
-            f"not UTF-8 text: {exc.reason} (byte 0x{exc.object[exc.start]:02x})"
-        ) from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise UnreadableBatchError(f"not a readable CSV file: {exc}") from exc
-
-
-def _row_lines(rows: Any, skipped: Any) -> Any:
-    """Line numbers of data rows (header on line 1), given the lines the parser skipped."""
-    import numpy as np  # noqa: PLC0415
-
-    # The j-th skipped line s would have been row s - 2 - j; rows at or past it move down a line.
-    would_be_rows = skipped - 2 - np.arange(len(skipped))
-    return rows + 2 + np.searchsorted(would_be_rows, rows, side="right")
-
-
-def _skipped_lines(caught: list[warnings.WarningMessage]) -> list[tuple[int, str]]:
-    """Lines the CSV parser skipped (too many fields), taken from its warnings."""
-    lines = []
-    for message in caught:
-        for match in _SKIPPED.finditer(str(message.message)):
-            lines.append((int(match.group(1)), match.group(2).strip()))
-    caught.clear()
-    return lines
-
-
-def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
-    import pandas as pd  # noqa: PLC0415 - pandas is heavy
-
-    _check_text_file(path)
-    line = 1
-    try:
-        with pd.read_json(path, lines=True, dtype=False, chunksize=chunk_rows) as reader:
-            for frame in reader:
-                _schema_check([str(c) for c in frame.columns])
-                yield RawChunk(frame, line)
-                line += len(frame)
-    except UnicodeDecodeError as exc:
-        raise UnreadableBatchError(f"not UTF-8 text: {exc.reason}") from exc
-    except ValueError as exc:
-        raise UnreadableBatchError(f"not valid JSON lines near line {line}: {exc}") from exc
-
-
-def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
-    import pyarrow as pa  # noqa: PLC0415 - pyarrow is heavy
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    row = 1
-    try:
-        parquet = pq.ParquetFile(path)
-        _schema_check(parquet.schema_arrow.names)
-        for record_batch in parquet.iter_batches(batch_size=chunk_rows):
-            frame = record_batch.to_pandas()
-            yield RawChunk(frame, row)
-            row += len(frame)
-    except (pa.ArrowException, OSError) as exc:
-        raise UnreadableBatchError(f"not a readable Parquet file: {exc}") from exc
+        return read_file(batch.path, chunk_rows)
 
 
 class DatabaseSource:
@@ -299,7 +149,7 @@ class DatabaseSource:
         try:
             with engine.connect() as conn:
                 for frame in pd.read_sql(query, conn, chunksize=chunk_rows):
-                    _schema_check([str(c) for c in frame.columns])
+                    schema_check([str(c) for c in frame.columns])
                     high = frame[self.watermark].max() if len(frame) else None
                     yield RawChunk(frame, row, watermark_high=high)
                     row += len(frame)
@@ -334,10 +184,3 @@ def open_source(settings: Settings) -> FolderSource | DatabaseSource:
 def _redact(url: str) -> str:
     """A URL without its password, fit for records and messages."""
     return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
-def csv_text(frame: pd.DataFrame) -> str:
-    """A frame as CSV text (used for quarantine records)."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue()
