@@ -20,8 +20,10 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.synced
 
+# The main job on a fresh demo workspace (./demo-workspace is scratch space, made anew each run).
 demo: install
-	$(RUN)/riskwatch demo $(DEMO_DIR) --force
+	rm -rf $(DEMO_DIR)
+	$(RUN)/riskwatch demo $(DEMO_DIR)
 	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml ingest
 
 lint: install
