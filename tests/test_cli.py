@@ -145,3 +145,13 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("riskwatch ")
+
+
+def test_unreachable_metadata_database_exits_1_without_its_password(workspace: Path) -> None:
+    (workspace / "sourcedata" / "a.csv").write_text(csv_rows("x,1,12,3,0"))
+    url = "postgresql+psycopg://riskwatch:s3cret@127.0.0.1:1/nowhere"
+    result = run("ingest", cwd=workspace, env={"RISKWATCH_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "cannot open the metadata database postgresql+psycopg://riskwatch:***@" in result.stderr
+    assert "s3cret" not in result.stderr
+    assert "internal error" not in result.stderr

@@ -12,13 +12,10 @@ from typing import Any
 
 from riskwatch import __version__
 from riskwatch.config import ConfigError, Settings, load_settings
+from riskwatch.errors import RiskwatchError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 log = logging.getLogger("riskwatch")
-
-
-class StepError(Exception):
-    """A step that failed; its message is shown as is and the exit code is 1."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return EXIT_USAGE
-    except (StepError, OSError) as exc:
+    except (RiskwatchError, OSError) as exc:
         log.error("error: %s", exc)
         return EXIT_FAILED
     except Exception as exc:  # a bug, not the user's doing: say so, keep the trace for -v
@@ -151,14 +148,10 @@ def _add_ingest(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from riskwatch.filereaders import UnreadableBatchError  # noqa: PLC0415
     from riskwatch.ingestion import ingest  # noqa: PLC0415
 
     settings = _settings(args)
-    try:
-        report = ingest(settings, dry_run=args.dry_run, progress=None if args.json else _progress)
-    except (UnreadableBatchError, FileNotFoundError) as exc:
-        raise StepError(str(exc)) from exc
+    report = ingest(settings, dry_run=args.dry_run, progress=None if args.json else _progress)
     _emit(args, report.to_dict(), report.summary())
     return EXIT_OK
 

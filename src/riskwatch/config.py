@@ -83,13 +83,6 @@ class Settings:
     )
     read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.")
 
-    def path(self, name: str) -> Path:
-        """The absolute path of a path setting."""
-        value = getattr(self, name)
-        if not isinstance(value, Path):
-            raise TypeError(f"{name} is not a path setting")
-        return value
-
 
 def setting_fields() -> list[dataclasses.Field[Any]]:
     """The user-facing settings, in declaration order."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from riskwatch.errors import RiskwatchError
+
 if TYPE_CHECKING:  # pandas is imported only when data is read: the new-data check stays fast
     import pandas as pd
 
@@ -18,7 +20,7 @@ ID_COLUMN = "corporation"  # kept as text: an id such as "007" is not a number
 MISSING_MARKERS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 
 
-class UnreadableBatchError(Exception):
+class UnreadableBatchError(RiskwatchError):
     """A batch that cannot be read at all; the message says why and is shown to the user."""
 
 

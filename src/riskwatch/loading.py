@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -254,8 +253,3 @@ def recover(settings: Settings, store: Store) -> list[int]:
         log.warning("finished %d batch(es) a crashed run had written: %s", len(finished), finished)
     write_ingested_list(folder, [r.name for r in store.batches(status="ingested")])
     return finished
-
-
-def quarantine_folder(settings: Settings) -> Path:
-    """Where bad rows and unreadable files are kept."""
-    return settings.output_folder_path / QUARANTINE

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from riskwatch.errors import StoreError
+
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
@@ -87,8 +89,12 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = sa.create_engine(url)
-        self.migrate()
+        try:
+            self.engine: Engine = sa.create_engine(url)
+            self.migrate()
+        except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+            shown = sa.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+            raise StoreError(f"cannot open the metadata database {shown}: {exc}") from exc
 
     def close(self) -> None:
         """Release the database connections."""
