@@ -320,3 +320,27 @@ def test_crash_between_parquet_and_csv_is_recovered_without_duplicates(
     assert not report.new_data
     assert master(settings)["corporation"].tolist() == ["x"]
     assert (settings.output_folder_path / "ingestedfiles.txt").read_text() == "a.csv\n"
+
+
+def test_header_only_file_is_an_empty_batch_not_an_error(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    add_file("a.csv", csv_rows("x,1,12,3,0"))
+    add_file("empty.csv", csv_rows())
+    settings = make_settings()
+    by_name = {b.name: b for b in ingest(settings).batches}
+    assert (by_name["empty.csv"].status, by_name["empty.csv"].rows_read) == ("ingested", 0)
+    frame = master(settings)
+    assert frame["corporation"].tolist() == ["x"]
+    assert list(frame.columns) == [*HEADER.split(","), "batch_id"]
+
+
+def test_rows_after_a_header_only_first_file_append(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    add_file("empty.csv", csv_rows())
+    settings = make_settings()
+    assert ingest(settings).master_rows == 0
+    add_file("a.csv", csv_rows("x,1,12,3,0"))
+    assert ingest(settings).master_rows == 1
+    assert master(settings)["corporation"].tolist() == ["x"]

@@ -50,7 +50,7 @@ def append_master(folder: Path, new_rows: pd.DataFrame) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     parquet = folder / MASTER_PARQUET
     old = pq.read_table(parquet) if parquet.exists() else None
-    new = pa.Table.from_pandas(new_rows, preserve_index=False)
+    new = _arrow_table(new_rows)
     if old is not None:
         new = new.cast(old.schema) if new.schema.names == old.schema.names else new
         combined = pa.concat_tables([old, new], promote_options="permissive")
@@ -58,6 +58,15 @@ def append_master(folder: Path, new_rows: pd.DataFrame) -> int:
         combined = new
     _write_both(folder, combined, appended=new if old is not None else None)
     return int(combined.num_rows)
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """The rows with fixed column types, so an empty first batch cannot fix a wrong type."""
+    numbers = {*REQUIRED[1:], BATCH_COLUMN}
+    schema = pa.schema(
+        [(c, pa.int64() if c in numbers else pa.large_string()) for c in frame.columns]
+    )
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
 def rebuild_csv(folder: Path) -> None:
