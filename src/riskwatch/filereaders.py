@@ -53,7 +53,9 @@ def _check_text_file(path: Path) -> list[str]:
     if not head.strip():
         raise UnreadableBatchError("empty file: no header and no rows")
     if b"\x00" in head:
-        raise UnreadableBatchError("binary file: it holds NUL bytes, not CSV text")
+        raise UnreadableBatchError(
+            "binary file: it holds NUL bytes, not UTF-8 CSV text (save UTF-16 text as UTF-8)"
+        )
     first_line = head.splitlines()[0]
     try:
         header_text = first_line.decode("utf-8-sig")
