@@ -212,7 +212,8 @@ def ingest(
                 found = check(settings, store)
                 report.new_data = bool(found.new)
             report.batches, report.master_rows = load_batches(settings, store, found.new, progress)
-            check(settings, store)  # refreshes the state cache from the new records
+            if settings.source == "folder":  # only a folder source keeps a state cache
+                check(settings, store)  # refreshes it from the new records
     report.pending = [batch.name for batch in found.new] if dry_run else []
     report.already_ingested = found.already_ingested
     report.previously_quarantined = found.previously_quarantined

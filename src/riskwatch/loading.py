@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,7 @@ def load_batches(
         total = append_master(folder, new_rows)
         finished = [r.batch_id for r in results if r.status == "ingested" and r.batch_id]
         store.finish_batches({batch_id: {} for batch_id in finished})
-    write_ingested_list(folder, [r.name for r in store.batches(status="ingested")])
+    _write_ingested_list(folder, store)
     return results, total
 
 
@@ -150,6 +151,11 @@ def _load_one(
     return result, rows
 
 
+def _write_ingested_list(folder: Path, store: Store) -> None:
+    """The classic ingestedfiles.txt, from the records."""
+    write_ingested_list(folder, [record.name for record in store.batches(status="ingested")])
+
+
 def _counts(result: BatchResult) -> dict[str, Any]:
     keys = ("rows_read", "rows_valid", "rows_quarantined", "rows_duplicate", "rows_added")
     return {key: getattr(result, key) for key in keys} | {"missing_values": result.missing_values}
@@ -188,11 +194,8 @@ def _read_batch(
             advance(chunk.position - done)
             done = chunk.position
     good = pd.concat(goods, ignore_index=True) if goods else pd.DataFrame()
-    bad = (
-        pd.concat([b for b in bads if len(b)], ignore_index=True)
-        if any(len(b) for b in bads)
-        else pd.DataFrame()
-    )
+    nonempty = [b for b in bads if len(b)]
+    bad = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame()
     sha = batch.sha256 or digest.hexdigest()
     return _Read(good, bad, rows_read, missing, sha, high)
 
@@ -251,5 +254,5 @@ def recover(settings: Settings, store: Store) -> list[int]:
         rebuild_csv(folder)  # the crash may have come between the Parquet and the CSV rename
         store.finish_batches({batch_id: {} for batch_id in finished})
         log.warning("finished %d batch(es) a crashed run had written: %s", len(finished), finished)
-    write_ingested_list(folder, [r.name for r in store.batches(status="ingested")])
+    _write_ingested_list(folder, store)
     return finished
