@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -103,3 +104,15 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 def _sqlalchemy_url(uri: str) -> str:
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def demo_settings(tmp_path: Path) -> Settings:
+    """A small demo workspace (2,000 clients) with month 1 ingested; quick bootstrap."""
+    from riskwatch.demo import create_demo  # noqa: PLC0415 - heavy, only for these tests
+    from riskwatch.ingestion import ingest  # noqa: PLC0415
+
+    create_demo(tmp_path / "demo", months=3, seed=3, clients=2000)
+    settings = load_settings(tmp_path / "demo" / "riskwatch.toml", env={})
+    ingest(settings)
+    return dataclasses.replace(settings, bootstrap_resamples=50)

@@ -65,9 +65,15 @@ def test_precedence_is_defaults_file_environment_arguments(tmp_path: Path) -> No
 def test_environment_lists_and_choices_are_parsed(tmp_path: Path) -> None:
     config = tmp_path / "riskwatch.toml"
     config.write_text("")
-    env = {"RISKWATCH_SOURCE_PATTERNS": "*.csv, *.tsv", "RISKWATCH_EXTRA_COLUMNS": "keep"}
+    env = {
+        "RISKWATCH_SOURCE_PATTERNS": "*.csv, *.tsv",
+        "RISKWATCH_EXTRA_COLUMNS": "keep",
+        "RISKWATCH_GATE_MARGIN": "0.01",
+        "RISKWATCH_MODEL_SEED": "0",
+    }
     settings = load_settings(config, env=env)
     assert settings.source_patterns == ("*.csv", "*.tsv")
+    assert (settings.gate_margin, settings.model_seed) == (0.01, 0)
     assert settings.extra_columns == "keep"
 
 
@@ -80,8 +86,16 @@ def test_environment_lists_and_choices_are_parsed(tmp_path: Path) -> None:
         ),
         (
             'read_chunk_rows = "many"\n',
-            r"key 'read_chunk_rows': must be a positive whole number, got 'many'",
+            r"key 'read_chunk_rows': must be a whole number, got 'many'",
         ),
+        ("read_chunk_rows = 0\n", r"key 'read_chunk_rows': must be at least 1, got 0"),
+        ("decision_threshold = 1.5\n", r"key 'decision_threshold': must be at most 1.0, got 1.5"),
+        ('gate_margin = "big"\n', r"key 'gate_margin': must be a number, got 'big'"),
+        (
+            "risk_band_medium = 0.6\n",
+            r"key 'risk_band_medium' \(0.6\) must not be above risk_band_high \(0.5\)",
+        ),
+        ('model_kind = "forest"\n', r"key 'model_kind': must be one of logistic, hgb, classic"),
         ('source = "ftp"\n', r"key 'source': must be one of folder, database, got 'ftp'"),
         ("input_folder_path = 3\n", r"key 'input_folder_path': must be a string, got 3"),
         ("this is not toml\n", r"not valid TOML"),

@@ -1,7 +1,9 @@
-"""Training: the classic model reproduces the classic result; bad training data is refused."""
+"""Training: the classic result reproduced, training windows, versions saved, bad data refused."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -9,10 +11,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from riskwatch.config import load_settings
+from riskwatch.config import Settings, load_settings
+from riskwatch.demo import release_month
 from riskwatch.ingestion import ingest
+from riskwatch.models import ModelParams
+from riskwatch.registry import versions
 from riskwatch.schema import FEATURES, TARGET
-from riskwatch.training import ModelParams, TrainingError, train_model
+from riskwatch.store import Store, models
+from riskwatch.training import TrainingError, select_training_rows, train_model, train_version
 
 from .conftest import CLASSIC
 
@@ -66,3 +72,83 @@ def test_training_refuses_unusable_data(
 ) -> None:
     with pytest.raises(TrainingError, match=message):
         train_model(change(practice), ModelParams())  # type: ignore[operator]
+
+
+def _batches(*sizes: int) -> pd.DataFrame:
+    rows = []
+    for batch, size in enumerate(sizes, start=1):
+        rows += [{"batch_id": batch, "exited": i % 2} for i in range(size)]
+    return pd.DataFrame(rows)
+
+
+def test_recent_window_keeps_only_the_last_batches() -> None:
+    frame = _batches(4, 3, 2)
+    rows, weights = select_training_rows(frame, window="recent", recent_batches=2, half_life=1)
+    assert sorted(rows["batch_id"].unique()) == [2, 3]
+    assert weights is None
+
+
+def test_decay_window_halves_weight_every_half_life() -> None:
+    frame = _batches(1, 1, 1)
+    rows, weights = select_training_rows(frame, window="decay", recent_batches=1, half_life=1)
+    assert len(rows) == 3
+    assert weights is not None
+    assert weights.tolist() == [0.25, 0.5, 1.0]
+
+
+def test_window_needs_lineage_and_says_so() -> None:
+    with pytest.raises(TrainingError, match="needs the master dataset's batch_id column"):
+        select_training_rows(
+            pd.DataFrame({"exited": [0, 1]}), window="recent", recent_batches=1, half_life=1
+        )
+
+
+def test_train_version_saves_an_immutable_version_with_its_record(demo_settings: Settings) -> None:
+    store = Store(demo_settings.database_url)
+    result = train_version(demo_settings, store)
+    folder = demo_settings.output_model_path / result.version
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["training"]["rows"] == 2000
+    assert metadata["training"]["batches"] == ["month_01.csv"]
+    assert len(metadata["training"]["fingerprint"]) == 64
+    assert metadata["packages"]["scikit-learn"]
+    assert metadata["params"] == {"kind": "logistic", "seed": 0}
+    assert metadata["metrics"]["holdout"]["roc_auc"]["value"] > 0.6
+    assert store.rows(models)[0]["sha256"] == metadata["sha256"]
+
+
+def test_same_data_gives_the_same_fingerprint_and_predictions(demo_settings: Settings) -> None:
+    store = Store(demo_settings.database_url)
+    first, second = train_version(demo_settings, store), train_version(demo_settings, store)
+    assert first.version != second.version
+    assert first.metadata["training"]["fingerprint"] == second.metadata["training"]["fingerprint"]
+    assert first.metadata["metrics"] == second.metadata["metrics"]
+
+
+def test_recent_window_trains_on_the_newest_batch_only(demo_settings: Settings) -> None:
+    release_month(demo_settings.workspace, 2)
+    ingest(demo_settings)
+    settings = dataclasses.replace(
+        demo_settings, training_window="recent", training_recent_batches=1
+    )
+    result = train_version(settings, Store(settings.database_url))
+    assert result.metadata["training"]["batches"] == ["month_02.csv"]
+    assert result.metadata["training"]["rows"] == 2000
+
+
+def test_training_on_nothing_ingested_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "riskwatch.toml").write_text("")
+    settings = load_settings(tmp_path / "riskwatch.toml", env={})
+    with pytest.raises(TrainingError, match=r"no data in .*ingesteddata: run `riskwatch ingest`"):
+        train_version(settings, Store(settings.database_url))
+    assert not settings.output_model_path.exists()
+
+
+def test_training_on_one_class_changes_nothing(demo_settings: Settings) -> None:
+    master = demo_settings.output_folder_path / "finaldata.parquet"
+    pd.read_parquet(master).assign(exited=0).to_parquet(master)
+    store = Store(demo_settings.database_url)
+    with pytest.raises(TrainingError, match="only exited = 0"):
+        train_version(demo_settings, store)
+    assert versions(demo_settings.output_model_path) == []
+    assert store.rows(models) == []

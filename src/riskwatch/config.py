@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import os
 import tomllib
 import types
@@ -27,15 +28,20 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names the key and where it came from."""
 
 
-def setting(default: Any, help: str) -> Any:
-    """Declare a setting: its default and a one-line description (shown in docs and errors)."""
+def setting(
+    default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None
+) -> Any:
+    """Declare a setting: its default, a one-line description and, for numbers, its range."""
     if isinstance(default, list | dict):
         raise TypeError("use a tuple for sequence defaults")
-    return field(default=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum})
 
 
 SourceKind = Literal["folder", "database"]
 ExtraColumns = Literal["drop", "keep"]
+ModelKind = Literal["logistic", "hgb", "classic"]
+TrainingWindow = Literal["all", "recent", "decay"]
+GateMetric = Literal["roc_auc", "pr_auc", "precision_at_k", "recall_at_k", "f1", "brier"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +87,46 @@ class Settings:
     extra_columns: ExtraColumns = setting(
         "drop", "Columns beyond the schema in incoming data: drop them or keep them."
     )
-    read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.")
+    read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.", minimum=1)
+
+    model_kind: ModelKind = setting(
+        "logistic",
+        "Model trained: logistic (log-scaled features and activity ratio), hgb or classic.",
+    )
+    model_seed: int = setting(0, "Seed of every random choice in training.", minimum=0)
+    training_window: TrainingWindow = setting(
+        "all", "Master data trained on: all, recent (the last N batches) or decay (weights)."
+    )
+    training_recent_batches: int = setting(
+        3, "Batches trained on when training_window = recent.", minimum=1
+    )
+    training_half_life_batches: float = setting(
+        3.0, "Age in batches at which a row weighs half, when training_window = decay.", minimum=0.1
+    )
+    call_list_capacity: int = setting(
+        100, "Clients the managers can call: the call-list size and K of precision at K.", minimum=1
+    )
+    decision_threshold: float = setting(
+        0.5,
+        "Risk at or above which a client is labelled as leaving (F1, precision, recall).",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    risk_band_high: float = setting(
+        0.5, "Risk at or above which a client is in the high band.", minimum=0.0, maximum=1.0
+    )
+    risk_band_medium: float = setting(
+        0.2, "Risk at or above which a client is in the medium band.", minimum=0.0, maximum=1.0
+    )
+    bootstrap_resamples: int = setting(
+        1000, "Bootstrap resamples behind each confidence interval (0: none).", minimum=0
+    )
+    gate_metric: GateMetric = setting(
+        "roc_auc", "Holdout metric a challenger must beat the production model on."
+    )
+    gate_margin: float = setting(
+        0.005, "How much higher the challenger's gate metric must be.", minimum=0.0
+    )
 
 
 def setting_fields() -> list[dataclasses.Field[Any]]:
@@ -167,9 +212,20 @@ def _coerce(key: str, value: Any, where: str, from_text: bool) -> Any:
     """Check one value against its setting's type; text from the environment is parsed."""
     kind = typing.get_type_hints(Settings)[key]
     try:
-        return _convert(kind, value, from_text)
+        converted = _convert(kind, value, from_text)
+        if kind in (int, float):
+            _check_range(converted, {f.name: f for f in setting_fields()}[key].metadata)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+    return converted
+
+
+def _check_range(value: float, metadata: Mapping[str, Any]) -> None:
+    low, high = metadata.get("minimum"), metadata.get("maximum")
+    if low is not None and value < low:
+        raise ValueError(f"must be at least {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"must be at most {high}, got {value!r}")
 
 
 def _convert(kind: Any, value: Any, from_text: bool) -> Any:
@@ -202,9 +258,15 @@ def _convert_scalar(kind: Any, value: Any, from_text: bool) -> Any:
     if kind is int:
         if from_text and isinstance(value, str):
             value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise TypeError(f"must be a positive whole number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"must be a whole number, got {value!r}")
         return value
+    if kind is float:
+        if from_text and isinstance(value, str):
+            value = float(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise TypeError(f"must be a number, got {value!r}")
+        return float(value)
     if not isinstance(value, str):
         raise TypeError(f"must be a string, got {value!r}")
     return Path(value) if kind is Path else value
@@ -222,6 +284,11 @@ def _resolve(settings: Settings, config_file: Path) -> Settings:
     changes["source_url"] = resolve_sqlite_url(settings.source_url, workspace)
     if settings.source == "database" and not settings.source_url:
         raise ConfigError(f"{config_file}: key 'source_url': required when source = 'database'")
+    if settings.risk_band_medium > settings.risk_band_high:
+        raise ConfigError(
+            f"{config_file}: key 'risk_band_medium' ({settings.risk_band_medium}) must not be "
+            f"above risk_band_high ({settings.risk_band_high})"
+        )
     return dataclasses.replace(settings, **changes)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +23,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield temporary
         _fsync(temporary)
         temporary.replace(target)
-        _fsync_dir(target.parent)
+        fsync_folder(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -51,7 +52,17 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's content, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make renames in a folder durable."""
     # The rename itself is durable only once the folder's entry is on disk.
     with contextlib.suppress(OSError):
         descriptor = os.open(folder, os.O_RDONLY)

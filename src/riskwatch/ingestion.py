@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -152,15 +150,11 @@ def _check_database(settings: Settings, source: DatabaseSource, store: Store) ->
     return result
 
 
-@contextmanager
-def _store_of(settings: Settings) -> Iterator[Store]:
-    from riskwatch.store import Store  # noqa: PLC0415 - SQLAlchemy is heavy
+def _store_of(settings: Settings) -> Store:
+    """The metadata database, opened only when needed: SQLAlchemy is heavy to import."""
+    from riskwatch.store import Store  # noqa: PLC0415
 
-    store = Store(settings.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
+    return Store(settings.database_url)
 
 
 def _done_from_store(store: Store, source: str) -> dict[str, list[str]]:

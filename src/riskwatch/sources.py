@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from riskwatch.filereaders import (
     read_file,
     schema_check,
 )
+from riskwatch.files import sha256_file
 
 # A progress reporter: called with a label and a total of bytes, it returns advance(n_bytes).
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -44,15 +44,6 @@ class Batch:
     watermark_low: Any = None
 
 
-def sha256_of(path: Path) -> str:
-    """The sha256 of a file's content, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class FolderSource:
     """CSV, Parquet and JSON-lines files in a folder; a file is new when its content is new."""
 
@@ -75,7 +66,7 @@ class FolderSource:
                 if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                     found[entry.name] = known
                 else:
-                    sha = sha256_of(Path(entry.path))
+                    sha = sha256_file(Path(entry.path))
                     found[entry.name] = FileState(stat.st_size, stat.st_mtime_ns, sha)
         return dict(sorted(found.items()))
 

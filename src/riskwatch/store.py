@@ -48,12 +48,72 @@ batches = sa.Table(
 )
 
 
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("training_rows", sa.BigInteger, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.String(64), nullable=False, index=True),
+    sa.Column("dataset", sa.String(1024), nullable=False),
+    sa.Column("dataset_sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("scored_at", sa.String(32), nullable=False),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # deploy | rollback
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("previous_version", sa.String(64)),
+    sa.Column("deployed_at", sa.String(32), nullable=False),
+)
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("challenger", sa.String(64), nullable=False),
+    sa.Column("production", sa.String(64)),
+    sa.Column("metric", sa.String(32), nullable=False),
+    sa.Column("margin", sa.Float, nullable=False),
+    sa.Column("challenger_value", sa.Float),
+    sa.Column("production_value", sa.Float),
+    sa.Column("promoted", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.String(32), nullable=False),
+)
+
+# Columns holding JSON documents, encoded on write and decoded on read by add() and rows().
+JSON_COLUMNS = frozenset({"params", "metrics"})
+
+
 def _create_batches(conn: Connection) -> None:
     batches.create(conn)
 
 
+def _create_model_records(conn: Connection) -> None:
+    for table in (models, scores, deployments, promotions):
+        table.create(conn)
+
+
 # Ordered migrations: append, never edit or reorder. The position is the schema version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_batches]
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_batches, _create_model_records]
 
 
 def utcnow() -> str:
@@ -99,6 +159,12 @@ class Store:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -162,6 +228,37 @@ class Store:
             conn.execute(
                 batches.delete().where(batches.c.id == batch_id, batches.c.status == "pending")
             )
+
+    def add(self, table: sa.Table, **values: Any) -> Any:
+        """Insert one record (JSON columns encoded); return its primary key."""
+        encoded = {
+            k: json.dumps(v, sort_keys=True) if k in JSON_COLUMNS else v for k, v in values.items()
+        }
+        with self.begin() as conn:
+            key = conn.execute(table.insert().values(**encoded)).inserted_primary_key
+        return None if key is None else key[0]
+
+    def rows(
+        self,
+        table: sa.Table,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+        **equal: Any,
+    ) -> list[dict[str, Any]]:
+        """Records of a table matching column = value filters, in insertion order."""
+        order = next(iter(table.primary_key.columns))
+        query = sa.select(table).order_by(order.desc() if newest_first else order)
+        for column, value in equal.items():
+            query = query.where(table.c[column] == value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            found = [dict(row._mapping) for row in conn.execute(query)]
+        for row in found:
+            for column in JSON_COLUMNS.intersection(row):
+                row[column] = json.loads(row[column])
+        return found
 
     def batches(self, *, source: str | None = None, status: str | None = None) -> list[BatchRecord]:
         """Recorded batches, oldest first, optionally of one source or status."""

@@ -1,21 +1,28 @@
-"""Training: the whole model, preprocessing included, as one seeded scikit-learn Pipeline."""
+"""Training: choose the training rows, fit the model, score it on the holdout, save a version."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from riskwatch.config import Settings
+from riskwatch.datasets import read_labelled
 from riskwatch.errors import RiskwatchError
-from riskwatch.schema import FEATURES, TARGET
+from riskwatch.masterdata import read_master
+from riskwatch.models import ModelParams, build_model
+from riskwatch.registry import package_versions, save_version
+from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, REQUIRED, TARGET
+from riskwatch.scoring import evaluate
+from riskwatch.store import Store, batches, models, utcnow
 
-ModelKind = Literal["classic", "logistic"]
 MIN_ROWS = 10
+REFERENCE_ROWS = 10_000  # a sample of the training data kept with each version (drift reference)
 
 
 class TrainingError(RiskwatchError):
@@ -23,36 +30,15 @@ class TrainingError(RiskwatchError):
 
 
 @dataclass(frozen=True)
-class ModelParams:
-    """What to build: the model kind and its seed."""
+class TrainResult:
+    """A newly saved version and what was recorded with it."""
 
-    kind: ModelKind = "logistic"
-    seed: int = 0
+    version: str
+    metadata: dict[str, Any]
 
-
-def _log_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Log-scaled counts plus the activity ratio (last month against the yearly pace)."""
-    counts = frame[list(FEATURES)].astype("float64")
-    out = pd.DataFrame(np.log1p(counts.to_numpy()), columns=counts.columns, index=counts.index)
-    monthly_pace = counts["lastyear_activity"] / 12
-    out["activity_ratio"] = np.log1p(counts["lastmonth_activity"]) - np.log1p(monthly_pace)
-    return out
-
-
-def build_model(params: ModelParams) -> Pipeline:
-    """An unfitted Pipeline for the given parameters."""
-    if params.kind == "classic":
-        # The classic exercise's model: raw features, liblinear, otherwise defaults.
-        return Pipeline(
-            [("model", LogisticRegression(solver="liblinear", random_state=params.seed))]
-        )
-    return Pipeline(
-        [
-            ("features", FunctionTransformer(_log_features)),
-            ("scale", StandardScaler()),
-            ("model", LogisticRegression(max_iter=1000, random_state=params.seed)),
-        ]
-    )
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values."""
+        return {"version": self.version, **self.metadata}
 
 
 def check_training_data(frame: pd.DataFrame) -> None:
@@ -69,12 +55,123 @@ def check_training_data(frame: pd.DataFrame) -> None:
         )
 
 
-def train_model(frame: pd.DataFrame, params: ModelParams) -> Pipeline:
-    """Fit a fresh Pipeline on the frame's features and target."""
+def train_model(
+    frame: pd.DataFrame, params: ModelParams, sample_weight: np.ndarray[Any, Any] | None = None
+) -> Pipeline:
+    """Fit a fresh Pipeline on the frame's features and target, rows optionally weighted."""
     check_training_data(frame)
     model = build_model(params)
-    if params.kind == "classic":
-        model.fit(frame[list(FEATURES)].to_numpy(), frame[TARGET].to_numpy())
-    else:
-        model.fit(frame[list(FEATURES)], frame[TARGET])
+    # The classic model is fitted on a bare array, as the classic exercise does.
+    features = (
+        frame[list(FEATURES)] if params.kind != "classic" else frame[list(FEATURES)].to_numpy()
+    )
+    fit_params = {} if sample_weight is None else {"model__sample_weight": sample_weight}
+    model.fit(features, frame[TARGET].to_numpy(), **fit_params)
     return model
+
+
+def select_training_rows(
+    frame: pd.DataFrame, *, window: str, recent_batches: int, half_life: float
+) -> tuple[pd.DataFrame, np.ndarray[Any, Any] | None]:
+    """The rows to train on and their weights: all, the last N batches, or decaying weights."""
+    if window == "all":
+        return frame, None
+    if BATCH_COLUMN not in frame.columns:
+        raise TrainingError(
+            f"training_window = {window} needs the master dataset's {BATCH_COLUMN} column; this "
+            "one has none (written by another tool?): re-ingest, or use training_window = all"
+        )
+    order = np.sort(frame[BATCH_COLUMN].unique())
+    if window == "recent":
+        return frame[frame[BATCH_COLUMN].isin(order[-recent_batches:])], None
+    # Age 0 is the newest batch; a row's weight halves every half_life batches of age.
+    age = len(order) - 1 - np.searchsorted(order, frame[BATCH_COLUMN].to_numpy())
+    return frame, np.power(0.5, age / half_life)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A sha256 of the training rows' values (the same data gives the same fingerprint)."""
+    hashed = pd.util.hash_pandas_object(frame[list(REQUIRED)], index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def reference_profile(frame: pd.DataFrame) -> dict[str, Any]:
+    """Medians and percentiles of each feature: what 'typical' means for the call-list reasons."""
+    values = frame[list(FEATURES)].astype("float64")
+    return {
+        "medians": {c: float(values[c].median()) for c in FEATURES},
+        "percentiles": {c: np.percentile(values[c], np.arange(101)).tolist() for c in FEATURES},
+    }
+
+
+def train_version(settings: Settings, store: Store) -> TrainResult:
+    """Train on the master dataset, score on the holdout and save the model as a new version."""
+    master = read_master(settings.output_folder_path)
+    if master.empty:
+        raise TrainingError(
+            f"no data in {settings.output_folder_path}: run `riskwatch ingest` first"
+        )
+    rows, weights = select_training_rows(
+        master,
+        window=settings.training_window,
+        recent_batches=settings.training_recent_batches,
+        half_life=settings.training_half_life_batches,
+    )
+    params = ModelParams(kind=settings.model_kind, seed=settings.model_seed)
+    holdout = read_labelled(settings.test_data_path)  # read first: a bad holdout stops early
+    started = time.perf_counter()
+    model = train_model(rows, params, weights)
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model, holdout, settings)
+    metadata: dict[str, Any] = {
+        "created_at": utcnow(),
+        "kind": params.kind,
+        "params": params.to_dict(),
+        "training": _training_record(settings, store, rows, weights, seconds),
+        "metrics": {"holdout": {name: m.to_dict() for name, m in metrics.items()}},
+        "holdout": {"path": str(settings.test_data_path), "rows": len(holdout)},
+        "threshold": settings.decision_threshold,
+        "call_list_capacity": settings.call_list_capacity,
+        "reference": reference_profile(rows),
+        "packages": package_versions(),
+    }
+    sample = rows[list(REQUIRED)].sample(
+        n=min(REFERENCE_ROWS, len(rows)), random_state=settings.model_seed
+    )
+    saved: dict[str, Any] = save_version(settings.output_model_path, model, metadata, sample)
+    version = saved["version"]
+    store.add(
+        models,
+        version=version,
+        created_at=metadata["created_at"],
+        kind=params.kind,
+        params=params.to_dict(),
+        training_rows=len(rows),
+        fingerprint=metadata["training"]["fingerprint"],
+        sha256=saved["sha256"],
+        metrics=metadata["metrics"],
+    )
+    return TrainResult(version, saved)
+
+
+def _training_record(
+    settings: Settings,
+    store: Store,
+    rows: pd.DataFrame,
+    weights: np.ndarray[Any, Any] | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """What the model was trained on: rows, clients, batches by name, window, fingerprint."""
+    ids = sorted(int(b) for b in rows[BATCH_COLUMN].unique()) if BATCH_COLUMN in rows else []
+    names = {b["id"]: b["name"] for b in store.rows(batches) if b["id"] in set(ids)}
+    return {
+        "rows": len(rows),
+        "clients": int(rows[ID_COLUMN].nunique()),
+        "exit_rate": float(rows[TARGET].mean()),
+        "batches": [names.get(b, str(b)) for b in ids],
+        "batch_ids": ids,
+        "window": settings.training_window,
+        "weighted": weights is not None,
+        "fingerprint": fingerprint(rows),
+        "seconds": round(seconds, 3),
+    }

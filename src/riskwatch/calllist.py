@@ -1,0 +1,209 @@
+"""The call list: every client's latest record scored, ranked by risk, with reasons in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.config import Settings
+from riskwatch.errors import RiskwatchError
+from riskwatch.files import atomic_path, read_json
+from riskwatch.masterdata import read_master
+from riskwatch.models import predict_risk
+from riskwatch.registry import METADATA_FILE, load_deployed
+from riskwatch.schema import FEATURES, ID_COLUMN
+
+CALL_LIST = "calllist.csv"
+MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be named as a reason
+MAX_REASONS = 3
+UNCHANGED = 0.005  # risk moves smaller than half a point are "unchanged"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
+
+
+@dataclass(frozen=True)
+class CallList:
+    """The ranked clients, the model that scored them, and where the list was written."""
+
+    version: str
+    clients: int
+    frame: pd.DataFrame
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The call list as JSON-ready values."""
+        rows = self.frame.replace({np.nan: None}).to_dict(orient="records")
+        return {"version": self.version, "clients": self.clients, "path": self.path, "top": rows}
+
+    def summary(self, shown: int = 10) -> str:
+        """The top of the list as readable lines."""
+        lines = [
+            f"Call list of {len(self.frame)} of {self.clients:,} clients (model {self.version})"
+        ]
+        for row in self.frame.head(shown).itertuples(index=False):
+            lines.append(
+                f"{row.rank:>4}. {row.corporation:<14} {row.probability:6.1%} {row.risk_band:<6} "
+                f"{row.change:<14} {row.reasons}"
+            )
+        if len(self.frame) > shown:
+            lines.append(f"  … {len(self.frame) - shown} more in {self.path}")
+        return "\n".join(lines)
+
+
+def latest_records(master: pd.DataFrame) -> pd.DataFrame:
+    """Each client's most recent record (the master dataset is in ingestion order)."""
+    return master.drop_duplicates(ID_COLUMN, keep="last").reset_index(drop=True)
+
+
+def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.ndarray[Any, Any]:
+    """high, medium or low for each risk."""
+    return np.where(risk >= high, "high", np.where(risk >= medium, "medium", "low"))
+
+
+def pushes(model: Any, frame: pd.DataFrame, medians: dict[str, float]) -> pd.DataFrame:
+    """How much each feature raises each client's risk against a typical value of it."""
+    risk = predict_risk(model, frame)
+    month, year = frame["lastmonth_activity"], frame["lastyear_activity"]
+    out = {}
+    for feature in FEATURES:
+        typical = frame.copy()
+        if feature == "lastmonth_activity":  # typical for this client: its own monthly pace
+            typical[feature] = (year / 12).round().astype("int64")
+        else:  # typical for clients: the training data's median
+            typical[feature] = round(medians[feature])
+        if feature == "lastyear_activity":
+            # Keep last month in step with the year, so this names the client's scale of
+            # activity and leaves last month's drop to the lastmonth_activity reason.
+            scale = typical[feature] / year.where(year > 0, np.nan)
+            typical["lastmonth_activity"] = (month * scale).fillna(month).round().astype("int64")
+        out[feature] = risk - predict_risk(model, typical)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str:
+    """A feature's value in plain words, for a manager."""
+    if feature == "lastmonth_activity":
+        pace = row.lastyear_activity / 12
+        if pace == 0:
+            return "no activity over the last year"
+        if row.lastmonth_activity == 0:
+            return f"no activity last month (its monthly average is {pace:,.0f})"
+        change = row.lastmonth_activity / pace - 1
+        direction = "below" if change < 0 else "above"
+        return f"last month's activity is {abs(change):.0%} {direction} its monthly average"
+    value = getattr(row, feature)
+    share = float(np.searchsorted(percentiles[feature], value, side="left"))
+    share = min(max(share, 0.0), 100.0)
+    if feature == "lastyear_activity":
+        level, than = (
+            ("low", f"lower than {100 - share:.0f}")
+            if share <= 50
+            else ("high", f"higher than {share:.0f}")
+        )
+        return f"{level} activity over the last year ({value:,}; {than} % of clients)"
+    size = "small" if share <= 50 else "large"
+    than = f"smaller than {100 - share:.0f}" if share <= 50 else f"larger than {share:.0f}"
+    return f"a {size} company ({value:,} employees; {than} % of clients)"
+
+
+def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[str]:
+    """For each client, the features that push its risk up most, in plain words."""
+    push = pushes(model, frame, reference["medians"])
+    texts = []
+    for position, row in enumerate(frame.itertuples(index=False)):
+        ranked = push.iloc[position].sort_values(ascending=False)
+        named = [f for f, value in ranked.items() if value >= MIN_PUSH][:MAX_REASONS]
+        words = [describe(str(f), row, reference["percentiles"]) for f in named]
+        texts.append("; ".join(words) if words else "no single feature stands out")
+    return texts
+
+
+def rank_clients(
+    model: Any, records: pd.DataFrame, reference: dict[str, Any], *, top: int, settings: Settings
+) -> pd.DataFrame:
+    """The top clients by risk with band and reasons (reasons computed for the top only)."""
+    risk = predict_risk(model, records)
+    order = np.argsort(-risk, kind="stable")[:top]
+    chosen = records.iloc[order].reset_index(drop=True)
+    probability = risk[order]
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            ID_COLUMN: chosen[ID_COLUMN].astype(str),
+            "probability": probability.round(4),
+            "risk_band": risk_band(
+                probability, high=settings.risk_band_high, medium=settings.risk_band_medium
+            ),
+            "reasons": reasons(model, chosen, reference),
+        }
+    )
+
+
+def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Add each client's change since the previous list: new, risk up or down, unchanged."""
+    out = current.copy()
+    if previous is None or previous.empty:
+        out["change"], out["previous_rank"] = "new", None
+        return out
+    before = previous.drop_duplicates(ID_COLUMN).set_index(ID_COLUMN)
+    old_risk = out[ID_COLUMN].map(before["probability"])
+    # Both lists hold risks rounded to 4 decimals; round the difference the same way so an
+    # exact half-point move is not lost to binary floating point (0.2050 - 0.2000 < 0.005).
+    delta = (out["probability"] - old_risk).round(4)
+    out["change"] = np.select(
+        [old_risk.isna(), delta >= UNCHANGED, delta <= -UNCHANGED],
+        [
+            "new",
+            "risk up " + (delta * 100).round(1).astype(str) + " pts",
+            "risk down " + (-delta * 100).round(1).astype(str) + " pts",
+        ],
+        default="unchanged",
+    )
+    out["previous_rank"] = out[ID_COLUMN].map(before["rank"]).astype("Int64")
+    return out
+
+
+def neutralise(values: pd.Series) -> pd.Series:
+    """Text a spreadsheet would run as a formula, prefixed with ' so it shows as text."""
+    text = values.astype(str)
+    return text.where(~text.str.startswith(FORMULA_START), "'" + text)
+
+
+def build_call_list(settings: Settings, top: int | None = None) -> CallList:
+    """Score every client's latest record with the deployed model; write calllist.csv."""
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    metadata = read_json(deployed.folder / METADATA_FILE) or {}
+    reference = metadata.get("reference")
+    if not isinstance(reference, dict):
+        raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
+    records = latest_records(read_master(settings.output_folder_path))
+    if records.empty:
+        raise RiskwatchError(
+            f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"
+        )
+    size = top if top is not None else settings.call_list_capacity
+    ranked = rank_clients(model, records, reference, top=size, settings=settings)
+    path = settings.reports_path / CALL_LIST
+    listed = compare(ranked, _previous(path))
+    with atomic_path(path) as temporary:
+        shown = listed.assign(**{c: neutralise(listed[c]) for c in (ID_COLUMN, "reasons")})
+        shown.to_csv(temporary, index=False, columns=COLUMNS)
+    return CallList(deployed.version, len(records), listed[COLUMNS], str(path))
+
+
+def _previous(path: Any) -> pd.DataFrame | None:
+    try:
+        # Ids such as "NA" are ids, as ingestion keeps them: no missing-value markers here.
+        previous = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    if not {ID_COLUMN, "probability", "rank"} <= set(previous.columns):
+        return None
+    previous["probability"] = pd.to_numeric(previous["probability"], errors="coerce")
+    previous["rank"] = pd.to_numeric(previous["rank"], errors="coerce")
+    # Undo neutralise(): only a quote it added, before a formula character.
+    previous[ID_COLUMN] = previous[ID_COLUMN].str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+    return previous

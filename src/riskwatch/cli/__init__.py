@@ -1,0 +1,76 @@
+"""The `riskwatch` command: parse, call one function, format. Heavy modules load per command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from riskwatch import __version__
+from riskwatch.cli import data, model
+from riskwatch.cli.common import EXIT_FAILED, EXIT_USAGE, log
+from riskwatch.config import ConfigError
+from riskwatch.errors import RiskwatchError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one riskwatch command and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # --config and friends may stand before or after the command; unset ones get defaults here
+    # (set_defaults would change the actions the subcommands share and undo the first position).
+    for name, default in (("config", None), ("verbose", False), ("quiet", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose
+        else logging.INFO
+        if not args.quiet
+        else logging.WARNING,
+        format="riskwatch: %(message)s",
+        stream=sys.stderr,
+    )
+    command: Callable[[argparse.Namespace], int] = args.command
+    try:
+        return command(args)
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return EXIT_USAGE
+    except (RiskwatchError, OSError) as exc:
+        log.error("error: %s", exc)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug, not the user's doing: say so, keep the trace for -v
+        log.error("internal error: %s: %s (run with -v for the traceback)", type(exc).__name__, exc)
+        log.debug("traceback", exc_info=True)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (riskwatch.toml or classic config.json); "
+        "default ./riskwatch.toml, else ./config.json",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="riskwatch",
+        description="Create, deploy and monitor a client-attrition risk model.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"riskwatch {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    data.add_commands(commands, common)
+    model.add_commands(commands, common)
+    return parser
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""What every command shares: settings, output, exit codes, progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from riskwatch.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from riskwatch.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+log = logging.getLogger("riskwatch")
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings the command line names (--config, else the current folder's file)."""
+    return load_settings(args.config)
+
+
+def open_store(settings: Settings) -> Store:
+    """The metadata database (use in a with block, which closes it)."""
+    from riskwatch.store import Store  # noqa: PLC0415 - SQLAlchemy only for commands that use it
+
+    return Store(settings.database_url)
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    """Print one JSON document with --json, else the readable text (logs go to stderr)."""
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text else ""))
+
+
+def progress(label: str, total: int) -> Callable[[int], None]:
+    """A progress bar on stderr (only on a terminal) over a file's bytes."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, disable=None, leave=False)
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return advance

@@ -1,0 +1,137 @@
+"""Commands about the model: train, score, deploy, rollback, status, calllist."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of
+
+# Each command imports its step inside the function: scikit-learn and pandas cost a second
+# to import, and commands such as `riskwatch ingest` with nothing new must stay fast.
+# ruff: noqa: PLC0415
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register the model commands."""
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print the result as JSON")
+    parents = [common, json_flag]
+    commands.add_parser(
+        "train", parents=parents, help="train a model on the master dataset; save a new version"
+    ).set_defaults(command=_train)
+    score = commands.add_parser(
+        "score", parents=parents, help="score the deployed model (or a version) on labelled data"
+    )
+    score.add_argument("--data", type=Path, help="labelled file or folder (default: the holdout)")
+    score.add_argument("--version", dest="model_version", help="model version to score")
+    score.set_defaults(command=_score)
+    deploy = commands.add_parser(
+        "deploy", parents=parents, help="make a version (default: the newest) the production model"
+    )
+    deploy.add_argument("version", nargs="?", help="model version (default: the newest)")
+    deploy.add_argument(
+        "--gate", action="store_true", help="deploy only if it beats production (gate settings)"
+    )
+    deploy.set_defaults(command=_deploy)
+    rollback = commands.add_parser(
+        "rollback", parents=parents, help="return production to the previous (or a named) version"
+    )
+    rollback.add_argument("version", nargs="?", help="model version (default: the previous one)")
+    rollback.set_defaults(command=_rollback)
+    commands.add_parser(
+        "status", parents=parents, help="what is deployed, since when, with what scores"
+    ).set_defaults(command=_status)
+    calllist = commands.add_parser(
+        "calllist", parents=parents, help="rank clients by risk with reasons; write calllist.csv"
+    )
+    calllist.add_argument("--top", type=_positive, help="clients listed (default: the capacity)")
+    calllist.set_defaults(command=_calllist)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _train(args: argparse.Namespace) -> int:
+    from riskwatch.metrics import Metric
+    from riskwatch.scoring import format_metric
+    from riskwatch.training import train_version
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        result = train_version(settings, store)
+    training, holdout = result.metadata["training"], result.metadata["metrics"]["holdout"]
+    lines = [
+        f"Trained {result.metadata['kind']} model {result.version} on {training['rows']:,} rows "
+        f"({training['window']} data) in {training['seconds']:.2f} s",
+        *(f"  holdout {name:<15} {format_metric(Metric(**holdout[name]))}" for name in holdout),
+        f"Deploy it with: riskwatch deploy {result.version}",
+    ]
+    emit(args, result.to_dict(), "\n".join(lines))
+    return EXIT_OK
+
+
+def _score(args: argparse.Namespace) -> int:
+    from riskwatch.scoring import score
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        report = score(settings, store, version=args.model_version, data=args.data)
+    emit(args, report.to_dict(), report.summary())
+    return EXIT_OK
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from riskwatch.deployment import deploy, promote
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        if args.gate:
+            decision = promote(settings, store, args.version)
+            verdict = "deployed" if decision.promoted else "not deployed"
+            emit(args, decision.to_dict(), f"{decision.challenger} {verdict}: {decision.reason}")
+            return EXIT_OK
+        result = deploy(settings, store, args.version)
+    emit(args, result.to_dict(), _deployed_text(result))
+    return EXIT_OK
+
+
+def _deployed_text(result: Any) -> str:
+    d = result.deployed
+    if not result.changed:
+        return f"{d.version} is already in production (since {d.deployed_at}); nothing changed"
+    before = f" (was {d.previous_version})" if d.previous_version else ""
+    return f"Production model is now {d.version}{before}: {d.reason}"
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from riskwatch.deployment import rollback
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        result = rollback(settings, store, args.version)
+    emit(args, result.to_dict(), _deployed_text(result))
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from riskwatch.status import status
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        found = status(settings, store)
+    emit(args, found.to_dict(), found.summary())
+    return EXIT_OK
+
+
+def _calllist(args: argparse.Namespace) -> int:
+    from riskwatch.calllist import build_call_list
+
+    calls = build_call_list(settings_of(args), top=args.top)
+    emit(args, calls.to_dict(), calls.summary())
+    return EXIT_OK

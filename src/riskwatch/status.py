@@ -1,0 +1,96 @@
+"""What production holds, since when, with what scores, and how it got there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskwatch.config import Settings
+from riskwatch.deployment import reconcile
+from riskwatch.files import read_json
+from riskwatch.registry import METADATA_FILE, read_deployment, versions
+from riskwatch.store import Store, deployments, promotions, scores
+
+HISTORY = 10
+SHOWN_METRICS = ("f1", "roc_auc", "precision_at_k", "brier")
+
+
+@dataclass(frozen=True)
+class Status:
+    """The deployed model, its scores and the recent history."""
+
+    deployed: dict[str, Any] | None
+    holdout_metrics: dict[str, Any]
+    latest_score: dict[str, Any] | None
+    versions: int
+    newest_version: str | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    promotions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The status as JSON-ready values."""
+        return dict(vars(self))
+
+    def summary(self) -> str:
+        """The status as readable lines."""
+        if self.deployed is None:
+            return (
+                f"Nothing is deployed. {self.versions} model version(s) saved"
+                + (f", the newest {self.newest_version}" if self.newest_version else "")
+                + ". Deploy one with `riskwatch deploy`."
+            )
+        d = self.deployed
+        lines = [
+            f"Deployed: {d['version']} since {d['deployed_at']} ({d['reason']})",
+            "  at training, on the holdout: " + _metrics_line(self.holdout_metrics),
+        ]
+        if self.latest_score:
+            s = self.latest_score
+            lines.append(
+                f"  latest score, {s['scored_at']} on {s['dataset']} ({s['rows']:,} rows): "
+                + _metrics_line(s["metrics"])
+            )
+        newer = "" if self.newest_version == d["version"] else f"; newest {self.newest_version}"
+        lines.append(f"Versions saved: {self.versions}{newer}")
+        lines.append("Deployments (newest first):")
+        for row in self.history:
+            lines.append(
+                f"  {row['deployed_at']}  {row['action']:<9} {row['version']}  {row['reason']}"
+            )
+        for row in self.promotions:
+            verdict = "promoted" if row["promoted"] else "kept production"
+            lines.append(
+                f"Gate {row['decided_at']}: {row['challenger']} {verdict}: {row['reason']}"
+            )
+        return "\n".join(lines)
+
+
+def _metrics_line(metrics: dict[str, Any]) -> str:
+    parts = []
+    for name in SHOWN_METRICS:
+        value = (metrics.get(name) or {}).get("value")
+        parts.append(f"{name} {'undefined' if value is None else f'{value:.4f}'}")
+    return ", ".join(parts)
+
+
+def status(settings: Settings, store: Store) -> Status:
+    """Read what is deployed and the recorded history."""
+    reconcile(settings, store)
+    deployed = read_deployment(settings.prod_deployment_path)
+    known = versions(settings.output_model_path)
+    holdout: dict[str, Any] = {}
+    latest = None
+    if deployed is not None:
+        metadata = read_json(deployed.folder / METADATA_FILE) or {}
+        holdout = metadata.get("metrics", {}).get("holdout", {})
+        found = store.rows(scores, newest_first=True, limit=1, version=deployed.version)
+        latest = found[0] if found else None
+    return Status(
+        deployed=deployed.to_dict() if deployed else None,
+        holdout_metrics=holdout,
+        latest_score=latest,
+        versions=len(known),
+        newest_version=known[-1] if known else None,
+        history=store.rows(deployments, newest_first=True, limit=HISTORY),
+        promotions=store.rows(promotions, newest_first=True, limit=3),
+    )

@@ -1,0 +1,99 @@
+"""The model commands through the real `riskwatch` entry point: train, deploy, score, status,
+rollback and calllist on a demo workspace, with --json, and their exit codes on errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .test_cli import run
+
+FAST = {"RISKWATCH_BOOTSTRAP_RESAMPLES": "50"}
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace with month 1 ingested, shared read-only by the tests of this module."""
+    folder = tmp_path_factory.mktemp("cli_model")
+    assert run("demo", "ws", "--clients", "1500", "--months", "3", cwd=folder).returncode == 0
+    assert run("ingest", cwd=folder / "ws").returncode == 0
+    return folder / "ws"
+
+
+@pytest.fixture
+def ws(ingested: Path, tmp_path: Path) -> Path:
+    """A copy of the ingested workspace that a test may change."""
+    return Path(shutil.copytree(ingested, tmp_path / "ws"))
+
+
+def rw(ws: Path, *args: str) -> dict:
+    result = run(*args, "--json", cwd=ws, env=FAST)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_train_deploy_score_status_rollback_and_calllist(ws: Path) -> None:
+    first = rw(ws, "train")["version"]
+    second = rw(ws, "train", "--quiet")["version"]
+    assert rw(ws, "deploy", first)["version"] == first
+    deployed = rw(ws, "deploy")  # the newest by default
+    assert (deployed["version"], deployed["previous_version"]) == (second, first)
+    scored = rw(ws, "score")
+    assert scored["version"] == second
+    assert next(iter(scored["metrics"])) == "f1"
+    status = rw(ws, "status")
+    assert status["deployed"]["version"] == second
+    assert [h["version"] for h in status["history"]] == [second, first]
+    assert rw(ws, "rollback")["version"] == first
+    calls = rw(ws, "calllist", "--top", "7")
+    assert calls["version"] == first
+    assert [row["rank"] for row in calls["top"]] == list(range(1, 8))
+    assert (ws / "reports" / "calllist.csv").read_text().startswith("rank,corporation,probability")
+    text = run("status", cwd=ws)
+    assert f"Deployed: {first}" in text.stdout
+    assert "rollback" in text.stdout
+
+
+def test_deploy_gate_keeps_production_when_the_challenger_is_no_better(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    rw(ws, "train")
+    decision = rw(ws, "deploy", "--gate")
+    assert decision["promoted"] is False
+    assert "does not beat production by the margin 0.005" in decision["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("deploy",), 1, "no model version in .*models: run `riskwatch train` first"),
+        (("deploy", "../../etc"), 1, "not a model version: '../../etc'"),
+        (("rollback",), 1, "nothing is deployed"),
+        (("score",), 1, "no model is deployed"),
+        (("calllist",), 1, "no model is deployed"),
+        (("calllist", "--top", "0"), 2, "must be a positive whole number"),
+        (
+            ("score", "--data", "missing.csv", "--version", "2026-01-01T00.00.00.000000Z"),
+            1,
+            "no model version 2026-01-01T00.00.00.000000Z",
+        ),
+    ],
+)
+def test_model_command_errors_exit_with_a_message(
+    ingested: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run(*args, cwd=ingested)
+    assert result.returncode == code, result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_on_an_empty_workspace_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "riskwatch.toml").write_text("")
+    result = run("train", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "run `riskwatch ingest` first" in result.stderr
