@@ -13,7 +13,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from riskwatch.metrics import METRIC_NAMES, better, compute_metrics
+from riskwatch.metrics import METRIC_NAMES, better, compute_metrics, effective_resamples
 
 
 @pytest.fixture
@@ -94,3 +94,19 @@ def test_better_respects_the_metric_direction_and_margin() -> None:
     assert not better("roc_auc", 0.803, 0.80, 0.005)
     assert better("brier", 0.14, 0.15, 0.005)
     assert not better("brier", 0.16, 0.15, 0.0)
+
+
+def test_few_resamples_give_a_normal_interval_around_the_value(
+    labelled: tuple[np.ndarray, np.ndarray],
+) -> None:
+    labels, risks = labelled
+    auc = compute_metrics(labels, risks, resamples=50, names=("roc_auc",))["roc_auc"]
+    assert auc.value is not None and auc.low is not None and auc.high is not None
+    assert auc.high - auc.value == pytest.approx(auc.value - auc.low)
+    assert 0 < auc.high - auc.low < 0.1
+
+
+def test_large_data_draws_fewer_resamples_within_the_budget() -> None:
+    assert effective_resamples(2_000, 1000) == 1000
+    assert effective_resamples(1_000_000, 1000) == 20
+    assert effective_resamples(0, 1000) == 0

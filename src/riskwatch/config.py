@@ -41,6 +41,7 @@ SourceKind = Literal["folder", "database"]
 ExtraColumns = Literal["drop", "keep"]
 ModelKind = Literal["logistic", "hgb", "classic"]
 TrainingWindow = Literal["all", "recent", "decay"]
+DriftRule = Literal["interval", "classic"]
 GateMetric = Literal["roc_auc", "pr_auc", "precision_at_k", "recall_at_k", "f1", "brier"]
 
 
@@ -126,6 +127,39 @@ class Settings:
     )
     gate_margin: float = setting(
         0.005, "How much higher the challenger's gate metric must be.", minimum=0.0
+    )
+    package_index_url: str = setting(
+        "https://pypi.org/pypi", "Package index asked for the latest versions (its JSON API)."
+    )
+    package_index_timeout: float = setting(
+        3.0, "Seconds to wait for the package index before saying unknown.", minimum=0.1
+    )
+    drift_rule: DriftRule = setting(
+        "interval",
+        "Retrain decision: interval (the recorded score is above the new score's bootstrap "
+        "interval) or classic (the new F1 is lower at all).",
+    )
+    drift_metric: GateMetric = setting(
+        "roc_auc", "Metric compared by the interval rule (the classic rule always uses F1)."
+    )
+    drift_min_rows: int = setting(
+        200, "Newly labelled rows needed before a score drop can ask for retraining.", minimum=1
+    )
+    drift_ks_max_rows: int = setting(
+        1000,
+        "Reference rows up to which data drift uses the KS test (Wasserstein above).",
+        minimum=1,
+    )
+    drift_ks_p_value: float = setting(
+        0.05, "KS p-value below which a feature has drifted.", minimum=0.0, maximum=1.0
+    )
+    drift_wasserstein_threshold: float = setting(
+        0.1,
+        "Wasserstein distance (in reference standard deviations) from which a feature has drifted.",
+        minimum=0.0,
+    )
+    drift_psi_threshold: float = setting(
+        0.2, "Population stability index from which a feature has drifted.", minimum=0.0
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.datasets import DataError, data_files, read_labelled
 from riskwatch.files import sha256_file, write_text_atomic
-from riskwatch.metrics import METRIC_NAMES, Metric, compute_metrics
+from riskwatch.metrics import METRIC_NAMES, Metric, compute_metrics, effective_resamples
 from riskwatch.models import predict_risk
 from riskwatch.registry import load_deployed, load_model
 from riskwatch.schema import TARGET
@@ -42,6 +42,7 @@ class ScoreReport:
     threshold: float
     k: int
     metrics: dict[str, Metric] = field(default_factory=dict)
+    resamples: int = 0
     scored_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +55,7 @@ class ScoreReport:
             "threshold": self.threshold,
             "k": self.k,
             "metrics": {name: self.metrics[name].to_dict() for name in METRIC_NAMES},
+            "bootstrap_resamples": self.resamples,
             "scored_at": self.scored_at,
         }
 
@@ -62,7 +64,8 @@ class ScoreReport:
         rate = "n/a" if self.exit_rate is None else f"{self.exit_rate:.1%}"
         lines = [
             f"Model {self.version} on {self.dataset}: {self.rows:,} rows, exit rate {rate}, "
-            f"threshold {self.threshold}, K = {self.k}"
+            f"threshold {self.threshold}, K = {self.k}; 95 % intervals from "
+            f"{self.resamples:,} bootstrap resamples"
         ]
         for name in METRIC_NAMES:
             lines.append(f"  {LABELS[name]:<15} {format_metric(self.metrics[name])}")
@@ -111,6 +114,7 @@ def score(
         threshold=settings.decision_threshold,
         k=settings.call_list_capacity,
         metrics=evaluate(model, frame, settings),
+        resamples=effective_resamples(len(frame), settings.bootstrap_resamples),
         scored_at=utcnow(),
     )
     _record(settings, store, report, path)

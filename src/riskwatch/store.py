@@ -99,8 +99,18 @@ promotions = sa.Table(
     sa.Column("decided_at", sa.String(32), nullable=False),
 )
 
+diagnostics = sa.Table(
+    "diagnostics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False, index=True),
+    sa.Column("version", sa.String(64)),  # the deployed model at the time, if any
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
 # Columns holding JSON documents, encoded on write and decoded on read by add() and rows().
-JSON_COLUMNS = frozenset({"params", "metrics"})
+JSON_COLUMNS = frozenset({"params", "metrics", "result"})
 
 
 def _create_batches(conn: Connection) -> None:
@@ -112,8 +122,16 @@ def _create_model_records(conn: Connection) -> None:
         table.create(conn)
 
 
+def _create_diagnostics(conn: Connection) -> None:
+    diagnostics.create(conn)
+
+
 # Ordered migrations: append, never edit or reorder. The position is the schema version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_batches, _create_model_records]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _create_batches,
+    _create_model_records,
+    _create_diagnostics,
+]
 
 
 def utcnow() -> str:

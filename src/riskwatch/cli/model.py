@@ -59,7 +59,7 @@ def _positive(text: str) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from riskwatch.metrics import Metric
-    from riskwatch.scoring import format_metric
+    from riskwatch.scoring import LABELS, format_metric
     from riskwatch.training import train_version
 
     settings = settings_of(args)
@@ -68,8 +68,8 @@ def _train(args: argparse.Namespace) -> int:
     training, holdout = result.metadata["training"], result.metadata["metrics"]["holdout"]
     lines = [
         f"Trained {result.metadata['kind']} model {result.version} on {training['rows']:,} rows "
-        f"({training['window']} data) in {training['seconds']:.2f} s",
-        *(f"  holdout {name:<15} {format_metric(Metric(**holdout[name]))}" for name in holdout),
+        f"({training['window']} data) in {training['seconds']:.2f} s; on the holdout:",
+        *(f"  {LABELS[n]:<15} {format_metric(Metric(**holdout[n]))}" for n in holdout),
         f"Deploy it with: riskwatch deploy {result.version}",
     ]
     emit(args, result.to_dict(), "\n".join(lines))

@@ -1,0 +1,124 @@
+"""Model benchmarks: training and scoring at 10,000 and 1,000,000 rows, the call list at 10,000.
+
+Run with `make bench` (not part of the tests). Data comes from the demo generator; every figure
+is measured here (best of a few runs, so a busy moment of the machine does not count).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from riskwatch.calllist import build_call_list
+from riskwatch.config import Settings, load_settings
+from riskwatch.demo import create_demo, release_month
+from riskwatch.deployment import deploy
+from riskwatch.ingestion import ingest
+from riskwatch.metrics import compute_metrics, effective_resamples
+from riskwatch.models import ModelParams, predict_risk
+from riskwatch.store import Store
+from riskwatch.training import train_model, train_version
+
+SIZES = (10_000, 1_000_000)
+RUNS = 3
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    """The fastest of a few timed runs, in seconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def demo_workspace(folder: Path, months: int) -> Settings:
+    """A demo workspace with `months` drops ingested."""
+    create_demo(folder, months=months, seed=42)
+    for month in range(2, months + 1):
+        release_month(folder, month)
+    settings = load_settings(folder / "riskwatch.toml", env={})
+    ingest(settings)
+    return settings
+
+
+def rows_of(settings: Settings, size: int) -> pd.DataFrame:
+    """`size` rows drawn from the master dataset (with repeats past its length)."""
+    master = pd.read_parquet(settings.output_folder_path / "finaldata.parquet")
+    return master.sample(n=size, replace=size > len(master), random_state=0).reset_index(drop=True)
+
+
+def bench_training_and_scoring(settings: Settings) -> list[str]:
+    """Fit and score each model kind on 10 k and 1 M rows."""
+    lines = [
+        "| model | rows | train (s) | predict (s) | metrics + bootstrap (s) | resamples |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for size in SIZES:
+        frame = rows_of(settings, size)
+        for kind in ("logistic", "hgb", "classic"):
+            lines.append(bench_kind(frame, kind, runs=RUNS if size <= 10_000 else 1))
+    return lines
+
+
+def bench_kind(frame: pd.DataFrame, kind: str, runs: int) -> str:
+    """One table row: fit, predict and metrics of one model kind on one frame."""
+    params = ModelParams(kind=kind)  # type: ignore[arg-type]
+    train = best_of(runs, partial(train_model, frame, params))
+    model = train_model(frame, params)
+    predict = best_of(runs, partial(predict_risk, model, frame))
+    risk, labels = predict_risk(model, frame), frame["exited"].to_numpy()
+    metrics = best_of(runs, partial(compute_metrics, labels, risk, k=100, resamples=1000))
+    used = effective_resamples(len(frame), 1000)
+    return f"| {kind} | {len(frame):,} | {train:.2f} | {predict:.3f} | {metrics:.2f} | {used:,} |"
+
+
+def bench_commands(settings: Settings) -> list[str]:
+    """train_version (train + holdout score + save) and the call list on 10,000 clients."""
+    store = Store(settings.database_url)
+    versions: list[str] = []
+    train = best_of(RUNS, lambda: versions.append(train_version(settings, store).version))
+    deploy(settings, store, versions[-1])
+    calls = best_of(RUNS, lambda: build_call_list(settings))
+    clients = build_call_list(settings).clients
+    store.close()
+    return [
+        "| step | data | seconds |",
+        "|---|---|---:|",
+        f"| train a version (fit, holdout metrics with 1,000 resamples, save) | "
+        f"{pd.read_parquet(settings.output_folder_path / 'finaldata.parquet').shape[0]:,} rows "
+        f"| {train:.2f} |",
+        f"| call list (score, rank, reasons for the top 100, write) | {clients:,} clients "
+        f"| {calls:.2f} |",
+    ]
+
+
+def main() -> None:
+    """Run every model benchmark and print the tables."""
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"# Model benchmarks, {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
+        f"{cores} cores, {platform.machine()}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        settings = demo_workspace(Path(folder) / "ws", months=12)
+        print("\n## Training and scoring (best of 3 at 10 k rows, one run at 1 M)\n")
+        print("\n".join(bench_training_and_scoring(settings)))
+        one_month = demo_workspace(Path(folder) / "one", months=1)
+        print("\n## Commands on the demo (10,000 clients, one monthly drop)\n")
+        print("\n".join(bench_commands(one_month)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
