@@ -97,3 +97,18 @@ def test_train_on_an_empty_workspace_exits_1(tmp_path: Path) -> None:
     result = run("train", cwd=tmp_path)
     assert result.returncode == 1
     assert "run `riskwatch ingest` first" in result.stderr
+
+
+def test_diagnose_prints_every_part_and_keeps_a_history(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    # A closed port stands in for an unreachable package index: "unknown", never a failure.
+    offline = {"RISKWATCH_PACKAGE_INDEX_URL": "http://127.0.0.1:9/pypi"}
+    result = run("diagnose", "--json", cwd=ws, env=FAST | offline)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["summary_statistics"]["lastmonth_activity"]["count"] == 1500
+    assert {row["latest"] for row in found["dependencies"] if row["name"] == "numpy"} == {"unknown"}
+    history = run("diagnose", "--history", "timings", "--json", cwd=ws)
+    assert history.returncode == 0, history.stderr
+    assert len(json.loads(history.stdout)["history"]) == 1

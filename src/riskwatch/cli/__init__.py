@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from riskwatch import __version__
-from riskwatch.cli import data, model
+from riskwatch.cli import data, model, monitor
 from riskwatch.cli.common import EXIT_FAILED, EXIT_USAGE, log
 from riskwatch.config import ConfigError
 from riskwatch.errors import RiskwatchError
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     data.add_commands(commands, common)
     model.add_commands(commands, common)
+    monitor.add_commands(commands, common)
     return parser
 
 
