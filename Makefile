@@ -25,6 +25,9 @@ demo: install
 	rm -rf $(DEMO_DIR)
 	$(RUN)/riskwatch demo $(DEMO_DIR)
 	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml ingest
+	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml train
+	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml deploy
+	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml calllist --top 10
 
 lint: install
 	$(RUN)/ruff check src tests benchmarks

@@ -126,6 +126,7 @@ def _stage(source: Path, prod: Path, metadata: dict[str, Any], record: dict[str,
     parent = deployments_folder(prod)
     parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{record['version']}-", dir=parent))
+    folder.chmod(0o755)  # mkdtemp makes it private; an API server may run as another user
     shutil.copy2(source / MODEL_FILE, folder / MODEL_FILE)
     shutil.copy2(source / METADATA_FILE, folder / METADATA_FILE)
     f1 = metadata.get("metrics", {}).get("holdout", {}).get("f1", {}).get("value")
