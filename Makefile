@@ -41,6 +41,7 @@ test: lint
 bench: install
 	$(RUN)/python benchmarks/bench_ingest.py
 	$(RUN)/python benchmarks/bench_model.py
+	$(RUN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

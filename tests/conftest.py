@@ -8,6 +8,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,21 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 def _sqlalchemy_url(uri: str) -> str:
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and its settings."""
+
+    path: Path
+    settings: Settings
+
+
+def workspace_settings(path: Path) -> Settings:
+    """The settings of a demo workspace, with a quick bootstrap."""
+    return dataclasses.replace(
+        load_settings(path / "riskwatch.toml", env={}), bootstrap_resamples=50
+    )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from riskwatch.calllist import (
     reasons,
     risk_band,
 )
-from riskwatch.config import Settings, load_settings
+from riskwatch.config import Settings
 from riskwatch.demo import create_demo, release_month
 from riskwatch.deployment import deploy
 from riskwatch.errors import RiskwatchError
@@ -33,7 +33,7 @@ from riskwatch.schema import FEATURES
 from riskwatch.store import Store
 from riskwatch.training import reference_profile, train_model, train_version
 
-from .conftest import csv_rows
+from .conftest import Workspace, csv_rows, workspace_settings
 
 MakeSettings = Callable[..., Settings]
 COLUMNS = ["rank", "corporation", "probability", "risk_band", "reasons", "change", "previous_rank"]
@@ -205,16 +205,6 @@ def test_no_client_gets_more_than_three_reasons(trained: Trained) -> None:
 # The call list of a workspace
 
 
-@dataclass(frozen=True)
-class Workspace:
-    path: Path
-    settings: Settings
-
-
-def workspace_settings(path: Path) -> Settings:
-    return replace(load_settings(path / "riskwatch.toml", env={}), bootstrap_resamples=50)
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once: a demo workspace with month 1 ingested and a logistic model deployed."""
@@ -256,9 +246,14 @@ def test_call_list_ranks_the_top_clients_by_risk(ws: Workspace) -> None:
     assert (written["change"] == "new").all()
     assert written["previous_rank"].isna().all()
     assert written["reasons"].notna().all()
-    assert result.clients == 2000
+    master = read_master(ws.settings.output_folder_path)
+    assert result.departed == int(master["exited"].sum()) > 0
+    assert result.clients + result.departed == 2000
     assert result.frame["corporation"].tolist() == written["corporation"].tolist()
-    assert result.summary().startswith("Call list of 100 of 2,000 clients (model ")
+    assert result.summary().startswith(f"Call list: 100 of {result.clients:,} current clients")
+    # Clients whose latest record says they left are gone: nobody to call.
+    gone = set(master.loc[master["exited"] == 1, "corporation"])
+    assert not gone & set(written["corporation"])
 
     assert len(build_call_list(ws.settings, top=7).frame) == 7
     assert len(read_call_list(ws.settings)) == 7
@@ -273,7 +268,8 @@ def test_call_list_has_one_row_per_client_of_their_latest_record(ws: Workspace) 
     result = build_call_list(ws.settings, top=10_000)
 
     written = read_call_list(ws.settings)
-    assert len(written) == master["corporation"].nunique() == result.clients
+    latest = master.drop_duplicates("corporation", keep="last")
+    assert len(written) == (latest["exited"] == 0).sum() == result.clients
     assert written["corporation"].is_unique
     assert written["probability"].is_monotonic_decreasing
 

@@ -64,7 +64,7 @@ def test_deploy_gate_keeps_production_when_the_challenger_is_no_better(ws: Path)
     rw(ws, "train")
     decision = rw(ws, "deploy", "--gate")
     assert decision["promoted"] is False
-    assert "does not beat production by the margin 0.005" in decision["reason"]
+    assert "does not beat production by the margin 0.01" in decision["reason"]
 
 
 @pytest.mark.parametrize(

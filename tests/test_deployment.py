@@ -50,6 +50,7 @@ DEPLOYMENT_FILES = [
     "latestscore.txt",
     "metadata.json",
     "model.skops",
+    "reference.parquet",
 ]
 
 
@@ -91,8 +92,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Versions]:
     store = Store(settings.database_url)
     try:
         classic = train_version(replace(settings, model_kind="classic"), store).version
-        logistic = train_version(settings, store).version
-        twin = train_version(settings, store).version
+        logistic = train_version(replace(settings, model_kind="logistic"), store).version
+        twin = train_version(replace(settings, model_kind="logistic"), store).version
     finally:
         store.close()
     return path, Versions(classic, logistic, twin)
@@ -451,12 +452,12 @@ def test_an_equal_challenger_does_not_beat_production_by_the_margin(ws: Workspac
     decision = promote(ws.settings, ws.store, v.twin)
 
     assert not decision.promoted
-    assert (decision.metric, decision.margin) == ("roc_auc", 0.005)
+    assert (decision.metric, decision.margin) == ("roc_auc", 0.01)
     assert decision.challenger_value == decision.production_value
     assert decision.reason.startswith(
         f"roc_auc {decision.challenger_value:.4f} vs production {decision.production_value:.4f}"
     )
-    assert "does not beat production by the margin 0.005" in decision.reason
+    assert "does not beat production by the margin 0.01" in decision.reason
     assert ws.prod.readlink() == target
     assert len(ws.store.rows(deployments)) == 1
     [record] = ws.store.rows(promotions)

@@ -376,6 +376,6 @@ def test_diagnose_and_timings_refuse_an_empty_master_dataset(make_settings: Make
 def test_history_refuses_an_unknown_kind(make_settings: MakeSettings) -> None:
     with (
         Store(make_settings().database_url) as store,
-        pytest.raises(DiagnosticsError, match="no diagnostic called 'drift'"),
+        pytest.raises(DiagnosticsError, match=r"no diagnostic called 'drfit'; they are: .*drift"),
     ):
-        history(store, "drift")
+        history(store, "drfit")

@@ -110,3 +110,14 @@ def test_large_data_draws_fewer_resamples_within_the_budget() -> None:
     assert effective_resamples(2_000, 1000) == 1000
     assert effective_resamples(1_000_000, 1000) == 20
     assert effective_resamples(0, 1000) == 0
+
+
+def test_ties_at_the_top_k_cut_are_taken_in_row_order() -> None:
+    # Four clients share the 2nd-highest risk; a stable sort takes the first of them.
+    labels = np.array([0, 1, 0, 0, 0, 1])
+    risks = np.array([0.9, 0.5, 0.5, 0.5, 0.1, 0.5])
+    found = compute_metrics(labels, risks, k=2, resamples=0)
+    assert found["precision_at_k"].value == 0.5
+    order = np.argsort(-risks, kind="stable")[:3]
+    expected = labels[order].sum() / 3
+    assert compute_metrics(labels, risks, k=3, resamples=0)["precision_at_k"].value == expected

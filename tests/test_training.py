@@ -112,7 +112,7 @@ def test_train_version_saves_an_immutable_version_with_its_record(demo_settings:
     assert metadata["training"]["batches"] == ["month_01.csv"]
     assert len(metadata["training"]["fingerprint"]) == 64
     assert metadata["packages"]["scikit-learn"]
-    assert metadata["params"] == {"kind": "logistic", "seed": 0}
+    assert metadata["params"] == {"kind": "hgb", "seed": 0}
     assert metadata["metrics"]["holdout"]["roc_auc"]["value"] > 0.6
     assert store.rows(models)[0]["sha256"] == metadata["sha256"]
 

@@ -14,7 +14,7 @@ from riskwatch.files import atomic_path, read_json
 from riskwatch.masterdata import read_master
 from riskwatch.models import predict_risk
 from riskwatch.registry import METADATA_FILE, load_deployed
-from riskwatch.schema import FEATURES, ID_COLUMN
+from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 
 CALL_LIST = "calllist.csv"
 MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be named as a reason
@@ -32,16 +32,24 @@ class CallList:
     clients: int
     frame: pd.DataFrame
     path: str
+    departed: int = 0  # clients whose latest record says they already left: not listed
 
     def to_dict(self) -> dict[str, Any]:
         """The call list as JSON-ready values."""
         rows = self.frame.replace({np.nan: None}).to_dict(orient="records")
-        return {"version": self.version, "clients": self.clients, "path": self.path, "top": rows}
+        return {
+            "version": self.version,
+            "clients": self.clients,
+            "departed": self.departed,
+            "path": self.path,
+            "top": rows,
+        }
 
     def summary(self, shown: int = 10) -> str:
         """The top of the list as readable lines."""
         lines = [
-            f"Call list of {len(self.frame)} of {self.clients:,} clients (model {self.version})"
+            f"Call list: {len(self.frame)} of {self.clients:,} current clients "
+            f"(model {self.version}; {self.departed:,} who already left are not listed)"
         ]
         for row in self.frame.head(shown).itertuples(index=False):
             lines.append(
@@ -103,10 +111,10 @@ def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str
             if share <= 50
             else ("high", f"higher than {share:.0f}")
         )
-        return f"{level} activity over the last year ({value:,}; {than} % of clients)"
+        return f"{level} activity over the last year ({value:,}, {than} % of clients)"
     size = "small" if share <= 50 else "large"
     than = f"smaller than {100 - share:.0f}" if share <= 50 else f"larger than {share:.0f}"
-    return f"a {size} company ({value:,} employees; {than} % of clients)"
+    return f"a {size} company ({value:,} employees, {than} % of clients)"
 
 
 def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[str]:
@@ -180,6 +188,9 @@ def build_call_list(settings: Settings, top: int | None = None) -> CallList:
     if not isinstance(reference, dict):
         raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
     records = latest_records(read_master(settings.output_folder_path))
+    # A client whose latest record says it left is gone: there is no one to call.
+    gone = records[TARGET] == 1 if TARGET in records.columns else np.zeros(len(records), bool)
+    departed, records = int(gone.sum()), records[~gone].reset_index(drop=True)
     if records.empty:
         raise RiskwatchError(
             f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"
@@ -191,7 +202,7 @@ def build_call_list(settings: Settings, top: int | None = None) -> CallList:
     with atomic_path(path) as temporary:
         shown = listed.assign(**{c: neutralise(listed[c]) for c in (ID_COLUMN, "reasons")})
         shown.to_csv(temporary, index=False, columns=COLUMNS)
-    return CallList(deployed.version, len(records), listed[COLUMNS], str(path))
+    return CallList(deployed.version, len(records), listed[COLUMNS], str(path), departed)
 
 
 def _previous(path: Any) -> pd.DataFrame | None:

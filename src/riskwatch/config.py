@@ -91,8 +91,9 @@ class Settings:
     read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.", minimum=1)
 
     model_kind: ModelKind = setting(
-        "logistic",
-        "Model trained: logistic (log-scaled features and activity ratio), hgb or classic.",
+        "hgb",
+        "Model trained: hgb (gradient-boosted trees), logistic (log-scaled features and the "
+        "activity ratio) or classic; see docs/models.md.",
     )
     model_seed: int = setting(0, "Seed of every random choice in training.", minimum=0)
     training_window: TrainingWindow = setting(
@@ -126,7 +127,7 @@ class Settings:
         "roc_auc", "Holdout metric a challenger must beat the production model on."
     )
     gate_margin: float = setting(
-        0.005, "How much higher the challenger's gate metric must be.", minimum=0.0
+        0.01, "How much higher the challenger's gate metric must be.", minimum=0.0
     )
     package_index_url: str = setting(
         "https://pypi.org/pypi", "Package index asked for the latest versions (its JSON API)."

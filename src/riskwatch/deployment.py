@@ -22,6 +22,7 @@ from riskwatch.registry import (
     DEPLOYMENT_FILE,
     METADATA_FILE,
     MODEL_FILE,
+    REFERENCE_FILE,
     Deployed,
     load_model,
     load_verified,
@@ -129,6 +130,8 @@ def _stage(source: Path, prod: Path, metadata: dict[str, Any], record: dict[str,
     folder.chmod(0o755)  # mkdtemp makes it private; an API server may run as another user
     shutil.copy2(source / MODEL_FILE, folder / MODEL_FILE)
     shutil.copy2(source / METADATA_FILE, folder / METADATA_FILE)
+    if (source / REFERENCE_FILE).exists():  # the drift reference travels with the model
+        shutil.copy2(source / REFERENCE_FILE, folder / REFERENCE_FILE)
     f1 = metadata.get("metrics", {}).get("holdout", {}).get("f1", {}).get("value")
     write_text_atomic(folder / LATEST_SCORE, score_text(f1))
     batches = metadata.get("training", {}).get("batches", [])

@@ -37,6 +37,8 @@ from riskwatch.store import BatchRecord, Store, diagnostics, utcnow
 from riskwatch.training import TrainingError, select_training_rows, train_model
 
 KINDS = ("predictions", "summary_statistics", "missing_data", "timings", "dependencies")
+# Kinds other steps store in the same table (the report's drift checks), readable by history().
+RECORDED_KINDS = (*KINDS, "drift")
 STATISTICS = ("count", "mean", "median", "std", "min", "q25", "q75", "max")
 RISK_QUANTILES = {"q10": 0.1, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q90": 0.9}
 
@@ -258,8 +260,9 @@ def _predictions_part(
 
 def history(store: Store, kind: str, limit: int | None = 10) -> list[dict[str, Any]]:
     """The stored results of one kind of diagnostic, newest first."""
-    if kind not in KINDS:
-        raise DiagnosticsError(f"no diagnostic called {kind!r}; they are: {', '.join(KINDS)}")
+    if kind not in RECORDED_KINDS:
+        known = ", ".join(RECORDED_KINDS)
+        raise DiagnosticsError(f"no diagnostic called {kind!r}; they are: {known}")
     return store.rows(diagnostics, newest_first=True, limit=limit, kind=kind)
 
 

@@ -187,6 +187,7 @@ def performance_drift(
         k=settings.call_list_capacity,
         resamples=settings.bootstrap_resamples,
         seed=settings.model_seed,
+        names=(metric,),
     )[metric]
     previous = recorded.get(metric)
     if previous is not None and math.isnan(previous):

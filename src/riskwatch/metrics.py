@@ -114,10 +114,14 @@ def _brier(y: Array, s: Array, threshold: float, k: int) -> Array:
 
 
 def _top_k_hits(y: Array, s: Array, k: int) -> Array:
+    """Leavers among the k highest risks; ties at the cut go in row order, as a stable sort."""
     if k >= y.shape[1]:
         return np.asarray(y.sum(axis=1))
-    order = np.argpartition(-s, k - 1, axis=1)[:, :k]  # the k highest, in linear time
-    hits: Array = np.take_along_axis(y, order, 1).sum(axis=1)
+    cut = -np.partition(-s, k - 1, axis=1)[:, k - 1 : k]  # the k-th highest risk, in linear time
+    above, tied = s > cut, s == cut
+    room = k - above.sum(axis=1, keepdims=True)
+    taken = tied & (np.cumsum(tied, axis=1) <= room)
+    hits: Array = (y * (above | taken)).sum(axis=1)
     return hits
 
 

@@ -33,7 +33,7 @@ TRUSTED_TYPES = (
 class ModelParams:
     """What to build: the model kind and its seed."""
 
-    kind: ModelKind = "logistic"
+    kind: ModelKind = "hgb"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""Report benchmark: `diagnose` and `build_report` on the 10,000-client demo, timed once each.
+
+Run with `.venv/bin/python benchmarks/bench_report.py` (not part of the tests). The workspace is
+the demo with its defaults: month 1 ingested, a model trained on it and deployed, then month 2
+ingested so that the report checks drift and accuracy on data the model has not seen.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from riskwatch.config import Settings, load_settings
+from riskwatch.demo import create_demo, release_month
+from riskwatch.deployment import deploy
+from riskwatch.diagnostics import diagnose
+from riskwatch.ingestion import ingest
+from riskwatch.reporting import build_report
+from riskwatch.store import Store
+from riskwatch.training import train_version
+
+
+def timed(work: Callable[[], Any]) -> tuple[float, Any]:
+    """The seconds one run of work took, and its result."""
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def demo_workspace(folder: Path) -> Settings:
+    """The default demo with a deployed model trained on month 1, and month 2 ingested."""
+    create_demo(folder)
+    settings = load_settings(folder / "riskwatch.toml", env={})
+    ingest(settings)
+    with Store(settings.database_url) as store:
+        deploy(settings, store, train_version(settings, store).version)
+    release_month(folder, 2)
+    ingest(settings)
+    return settings
+
+
+def main() -> None:
+    """Time the steps and print a Markdown table."""
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"# Report benchmark, {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
+        f"{cores} cores, {platform.machine()}\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        settings = demo_workspace(Path(folder) / "ws")
+        with Store(settings.database_url) as store:
+            diagnosed, _ = timed(lambda: diagnose(settings, store))
+            first, report = timed(lambda: build_report(settings, store))
+            second, _ = timed(lambda: build_report(settings, store))
+        rows = f"{report.summary.clients + report.summary.left:,} clients"
+        print("| step | data | seconds |")
+        print("|---|---|---:|")
+        print(
+            f"| diagnose (all parts: one ingestion and one training timed, package index asked) "
+            f"| {rows} | {diagnosed:.2f} |"
+        )
+        print(
+            f"| report, first in the process (includes importing WeasyPrint) | {rows} "
+            f"| {first:.2f} |"
+        )
+        print(f"| report, again | {rows} | {second:.2f} |")
+        sizes = (
+            f"{report.pdf.stat().st_size / 1e6:.2f} MB PDF, {report.html.stat().st_size / 1e6:.2f}"
+        )
+        print(f"\nThe report: {sizes} MB self-contained HTML.")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""What a report shows, gathered once: the deployed model, scores, clients, drift and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.calllist import CallList, build_call_list, latest_records, risk_band
+from riskwatch.config import Settings
+from riskwatch.datasets import read_labelled
+from riskwatch.diagnostics import Diagnosis, diagnose, history
+from riskwatch.drift import (
+    FeatureDrift,
+    PerformanceDrift,
+    data_drift,
+    performance_drift,
+    prediction_drift,
+)
+from riskwatch.errors import RiskwatchError
+from riskwatch.files import read_json
+from riskwatch.masterdata import read_master
+from riskwatch.metrics import Metric, compute_metrics, effective_resamples
+from riskwatch.models import predict_risk
+from riskwatch.registry import (
+    METADATA_FILE,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    Deployed,
+    load_verified,
+    read_deployment,
+)
+from riskwatch.schema import BATCH_COLUMN, TARGET
+from riskwatch.scoring import evaluate
+from riskwatch.status import Status, status
+from riskwatch.store import BatchRecord, Store, diagnostics, models, scores
+
+Array = np.ndarray[Any, Any]
+DRIFT_KIND = "drift"
+REPORT_SOURCE = "report"  # drift records this module stores say so, to find the last report
+HISTORY_LIMIT = 50  # drift checks and scores shown in the history plots
+STORED_KINDS = ("timings", "dependencies")  # diagnostics a report shows from the last run
+
+
+class ReportError(RiskwatchError):
+    """A report that cannot be built; the message says what to run first."""
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The deployed model's predictions and metrics on the labelled holdout."""
+
+    path: str
+    labels: Array
+    risks: Array
+    metrics: dict[str, Metric]
+    resamples: int  # bootstrap resamples behind the intervals
+
+
+@dataclass(frozen=True)
+class Newest:
+    """The newest ingested data: the rows of the highest batch in the master dataset."""
+
+    name: str
+    batch_id: int | None
+    frame: pd.DataFrame
+    in_training: bool  # the deployed model was trained on these rows
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """Reference against newest: data drift, prediction drift, performance on new labels."""
+
+    features: list[FeatureDrift]
+    prediction: FeatureDrift | None
+    performance: PerformanceDrift | None
+    reason: str  # why drift was not measured; empty when it was
+    newest_metrics: dict[str, Metric]  # point values on the newest rows' labels
+    reference_risks: Array
+    newest_risks: Array
+
+    def record(self, newest: Newest) -> dict[str, Any]:
+        """The check as stored in the diagnostics table (kind drift)."""
+        return {
+            "source": REPORT_SOURCE,
+            "batch": newest.name,
+            "batch_id": newest.batch_id,
+            "features": [d.to_dict() for d in self.features],
+            "prediction": self.prediction.to_dict() if self.prediction else None,
+            "performance": self.performance.to_dict() if self.performance else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything one report shows, read or computed once."""
+
+    deployed: Deployed
+    metadata: dict[str, Any]
+    holdout: Holdout
+    clients: pd.DataFrame  # each client's latest record with its risk and band
+    newest: Newest
+    reference: pd.DataFrame | None
+    drift: DriftCheck
+    call_list: CallList
+    status: Status
+    diagnosis: Diagnosis
+    stored: dict[str, dict[str, Any] | None]  # the latest timings and dependencies runs
+    previous: dict[str, Any] | None  # the previous report's drift record
+    drift_history: list[dict[str, Any]]  # stored drift checks, oldest first
+    scores: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    new_batches: list[BatchRecord]
+
+
+def gather(settings: Settings, store: Store) -> Facts:
+    """Read and compute what the report shows; nothing is stored but the diagnostics."""
+    deployed, model, master = _inputs(settings)
+    metadata = read_json(deployed.folder / METADATA_FILE) or {}
+    newest = newest_data(master, store, metadata)
+    reference = read_reference(settings, deployed)
+    drift_rows = store.rows(diagnostics, newest_first=True, limit=HISTORY_LIMIT, kind=DRIFT_KIND)
+    previous = next((r for r in drift_rows if r["result"].get("source") == REPORT_SOURCE), None)
+    since = previous["created_at"] if previous else ""
+    return Facts(
+        deployed=deployed,
+        metadata=metadata,
+        holdout=score_holdout(settings, model),
+        clients=score_clients(settings, model, master),
+        newest=newest,
+        reference=reference,
+        drift=check_drift(settings, model, reference, newest, metadata),
+        call_list=build_call_list(settings),
+        status=status(settings, store),
+        # The cheap parts fresh (they describe today's data); timings and the package index
+        # only from the last `riskwatch diagnose`, so a report stays quick and works offline.
+        diagnosis=diagnose(settings, store, timings=False, dependencies=False),
+        stored={kind: next(iter(history(store, kind, 1)), None) for kind in STORED_KINDS},
+        previous=previous,
+        drift_history=drift_rows[::-1],
+        scores=store.rows(scores, newest_first=True, limit=HISTORY_LIMIT)[::-1],
+        models=store.rows(models),
+        new_batches=[b for b in store.batches(status="ingested") if (b.finished_at or "") > since],
+    )
+
+
+def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
+    """The deployment, its model and the master dataset; ReportError when one is missing."""
+    # Read the pointer once, so the version, model, metadata and reference match.
+    deployed = read_deployment(settings.prod_deployment_path)
+    if deployed is None:
+        raise ReportError(
+            f"cannot build a report: no model is deployed in {settings.prod_deployment_path}: "
+            "run `riskwatch train` then `riskwatch deploy`"
+        )
+    master = read_master(settings.output_folder_path)
+    if master.empty:
+        raise ReportError(
+            f"cannot build a report: no data in {settings.output_folder_path}: "
+            "run `riskwatch ingest` first"
+        )
+    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256), master
+
+
+def score_holdout(settings: Settings, model: Any) -> Holdout:
+    """The deployed model's predictions and metrics (with intervals) on the holdout."""
+    frame = read_labelled(settings.test_data_path)
+    if frame.empty:
+        raise ReportError(f"cannot build a report: no rows in {settings.test_data_path}")
+    return Holdout(
+        path=str(settings.test_data_path),
+        labels=frame[TARGET].to_numpy(),
+        risks=predict_risk(model, frame),
+        metrics=evaluate(model, frame, settings),
+        resamples=effective_resamples(len(frame), settings.bootstrap_resamples),
+    )
+
+
+def score_clients(settings: Settings, model: Any, master: pd.DataFrame) -> pd.DataFrame:
+    """Each client's latest record with its risk, band, and whether that record says it left."""
+    clients = latest_records(master)
+    risk = predict_risk(model, clients)
+    band = risk_band(risk, high=settings.risk_band_high, medium=settings.risk_band_medium)
+    left = clients[TARGET].to_numpy() == 1 if TARGET in clients else np.zeros(len(clients), bool)
+    return clients.assign(risk=risk, band=band, left=left)
+
+
+def newest_data(master: pd.DataFrame, store: Store, metadata: dict[str, Any]) -> Newest:
+    """The rows of the newest batch (all rows when the master has no batch column)."""
+    trained_on = set((metadata.get("training") or {}).get("batch_ids") or [])
+    if BATCH_COLUMN not in master.columns:  # a classic master written by another tool
+        return Newest("the master dataset", None, master, in_training=True)
+    batch_id = int(master[BATCH_COLUMN].max())
+    names = {b.id: b.name for b in store.batches()}
+    frame = master[master[BATCH_COLUMN] == batch_id].reset_index(drop=True)
+    name = names.get(batch_id, f"batch {batch_id}")
+    return Newest(name, batch_id, frame, in_training=batch_id in trained_on)
+
+
+def read_reference(settings: Settings, deployed: Deployed) -> pd.DataFrame | None:
+    """The deployed model's training sample, from its deployment or else its version folder."""
+    for folder in (deployed.folder, settings.output_model_path / deployed.version):
+        path = Path(folder) / REFERENCE_FILE
+        if path.is_file():
+            return pd.read_parquet(path)
+    return None
+
+
+def check_drift(
+    settings: Settings,
+    model: Any,
+    reference: pd.DataFrame | None,
+    newest: Newest,
+    metadata: dict[str, Any],
+) -> DriftCheck:
+    """Data and prediction drift of the newest rows against the reference; performance on them."""
+    holdout = (metadata.get("metrics") or {}).get("holdout") or {}
+    recorded = {name: (m or {}).get("value") for name, m in holdout.items()}
+    risks = predict_risk(model, newest.frame)
+    labels = newest.frame[TARGET].to_numpy()
+    performance = performance_drift(recorded, labels, risks, settings)
+    # Point values only: the performance check above already bootstraps the metric it decides on.
+    newest_metrics = compute_metrics(
+        labels,
+        risks,
+        threshold=settings.decision_threshold,
+        k=settings.call_list_capacity,
+        resamples=0,
+    )
+    if reference is None or reference.empty:
+        reason = "the deployed model has no reference sample of its training data"
+        return DriftCheck([], None, performance, reason, newest_metrics, np.empty(0), risks)
+    reference_risks = predict_risk(model, reference)
+    return DriftCheck(
+        data_drift(reference, newest.frame, settings),
+        prediction_drift(reference_risks, risks, settings),
+        performance,
+        "",
+        newest_metrics,
+        reference_risks,
+        risks,
+    )

@@ -1,0 +1,198 @@
+"""The report: gather, plot, render one template to HTML and PDF, keep it, publish the newest."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from matplotlib.figure import Figure
+
+from riskwatch import __version__
+from riskwatch.config import Settings
+from riskwatch.files import atomic_path, fsync_folder
+from riskwatch.registry import VERSION_FORMAT
+from riskwatch.reporting.details import details, when
+from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
+from riskwatch.reporting.gather import DRIFT_KIND, gather
+from riskwatch.reporting.plots import write_png
+from riskwatch.reporting.summary import ManagerSummary, summarise
+from riskwatch.store import Store, diagnostics, utcnow
+
+TEMPLATE = "report.html.j2"
+HTML, PDF = "report.html", "report.pdf"
+PUBLISHED = (HTML, PDF, CONFUSION_MATRIX)  # also copied to the fixed paths in reports/
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where a report was written, and its managers' summary."""
+
+    folder: Path  # reports/<time>/, kept
+    html: Path  # the fixed paths, replaced by each report
+    pdf: Path
+    confusion_matrix: Path
+    pictures: dict[str, Path]
+    version: str
+    created_at: str
+    summary: ManagerSummary
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values."""
+        return {
+            "folder": str(self.folder),
+            "html": str(self.html),
+            "pdf": str(self.pdf),
+            "confusion_matrix": str(self.confusion_matrix),
+            "pictures": {name: str(path) for name, path in self.pictures.items()},
+            "version": self.version,
+            "created_at": self.created_at,
+            "seconds": self.seconds,
+            "summary": self.summary.to_dict(),
+        }
+
+    def text(self) -> str:
+        """Where the report is, then the managers' summary."""
+        return (
+            f"Report written to {self.folder} in {self.seconds:.1f} s; the newest is always at "
+            f"{self.html} and {self.pdf}\n\n{self.summary.text()}"
+        )
+
+
+def build_report(settings: Settings, store: Store, *, now: datetime | None = None) -> ReportResult:
+    """Build the report of the deployed model; keep it in reports/<time>/, publish the newest."""
+    started = time.perf_counter()
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    facts = gather(settings, store)
+    summary = summarise(facts, settings)
+    created_at = utcnow()
+    record = facts.drift.record(facts.newest)
+    figures = draw(facts, settings, (created_at, record))
+    context = {
+        "summary": summary,
+        "details": details(facts),
+        "generated": when(moment.isoformat()),
+        "version": facts.deployed.version,
+        "riskwatch_version": __version__,
+        "workspace": str(settings.workspace),
+        "newest": facts.newest.name,
+        "threshold": settings.decision_threshold,
+    }
+    folder = write_report(settings.reports_path, moment, figures, context)
+    publish(folder, settings.reports_path)
+    # Recorded once the report exists, so each kept report adds one point to the drift history.
+    version = facts.deployed.version
+    store.add(diagnostics, kind=DRIFT_KIND, version=version, result=record, created_at=created_at)
+    reports = settings.reports_path
+    return ReportResult(
+        folder=folder,
+        html=reports / HTML,
+        pdf=reports / PDF,
+        confusion_matrix=reports / CONFUSION_MATRIX,
+        pictures={name: folder / name for name in figures},
+        version=version,
+        created_at=created_at,
+        summary=summary,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def write_report(
+    reports: Path, moment: datetime, figures: dict[str, Figure], context: dict[str, Any]
+) -> Path:
+    """Write the pictures, the HTML and the PDF into a new reports/<time>/ folder, whole."""
+    with _staging(reports) as staging:
+        images = {
+            name: _data_uri(write_png(figure, staging / name)) for name, figure in figures.items()
+        }
+        html = render_html(context | {"images": images})
+        (staging / HTML).write_text(html, encoding="utf-8")
+        render_pdf(html, staging / PDF)
+        for path in staging.iterdir():
+            _fsync(path)
+        return _commit(staging, reports, moment)
+
+
+@contextmanager
+def _staging(reports: Path) -> Iterator[Path]:
+    """A hidden folder beside the reports, removed unless it was renamed into place."""
+    reports.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-report-", dir=reports))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit(staging: Path, reports: Path, moment: datetime) -> Path:
+    """Rename the staging folder to the report's time (a microsecond later if that is taken)."""
+    staging.chmod(0o755)  # mkdtemp makes it private; a web server may serve the reports
+    for step in range(1000):
+        target = reports / (moment + timedelta(microseconds=step)).strftime(VERSION_FORMAT)
+        if target.exists():
+            continue
+        try:
+            # A report folder appears whole or not at all; a kept report is never overwritten.
+            staging.rename(target)
+        except OSError:
+            if not target.exists():
+                raise
+            continue
+        fsync_folder(reports)
+        return target
+    raise FileExistsError(f"{reports}: no free report folder name near {moment.isoformat()}")
+
+
+def publish(folder: Path, reports: Path) -> None:
+    """Copy the newest report, PDF and confusion matrix to their fixed paths, each atomically."""
+    for name in PUBLISHED:
+        with atomic_path(reports / name) as temporary:
+            shutil.copyfile(folder / name, temporary)
+            temporary.chmod(0o644)  # readable as the kept copy is, not private as mkstemp makes it
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The report's HTML from the packaged template; every value is escaped."""
+    text = (
+        resources.files("riskwatch.reporting")
+        .joinpath("templates", TEMPLATE)
+        .read_text(encoding="utf-8")
+    )
+    environment = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    return environment.from_string(text).render(context)
+
+
+def render_pdf(html: str, target: Path) -> None:
+    """Render the report's HTML to a PDF file with WeasyPrint."""
+    # Imported here and by name: WeasyPrint is slow to import and ships no type information.
+    with warnings.catch_warnings():
+        # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
+        # (slower, same PDF) and warns on import that a future version will need the library.
+        warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
+        weasyprint: Any = importlib.import_module("weasyprint")
+    # No base URL: the HTML is self-contained (data URIs), so nothing is fetched from anywhere.
+    weasyprint.HTML(string=html).write_pdf(target)
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())

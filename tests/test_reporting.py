@@ -1,0 +1,355 @@
+"""The report: plots, the HTML/PDF files kept and published, the managers' summary, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from riskwatch.calllist import build_call_list
+from riskwatch.cli import report as report_cli
+from riskwatch.config import Settings
+from riskwatch.demo import create_demo, release_month
+from riskwatch.deployment import deploy
+from riskwatch.drift import FeatureDrift, PerformanceDrift
+from riskwatch.ingestion import ingest
+from riskwatch.masterdata import read_master
+from riskwatch.metrics import Metric
+from riskwatch.registry import VERSION_PATTERN
+from riskwatch.reporting import ReportError, ReportResult, build_report, plots
+from riskwatch.reporting.gather import DriftCheck
+from riskwatch.reporting.summary import verdict
+from riskwatch.schema import FEATURES
+from riskwatch.store import Store, diagnostics
+from riskwatch.training import train_version
+
+from .conftest import Workspace, csv_rows, workspace_settings
+
+PICTURES = {
+    "confusionmatrix.png",
+    "roc.png",
+    "precision_recall.png",
+    "calibration.png",
+    "risk_distribution.png",
+    "feature_drift.png",
+    "score_history.png",
+    "drift_history.png",
+}
+EVIL_ID = "<script>alert(1)</script>"
+
+
+# Reading the files a report writes, without any PDF library (none is a dependency):
+# WeasyPrint writes text as glyph ids in FlateDecode streams, and each font's ToUnicode map
+# turns them back into characters.
+
+
+def _objects(pdf: bytes) -> dict[int, bytes]:
+    """Every object's text: the dictionary, then its stream decompressed where it is one."""
+    found: dict[int, bytes] = {}
+    for match in re.finditer(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S):
+        body = match.group(2)
+        head, _, rest = body.partition(b"stream")
+        if b"/Image" in head or b"/Length1" in head:  # pictures and font programs: no text
+            rest = b""
+        elif rest:
+            try:
+                rest = zlib.decompress(rest.lstrip(b"\r\n"))
+            except zlib.error:
+                rest = b""
+        found[int(match.group(1))] = head + rest
+        if b"/ObjStm" in head:  # objects packed into an object stream
+            count = int(re.findall(rb"/N (\d+)", head)[0])
+            first = int(re.findall(rb"/First (\d+)", head)[0])
+            pairs = [int(n) for n in rest[:first].split()][: 2 * count]
+            offsets = [*pairs[1::2], len(rest) - first]
+            for index, number in enumerate(pairs[::2]):
+                found[number] = rest[first + offsets[index] : first + offsets[index + 1]]
+    return found
+
+
+def _cmap(text: bytes) -> dict[str, str]:
+    """A ToUnicode map: glyph code (hex) to the characters it draws."""
+    mapping = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+        for code, chars in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            mapping[code.decode().lower()] = bytes.fromhex(chars.decode()).decode("utf-16-be")
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+        for low, high, chars in re.findall(rb"<(\w+)>\s*<(\w+)>\s*<(\w+)>", block):
+            start = int(chars, 16)
+            for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                mapping[f"{code:0{len(low)}x}"] = chr(start + offset)
+    return mapping
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text a PDF written by WeasyPrint shows, in drawing order."""
+    objects = _objects(pdf)
+    fonts = {}
+    for body in objects.values():
+        for name, number in re.findall(rb"/([A-Za-z0-9_+-]+) (\d+) 0 R", body):
+            target = objects.get(int(number), b"")
+            unicode = re.search(rb"/ToUnicode (\d+) 0 R", target)
+            if unicode:
+                fonts[name] = _cmap(objects.get(int(unicode.group(1)), b""))
+    pieces = []
+    operators = rb"/([A-Za-z0-9_+-]+)\s+[\d.]+\s+Tf|\[(.*?)\]\s*TJ|<([0-9a-fA-F]*)>\s*Tj"
+    for body in objects.values():
+        font: dict[str, str] = {}
+        for match in re.finditer(operators, body, re.S):
+            if match.group(1):
+                font = fonts.get(match.group(1), {})
+                continue
+            codes = b"".join(re.findall(rb"<([0-9a-fA-F]*)>", match.group(2) or b""))
+            codes = codes or match.group(3) or b""
+            hexes = codes.decode().lower()
+            pieces.append("".join(font.get(hexes[i : i + 4], "") for i in range(0, len(hexes), 4)))
+    return " ".join(pieces)
+
+
+def squeezed(text: str) -> str:
+    """Text without any white space, so line breaks in the PDF do not matter."""
+    return "".join(text.split())
+
+
+def assert_picture(path: Path) -> None:
+    """A readable PNG of at least 200 x 200 pixels, more than a few KB, not blank."""
+    assert path.stat().st_size > 5_000, path
+    pixels = imread(path)
+    assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
+    assert float(np.var(pixels[..., :3])) > 0, path
+
+
+# Plots on small arrays
+
+
+def test_each_plot_writes_a_readable_non_blank_png(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    risks = rng.uniform(size=400)
+    labels = (rng.uniform(size=400) < risks).astype(int)
+    times = [datetime(2026, 1, day, tzinfo=UTC) for day in (1, 8, 15)]
+    figures = {
+        "cm": plots.confusion_matrix_figure(labels, risks, 0.5),
+        "roc": plots.roc_figure(labels, risks, 0.8),
+        "pr": plots.precision_recall_figure(labels, risks, 0.5),
+        "calibration": plots.calibration_figure(labels, risks),
+        "risk": plots.risk_distribution_figure(risks, high=0.5, medium=0.2, clients="400"),
+        "drift": plots.feature_drift_figure(
+            {"a": risks, "b": risks * 2}, {"a": risks + 0.1, "b": risks}, {"a": "drifted"}
+        ),
+        "scores": plots.score_history_figure([(t, "holdout", 0.7) for t in times]),
+        "psi": plots.drift_history_figure(times, {"a": [0.01, 0.1, 0.3]}, 0.2),
+        "one_class": plots.roc_figure(np.zeros(10), risks[:10]),
+        "no_history": plots.score_history_figure([]),
+    }
+    for name, figure in figures.items():
+        assert_picture(plots.write_png(figure, tmp_path / f"{name}.png"))
+
+
+# The managers' verdict on hand-made drift results
+
+
+def feature(name: str, drifted: bool) -> FeatureDrift:
+    statistic = 0.3 if drifted else 0.01
+    return FeatureDrift(
+        name, "wasserstein", statistic, None, 0.1, 1000, 500, 0.0, 0.2, drifted, False
+    )
+
+
+def performance(decision: str) -> PerformanceDrift:
+    current = Metric(0.70, 0.68, 0.72)
+    return PerformanceDrift("interval", "roc_auc", 0.77, current, 500, decision, "")
+
+
+def check(features: list[FeatureDrift], decision: str) -> DriftCheck:
+    empty = np.empty(0)
+    prediction = feature("predicted_risk", False)
+    return DriftCheck(features, prediction, performance(decision), "", {}, empty, empty)
+
+
+def test_verdict_is_healthy_without_drift_or_a_worse_score() -> None:
+    healthy, sentence = verdict(check([feature("lastmonth_activity", False)], "keep"))
+    assert healthy
+    assert sentence.startswith("The model is healthy: ")
+    assert "ROC AUC 0.700" in sentence and "(0.770)" in sentence
+
+
+def test_verdict_needs_attention_and_says_why() -> None:
+    drifted = [feature("lastmonth_activity", True), feature("number_of_employees", True)]
+    healthy, sentence = verdict(check(drifted, "retrain"))
+    assert not healthy
+    assert sentence.startswith("The model needs attention: ")
+    assert "worse than when it was trained (0.770)" in sentence
+    assert "last month's activity and company size changed" in sentence
+
+
+def test_verdict_says_when_there_are_too_few_new_outcomes() -> None:
+    healthy, sentence = verdict(check([], "not enough evidence"))
+    assert healthy
+    assert "not yet enough new outcomes to check its accuracy" in sentence
+
+
+# The report of a demo workspace
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once: a 2,000-client demo, a model trained on month 1 and deployed, month 2 in."""
+    path = tmp_path_factory.mktemp("template") / "ws"
+    create_demo(path, months=3, seed=3, clients=2000)
+    settings = workspace_settings(path)
+    ingest(settings)
+    with Store(settings.database_url) as store:
+        deploy(settings, store, train_version(settings, store).version)
+    release_month(path, 2)
+    ingest(settings)
+    return path
+
+
+@pytest.fixture
+def ws(template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    path = tmp_path / "ws"
+    shutil.copytree(template, path, symlinks=True)
+    yield Workspace(path, workspace_settings(path))
+
+
+def report(ws: Workspace, now: datetime | None = None) -> ReportResult:
+    with Store(ws.settings.database_url) as store:
+        return build_report(ws.settings, store, now=now)
+
+
+def drift_checks(ws: Workspace) -> list[dict[str, Any]]:
+    with Store(ws.settings.database_url) as store:
+        return store.rows(diagnostics, kind="drift")
+
+
+def test_report_keeps_a_folder_and_publishes_html_pdf_and_confusion_matrix(ws: Workspace) -> None:
+    result = report(ws)
+
+    reports = ws.path / "reports"
+    assert result.folder.parent == reports
+    assert VERSION_PATTERN.fullmatch(result.folder.name)
+    kept = {p.name for p in result.folder.iterdir()}
+    assert kept == PICTURES | {"report.html", "report.pdf"}
+    for name in ("report.html", "report.pdf", "confusionmatrix.png"):
+        assert (reports / name).read_bytes() == (result.folder / name).read_bytes()
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]  # no staging left
+    for name in PICTURES:
+        assert_picture(result.folder / name)
+
+
+def test_report_pdf_holds_the_managers_summary(ws: Workspace) -> None:
+    result = report(ws)
+
+    pdf = result.pdf.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    text = squeezed(pdf_text(pdf))
+    summary = result.summary
+    assert summary.verdict.startswith(("The model is healthy: ", "The model needs attention: "))
+    assert squeezed(summary.verdict) in text
+    assert squeezed(summary.bands_sentence) in text
+    assert squeezed(summary.top[0]["client"]) in text
+    assert "Detailsfordatascientists" in text
+
+
+def test_report_html_is_self_contained_and_holds_the_summary(ws: Workspace) -> None:
+    result = report(ws)
+
+    html = result.html.read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == len(PICTURES)
+    assert not re.search(r'src="(?!data:)', html)  # nothing fetched from elsewhere
+    assert result.summary.verdict.replace("'", "&#39;") in html
+    assert "Summary for client managers" in html
+    assert "Details for data scientists" in html
+    # Month 2 was not in the training data: the first report checks it and says so.
+    assert "This is the first report" in result.summary.changes[0]
+    assert result.summary.note == ""
+    assert sum(result.summary.bands.values()) == result.summary.clients > 0
+
+
+def test_call_first_lists_only_clients_who_have_not_left(ws: Workspace) -> None:
+    result = report(ws)
+
+    latest = read_master(ws.settings.output_folder_path).drop_duplicates("corporation", keep="last")
+    exited = dict(zip(latest["corporation"], latest["exited"], strict=True))
+    top = result.summary.top
+    assert 0 < len(top) <= 10
+    assert all(exited[row["client"]] == 0 for row in top)
+    ranks = [row["rank"] for row in top]
+    assert ranks == sorted(ranks)
+    skipped = ranks[-1] - len(top)  # clients ranked above the last shown who left
+    assert (f"Not shown: {skipped} client" in result.summary.top_note) == (skipped > 0)
+
+
+def test_second_report_keeps_the_first_and_replaces_the_fixed_paths(ws: Workspace) -> None:
+    first = report(ws, now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert len(drift_checks(ws)) == 1
+    release_month(ws.path, 3)
+    ingest(ws.settings)
+    second = report(ws, now=datetime(2026, 1, 1, tzinfo=UTC))  # the same time: a free name
+
+    assert first.folder != second.folder
+    assert first.folder.is_dir() and second.folder.is_dir()
+    assert (first.folder / "report.pdf").read_bytes() != second.pdf.read_bytes()
+    assert second.pdf.read_bytes() == (second.folder / "report.pdf").read_bytes()
+    checks = drift_checks(ws)
+    assert len(checks) == 2
+    assert checks[-1]["result"]["batch"] == "month_03.csv"
+    assert "since the last report" in " ".join(second.summary.changes)
+    assert "month_03.csv" in " ".join(second.summary.changes)
+
+
+def test_report_escapes_html_in_client_ids(ws: Workspace) -> None:
+    # The hostile id gets the record of the client ranked first, so it is listed beside it.
+    top = build_call_list(ws.settings, top=1).frame.iloc[0]["corporation"]
+    master = read_master(ws.settings.output_folder_path)
+    row = master[master["corporation"] == top].iloc[-1]
+    values = ",".join(str(int(row[c])) for c in FEATURES)
+    (ws.path / "sourcedata" / "extra.csv").write_text(csv_rows(f"{EVIL_ID},{values},0"))
+    ingest(ws.settings)
+    result = report(ws)
+
+    assert EVIL_ID in [row["client"] for row in result.summary.top]
+    html = result.html.read_text(encoding="utf-8")
+    assert EVIL_ID not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert squeezed(EVIL_ID) in squeezed(pdf_text(result.pdf.read_bytes()))
+
+
+def test_report_without_a_deployed_model_says_to_train_and_deploy(
+    demo_settings: Settings,
+) -> None:
+    with Store(demo_settings.database_url) as store, pytest.raises(ReportError) as caught:
+        build_report(demo_settings, store)
+
+    assert "riskwatch train" in str(caught.value)
+    assert "riskwatch deploy" in str(caught.value)
+    assert not (demo_settings.reports_path / "report.html").exists()
+
+
+def test_report_command_prints_where_the_report_is_as_json(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path)
+    report_cli.add_commands(parser.add_subparsers(), common)
+    args = parser.parse_args(["report", "--config", str(ws.path / "riskwatch.toml"), "--json"])
+
+    assert args.command(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert Path(printed["pdf"]) == ws.path / "reports" / "report.pdf"
+    assert Path(printed["folder"]).is_dir()
+    assert printed["summary"]["verdict"].startswith(
+        ("The model is healthy: ", "The model needs attention: ")
+    )
