@@ -23,7 +23,7 @@ from riskwatch.drift import (
     prediction_drift,
     psi,
 )
-from riskwatch.metrics import compute_metrics
+from riskwatch.metrics import Metric, compute_metrics
 from riskwatch.models import ModelParams, predict_risk
 from riskwatch.schema import FEATURES, TARGET
 from riskwatch.training import train_model
@@ -181,7 +181,7 @@ def test_retrain_when_the_recorded_score_is_far_above_the_new_interval() -> None
     result = performance_drift({"roc_auc": 0.95}, labels, risks, SETTINGS)
     assert result.decision == "retrain"
     assert result.current.high is not None and result.current.high < 0.95
-    assert f"{result.current.high:.3f}); the recorded 0.950 lies above" in result.evidence
+    assert f"{result.current.high:.3f}) against the recorded 0.950: worse by" in result.evidence
     assert json.loads(json.dumps(result.to_dict()))["current"]["value"] == result.current.value
 
 
@@ -191,6 +191,20 @@ def test_keep_when_the_recorded_score_is_inside_the_interval_or_below_it() -> No
     for recorded in (auc + 0.005, auc - 0.2):
         result = performance_drift({"roc_auc": recorded}, labels, risks, SETTINGS)
         assert result.decision == "keep", result.evidence
+
+
+def test_a_recorded_interval_counts_as_noise_too() -> None:
+    # A drop just beyond the new interval alone, but within the noise of both scores.
+    labels, risks = labelled(2000, signal=0.5)
+    new = performance_drift({}, labels, risks, SETTINGS).current
+    assert new.value is not None and new.low is not None and new.high is not None
+    half = (new.high - new.low) / 2
+    exact = performance_drift({"roc_auc": new.value + 1.2 * half}, labels, risks, SETTINGS)
+    assert exact.decision == "retrain", exact.evidence
+    record = Metric(new.value + 1.2 * half, new.value, new.value + 2.4 * half)
+    noisy = performance_drift({"roc_auc": record}, labels, risks, SETTINGS)
+    assert noisy.decision == "keep", noisy.evidence
+    assert "noise allows" in noisy.evidence
 
 
 def test_brier_retrains_when_the_recorded_score_is_below_the_interval() -> None:

@@ -103,18 +103,19 @@ def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str
         direction = "below" if change < 0 else "above"
         return f"last month's activity is {abs(change):.0%} {direction} its monthly average"
     value = getattr(row, feature)
-    share = float(np.searchsorted(percentiles[feature], value, side="left"))
-    share = min(max(share, 0.0), 100.0)
+    # The reference's 101 percentile points: the share of clients strictly below and above.
+    points = percentiles[feature]
+    below = min(max(float(np.searchsorted(points, value, side="left")) - 1, 0.0), 100.0)
+    above = min(max(101 - float(np.searchsorted(points, value, side="right")), 0.0), 100.0)
+    low = above >= below
     if feature == "lastyear_activity":
         level, than = (
-            ("low", f"lower than {100 - share:.0f}")
-            if share <= 50
-            else ("high", f"higher than {share:.0f}")
+            ("low", f"lower than {above:.0f}") if low else ("high", f"higher than {below:.0f}")
         )
         return f"{level} activity over the last year ({value:,}, {than} % of clients)"
-    size = "small" if share <= 50 else "large"
-    than = f"smaller than {100 - share:.0f}" if share <= 50 else f"larger than {share:.0f}"
-    return f"a {size} company ({value:,} employees, {than} % of clients)"
+    people = "employee" if value == 1 else "employees"
+    than = f"smaller than {above:.0f}" if low else f"larger than {below:.0f}"
+    return f"a {'small' if low else 'large'} company ({value:,} {people}, {than} % of clients)"
 
 
 def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ alone, so one number decides and PSI stays the familiar second opinion.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -172,9 +173,13 @@ class PerformanceDrift:
 
 
 def performance_drift(
-    recorded: dict[str, float | None], labels: Any, risks: Any, settings: Settings
+    recorded: Mapping[str, float | Metric | None], labels: Any, risks: Any, settings: Settings
 ) -> PerformanceDrift:
-    """Retrain, keep, or not enough evidence: the new score against the recorded one."""
+    """Retrain, keep, or not enough evidence: the new score against the recorded one.
+
+    A recorded Metric with an interval (the holdout score at training) counts its own
+    uncertainty too; a bare number is taken as exact.
+    """
     y = np.asarray(labels, dtype="int8").ravel()
     s = np.asarray(risks, dtype="float64").ravel()
     if len(y) != len(s):
@@ -189,11 +194,15 @@ def performance_drift(
         seed=settings.model_seed,
         names=(metric,),
     )[metric]
-    previous = recorded.get(metric)
-    if previous is not None and math.isnan(previous):
-        previous = None  # a NaN record is as good as none
-    decide = _classic if settings.drift_rule == "classic" else _interval
-    decision, evidence = decide(metric, previous, current, y, settings)
+    found = recorded.get(metric)
+    record = found if isinstance(found, Metric) else Metric(found)
+    if record.value is not None and math.isnan(record.value):
+        record = Metric(None)  # a NaN record is as good as none
+    previous = record.value
+    if settings.drift_rule == "classic":
+        decision, evidence = _classic(metric, previous, current, y, settings)
+    else:
+        decision, evidence = _interval(metric, record, current, y, settings)
     return PerformanceDrift(
         settings.drift_rule, metric, previous, current, len(y), decision, evidence
     )
@@ -222,11 +231,11 @@ def _classic(
 
 
 def _interval(
-    metric: str, recorded: float | None, current: Metric, y: Array, settings: Settings
+    metric: str, record: Metric, current: Metric, y: Array, settings: Settings
 ) -> tuple[Decision, str]:
-    """The interval rule: retrain only when the recorded score is outside the new interval."""
+    """The interval rule: retrain only when the drop is larger than both scores' noise."""
     rows = f"{len(y):,} newly labelled rows"
-    value, low, high = current.value, current.low, current.high
+    recorded, value, low, high = record.value, current.value, current.low, current.high
     reason = _too_few(y, settings)
     if reason is not None:
         return "not enough evidence", reason
@@ -239,15 +248,22 @@ def _interval(
             f"{metric} on {rows} is {value:.3f} but has no bootstrap interval "
             "(bootstrap_resamples = 0, or too few resamples where it is defined)."
         )
-    worse = recorded < low if metric in LOWER_IS_BETTER else recorded > high
-    side = "below" if metric in LOWER_IS_BETTER else "above"
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    drop = sign * (recorded - value)
+    # Both scores are estimates: the recorded one from a holdout of its own. Their difference
+    # is noise unless it exceeds 1.96 combined standard errors (each from its 95 % interval).
+    spread = (high - low) ** 2
+    if record.low is not None and record.high is not None:
+        spread += (record.high - record.low) ** 2
+    allowed = math.sqrt(spread) / 2
     measured = (
-        f"{metric} on {rows} is {value:.3f} (95 % interval {low:.3f} to {high:.3f}); "
-        f"the recorded {recorded:.3f}"
+        f"{metric} on {rows} is {value:.3f} (95 % interval {low:.3f} to {high:.3f}) against "
+        f"the recorded {recorded:.3f}: {'worse' if drop > 0 else 'no worse'} by "
+        f"{max(drop, 0.0):.3f}, noise allows {allowed:.3f}"
     )
-    if worse:
-        return "retrain", f"{measured} lies {side} the interval: the model has got worse."
-    return "keep", f"{measured} is not {side} the interval: no evidence the model got worse."
+    if drop > allowed:
+        return "retrain", f"{measured}: the model has got worse."
+    return "keep", f"{measured}: no evidence the model got worse."
 
 
 def _too_few(y: Array, settings: Settings) -> str | None:

@@ -24,15 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, default in (("config", None), ("verbose", False), ("quiet", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    # Our messages at the chosen level; libraries' (WeasyPrint's layout steps, fontTools' font
+    # subsetting) only when they fail, unless -v asks for everything.
     logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose
-        else logging.INFO
-        if not args.quiet
-        else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.ERROR,
         format="riskwatch: %(message)s",
         stream=sys.stderr,
     )
+    log.setLevel(level)
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)

@@ -219,7 +219,7 @@ def check_drift(
 ) -> DriftCheck:
     """Data and prediction drift of the newest rows against the reference; performance on them."""
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
-    recorded = {name: (m or {}).get("value") for name, m in holdout.items()}
+    recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
     risks = predict_risk(model, newest.frame)
     labels = newest.frame[TARGET].to_numpy()
     performance = performance_drift(recorded, labels, risks, settings)
