@@ -122,6 +122,31 @@ def workspace_settings(path: Path) -> Settings:
     )
 
 
+def deployed_demo(path: Path, *, months: int, seed: int, later: int = 0) -> Path:
+    """A 2,000-client demo trained and deployed on month 1, then `later` more months ingested."""
+    from riskwatch.demo import create_demo, release_month  # noqa: PLC0415 - heavy
+    from riskwatch.deployment import deploy  # noqa: PLC0415
+    from riskwatch.ingestion import ingest  # noqa: PLC0415
+    from riskwatch.store import Store  # noqa: PLC0415
+    from riskwatch.training import train_version  # noqa: PLC0415
+
+    create_demo(path, months=months, seed=seed, clients=2000)
+    settings = workspace_settings(path)
+    ingest(settings)
+    with Store(settings.database_url) as store:
+        deploy(settings, store, train_version(settings, store).version)
+    for month in range(2, 2 + later):
+        release_month(path, month)
+        ingest(settings)
+    return path
+
+
+def copy_workspace(template: Path, tmp_path: Path) -> Workspace:
+    """A copy of a built workspace that one test may change."""
+    path = Path(shutil.copytree(template, tmp_path / "ws", symlinks=True))
+    return Workspace(path, workspace_settings(path))
+
+
 @pytest.fixture
 def demo_settings(tmp_path: Path) -> Settings:
     """A small demo workspace (2,000 clients) with month 1 ingested; quick bootstrap."""

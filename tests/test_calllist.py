@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,16 @@ from riskwatch.calllist import (
     risk_band,
 )
 from riskwatch.config import Settings
-from riskwatch.demo import create_demo, release_month
-from riskwatch.deployment import deploy
+from riskwatch.demo import release_month
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion import ingest
 from riskwatch.masterdata import read_master
 from riskwatch.models import ModelParams
 from riskwatch.registry import RegistryError
 from riskwatch.schema import FEATURES
-from riskwatch.store import Store
-from riskwatch.training import reference_profile, train_model, train_version
+from riskwatch.training import reference_profile, train_model
 
-from .conftest import Workspace, csv_rows, workspace_settings
+from .conftest import Workspace, copy_workspace, csv_rows, deployed_demo
 
 MakeSettings = Callable[..., Settings]
 COLUMNS = ["rank", "corporation", "probability", "risk_band", "reasons", "change", "previous_rank"]
@@ -207,24 +204,13 @@ def test_no_client_gets_more_than_three_reasons(trained: Trained) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once: a demo workspace with month 1 ingested and a logistic model deployed."""
-    path = tmp_path_factory.mktemp("template") / "ws"
-    create_demo(path, months=2, seed=1, clients=2000)
-    settings = workspace_settings(path)
-    ingest(settings)
-    store = Store(settings.database_url)
-    try:
-        deploy(settings, store, train_version(settings, store).version)
-    finally:
-        store.close()
-    return path
+    """Built once: a demo workspace with month 1 ingested and a model deployed."""
+    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=2, seed=1)
 
 
 @pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    path = tmp_path / "ws"
-    shutil.copytree(template, path, symlinks=True)
-    yield Workspace(path, workspace_settings(path))
+def ws(template: Path, tmp_path: Path) -> Workspace:
+    return copy_workspace(template, tmp_path)
 
 
 def read_call_list(settings: Settings) -> pd.DataFrame:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,7 @@ from matplotlib.image import imread
 from riskwatch.calllist import build_call_list
 from riskwatch.cli import report as report_cli
 from riskwatch.config import Settings
-from riskwatch.demo import create_demo, release_month
-from riskwatch.deployment import deploy
+from riskwatch.demo import release_month
 from riskwatch.drift import FeatureDrift, PerformanceDrift
 from riskwatch.ingestion import ingest
 from riskwatch.masterdata import read_master
@@ -31,9 +28,8 @@ from riskwatch.reporting.gather import DriftCheck
 from riskwatch.reporting.summary import verdict
 from riskwatch.schema import FEATURES
 from riskwatch.store import Store, diagnostics
-from riskwatch.training import train_version
 
-from .conftest import Workspace, csv_rows, workspace_settings
+from .conftest import Workspace, copy_workspace, csv_rows, deployed_demo
 
 PICTURES = {
     "confusionmatrix.png",
@@ -204,22 +200,12 @@ def test_verdict_says_when_there_are_too_few_new_outcomes() -> None:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once: a 2,000-client demo, a model trained on month 1 and deployed, month 2 in."""
-    path = tmp_path_factory.mktemp("template") / "ws"
-    create_demo(path, months=3, seed=3, clients=2000)
-    settings = workspace_settings(path)
-    ingest(settings)
-    with Store(settings.database_url) as store:
-        deploy(settings, store, train_version(settings, store).version)
-    release_month(path, 2)
-    ingest(settings)
-    return path
+    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=3, seed=3, later=1)
 
 
 @pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    path = tmp_path / "ws"
-    shutil.copytree(template, path, symlinks=True)
-    yield Workspace(path, workspace_settings(path))
+def ws(template: Path, tmp_path: Path) -> Workspace:
+    return copy_workspace(template, tmp_path)
 
 
 def report(ws: Workspace, now: datetime | None = None) -> ReportResult:
