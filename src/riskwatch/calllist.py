@@ -19,6 +19,7 @@ from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 CALL_LIST = "calllist.csv"
 MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be named as a reason
 MAX_REASONS = 3
+NO_REASON = "no single feature stands out"
 UNCHANGED = 0.005  # risk moves smaller than half a point are "unchanged"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
@@ -71,11 +72,12 @@ def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.n
     return np.where(risk >= high, "high", np.where(risk >= medium, "medium", "low"))
 
 
-def pushes(model: Any, frame: pd.DataFrame, medians: dict[str, float]) -> pd.DataFrame:
-    """How much each feature raises each client's risk against a typical value of it."""
-    risk = predict_risk(model, frame)
+def risks_and_pushes(
+    model: Any, frame: pd.DataFrame, medians: dict[str, float]
+) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
+    """Each client's risk, and how much each feature raises it against a typical value."""
     month, year = frame["lastmonth_activity"], frame["lastyear_activity"]
-    out = {}
+    variants = [frame]
     for feature in FEATURES:
         typical = frame.copy()
         if feature == "lastmonth_activity":  # typical for this client: its own monthly pace
@@ -87,8 +89,17 @@ def pushes(model: Any, frame: pd.DataFrame, medians: dict[str, float]) -> pd.Dat
             # activity and leaves last month's drop to the lastmonth_activity reason.
             scale = typical[feature] / year.where(year > 0, np.nan)
             typical["lastmonth_activity"] = (month * scale).fillna(month).round().astype("int64")
-        out[feature] = risk - predict_risk(model, typical)
-    return pd.DataFrame(out, index=frame.index)
+        variants.append(typical)
+    # One call for the clients and their variants: a call has a fixed cost that a single
+    # client's request would otherwise pay four times.
+    risks = predict_risk(model, pd.concat(variants, ignore_index=True)).reshape(len(variants), -1)
+    push = {feature: risks[0] - risks[i + 1] for i, feature in enumerate(FEATURES)}
+    return risks[0], pd.DataFrame(push, index=frame.index)
+
+
+def pushes(model: Any, frame: pd.DataFrame, medians: dict[str, float]) -> pd.DataFrame:
+    """How much each feature raises each client's risk against a typical value of it."""
+    return risks_and_pushes(model, frame, medians)[1]
 
 
 def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str:
@@ -118,16 +129,29 @@ def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str
     return f"a {'small' if low else 'large'} company ({value:,} {people}, {than} % of clients)"
 
 
-def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[str]:
+def reason_lists(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[list[str]]:
     """For each client, the features that push its risk up most, in plain words."""
     push = pushes(model, frame, reference["medians"])
+    return reason_words(push.to_numpy(), frame, reference["percentiles"])
+
+
+def reason_words(
+    push: np.ndarray[Any, Any], frame: pd.DataFrame, percentiles: dict[str, list[float]]
+) -> list[list[str]]:
+    """The features with the largest pushes (at least MIN_PUSH) of each client, in words."""
+    order = np.argsort(-push, axis=1, kind="stable")[:, :MAX_REASONS]
+    named = np.take_along_axis(push, order, axis=1) >= MIN_PUSH
     texts = []
-    for position, row in enumerate(frame.itertuples(index=False)):
-        ranked = push.iloc[position].sort_values(ascending=False)
-        named = [f for f, value in ranked.items() if value >= MIN_PUSH][:MAX_REASONS]
-        words = [describe(str(f), row, reference["percentiles"]) for f in named]
-        texts.append("; ".join(words) if words else "no single feature stands out")
+    for row, features, keep in zip(frame.itertuples(index=False), order, named, strict=True):
+        texts.append([describe(FEATURES[f], row, percentiles) for f in features[keep]])
     return texts
+
+
+def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[str]:
+    """Each client's reasons as one line, as the call list shows them."""
+    return [
+        "; ".join(words) if words else NO_REASON for words in reason_lists(model, frame, reference)
+    ]
 
 
 def rank_clients(
@@ -181,8 +205,12 @@ def neutralise(values: pd.Series) -> pd.Series:
     return text.where(~text.str.startswith(FORMULA_START), "'" + text)
 
 
-def build_call_list(settings: Settings, top: int | None = None) -> CallList:
-    """Score every client's latest record with the deployed model; write calllist.csv."""
+def build_call_list(settings: Settings, top: int | None = None, *, write: bool = True) -> CallList:
+    """Score every client's latest record with the deployed model; write calllist.csv.
+
+    With write=False the list is compared with the last written one but not written, so a
+    reader (the API) does not reset the managers' "change since the previous list".
+    """
     deployed, model = load_deployed(settings.prod_deployment_path)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     reference = metadata.get("reference")
@@ -200,9 +228,10 @@ def build_call_list(settings: Settings, top: int | None = None) -> CallList:
     ranked = rank_clients(model, records, reference, top=size, settings=settings)
     path = settings.reports_path / CALL_LIST
     listed = compare(ranked, _previous(path))
-    with atomic_path(path) as temporary:
-        shown = listed.assign(**{c: neutralise(listed[c]) for c in (ID_COLUMN, "reasons")})
-        shown.to_csv(temporary, index=False, columns=COLUMNS)
+    if write:
+        with atomic_path(path) as temporary:
+            shown = listed.assign(**{c: neutralise(listed[c]) for c in (ID_COLUMN, "reasons")})
+            shown.to_csv(temporary, index=False, columns=COLUMNS)
     return CallList(deployed.version, len(records), listed[COLUMNS], str(path), departed)
 
 

@@ -29,12 +29,19 @@ class ConfigError(Exception):
 
 
 def setting(
-    default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None
+    default: Any,
+    help: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    secret: bool = False,
 ) -> Any:
-    """Declare a setting: its default, a one-line description and, for numbers, its range."""
+    """Declare a setting: its default, a description, for numbers its range; secrets stay out
+    of reprs (and so of log lines and tracebacks)."""
     if isinstance(default, list | dict):
         raise TypeError("use a tuple for sequence defaults")
-    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum})
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum}
+    return field(default=default, repr=not secret, metadata=metadata)
 
 
 SourceKind = Literal["folder", "database"]
@@ -161,6 +168,22 @@ class Settings:
     )
     drift_psi_threshold: float = setting(
         0.2, "Population stability index from which a feature has drifted.", minimum=0.0
+    )
+    api_url: str = setting(
+        "http://127.0.0.1:8000", "Address of the running API that `riskwatch apicalls` calls."
+    )
+    api_token: str = setting(
+        "",
+        "Bearer token every API endpoint but /health requires (empty: none); "
+        "best set as RISKWATCH_API_TOKEN.",
+        secret=True,
+    )
+    api_timeout: float = setting(30.0, "Seconds `apicalls` waits for one answer.", minimum=0.1)
+    api_max_clients: int = setting(
+        100_000, "Most clients one POST /prediction may send.", minimum=1
+    )
+    api_max_body_bytes: int = setting(
+        16 * 2**20, "Largest request body the API reads, in bytes.", minimum=1024
     )
 
 

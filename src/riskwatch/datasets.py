@@ -45,7 +45,7 @@ def read_labelled(path: Path, *, require_target: bool = True) -> pd.DataFrame:
 def _read_checked(file: Path, require_target: bool) -> list[pd.DataFrame]:
     frames = []
     try:
-        chunks = list(read_file(file, chunk_rows=1_000_000))
+        chunks = list(read_file(file, chunk_rows=1_000_000, require_target=require_target))
     except (UnreadableBatchError, OSError) as exc:
         raise DataError(f"{file}: {exc}") from exc
     for chunk in chunks:

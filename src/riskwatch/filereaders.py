@@ -36,14 +36,14 @@ class RawChunk:
     watermark_high: Any = None
 
 
-def read_file(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+def read_file(path: Path, chunk_rows: int, *, require_target: bool = True) -> Iterator[RawChunk]:
     """The rows of a data file in chunks, by its suffix; UnreadableBatchError if unreadable."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return _read_parquet(path, chunk_rows)
+        return _read_parquet(path, chunk_rows, require_target)
     if suffix == ".jsonl":
-        return _read_jsonl(path, chunk_rows)
-    return _read_csv(path, chunk_rows)
+        return _read_jsonl(path, chunk_rows, require_target)
+    return _read_csv(path, chunk_rows, require_target)
 
 
 def _check_text_file(path: Path) -> list[str]:
@@ -66,11 +66,11 @@ def _check_text_file(path: Path) -> list[str]:
     return next(csv.reader([header_text]))
 
 
-def schema_check(columns: list[str]) -> None:
+def schema_check(columns: list[str], require_target: bool = True) -> None:
     from riskwatch.schema import SchemaError, check_columns  # noqa: PLC0415 - pandas is heavy
 
     try:
-        check_columns([c.strip() for c in columns])
+        check_columns([c.strip() for c in columns], require_target=require_target)
     except SchemaError as exc:
         raise UnreadableBatchError(str(exc)) from exc
 
@@ -82,9 +82,9 @@ class _NumericIdsError(Exception):
     """The id column came out numeric: read again keeping it as text."""
 
 
-def _read_csv(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_csv(path: Path, chunk_rows: int, require_target: bool) -> Iterator[RawChunk]:
     header = [c.strip() for c in _check_text_file(path)]
-    schema_check(header)
+    schema_check(header, require_target)
     try:
         yield from _csv_chunks(path, header, chunk_rows, id_as_text=False)
     except _NumericIdsError:
@@ -160,7 +160,7 @@ def _skipped_lines(caught: list[warnings.WarningMessage]) -> list[tuple[int, str
     return lines
 
 
-def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_jsonl(path: Path, chunk_rows: int, require_target: bool) -> Iterator[RawChunk]:
     import pandas as pd  # noqa: PLC0415 - pandas is heavy
 
     _check_text_file(path)
@@ -168,7 +168,7 @@ def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     try:
         with pd.read_json(path, lines=True, dtype=False, chunksize=chunk_rows) as reader:
             for frame in reader:
-                schema_check([str(c) for c in frame.columns])
+                schema_check([str(c) for c in frame.columns], require_target)
                 yield RawChunk(frame, line)
                 line += len(frame)
     except UnicodeDecodeError as exc:
@@ -177,14 +177,14 @@ def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         raise UnreadableBatchError(f"not valid JSON lines near line {line}: {exc}") from exc
 
 
-def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_parquet(path: Path, chunk_rows: int, require_target: bool) -> Iterator[RawChunk]:
     import pyarrow as pa  # noqa: PLC0415 - pyarrow is heavy
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     row = 1
     try:
         parquet = pq.ParquetFile(path)
-        schema_check(parquet.schema_arrow.names)
+        schema_check(parquet.schema_arrow.names, require_target)
         for record_batch in parquet.iter_batches(batch_size=chunk_rows):
             frame = record_batch.to_pandas()
             yield RawChunk(frame, row)

@@ -1,0 +1,121 @@
+"""The FastAPI application, built from explicit settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from riskwatch import __version__
+from riskwatch.api import records, routes
+from riskwatch.api.deps import Resources, require_token
+from riskwatch.api.inputs import RequestError, field_name
+from riskwatch.api.schemas import PredictionRequest
+from riskwatch.api.served import NotReadyError
+from riskwatch.config import Settings, load_settings
+from riskwatch.errors import RiskwatchError
+
+log = logging.getLogger("riskwatch.api")
+CONFIG_ENV = "RISKWATCH_CONFIG"  # how `serve --workers N` tells each worker its config file
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The riskwatch API over the workspace the settings describe."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.resources.close()
+
+    app = FastAPI(
+        title="riskwatch",
+        version=__version__,
+        description="Client-attrition risk: predictions, metrics, diagnostics and the call list.",
+        lifespan=lifespan,
+    )
+    app.state.resources = Resources(settings)
+    app.include_router(routes.public)
+    protected: Any = [Depends(require_token)]
+    app.include_router(routes.router, dependencies=protected)
+    app.include_router(records.router, dependencies=protected)
+    app.add_middleware(ServerTiming)
+    app.add_exception_handler(RequestError, _bad_input)
+    app.add_exception_handler(RequestValidationError, _bad_parameters)
+    app.add_exception_handler(NotReadyError, _unavailable)
+    app.add_exception_handler(RiskwatchError, _unavailable)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for a uvicorn worker process: settings from the file RISKWATCH_CONFIG names."""
+    return create_app(load_settings(Path(os.environ[CONFIG_ENV])))
+
+
+class ServerTiming:
+    """Adds Server-Timing: app;dur=<ms>, the time from request to answer inside the server."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - start) * 1000
+                headers = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={took:.3f}".encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
+async def _bad_input(request: Request, exc: Exception) -> JSONResponse:
+    exc = cast(RequestError, exc)  # registered for RequestError only
+    content: dict[str, Any] = {"detail": exc.detail}
+    if exc.errors is not None:
+        content["errors"] = exc.errors
+    return JSONResponse(content, status_code=exc.status)
+
+
+async def _bad_parameters(request: Request, exc: Exception) -> JSONResponse:
+    exc = cast(RequestValidationError, exc)  # registered for RequestValidationError only
+    errors = [{"field": field_name(tuple(e["loc"][1:])), "message": e["msg"]} for e in exc.errors()]
+    shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse({"detail": shown, "errors": errors}, status_code=422)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The workspace cannot answer yet (nothing deployed, no data): say why, as 503.
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated schema, plus the request document /prediction reads by hand."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        request = PredictionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(request.pop("$defs", {}))
+        components["PredictionRequest"] = request
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,128 @@
+"""Endpoints for predictions, the call list and the service's own state; each one is thin."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from riskwatch import __version__
+from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep, resources
+from riskwatch.api.inputs import (
+    RequestError,
+    clients_frame,
+    parse_csv,
+    parse_json,
+    read_body,
+    read_dataset,
+)
+from riskwatch.api.predict import predict_clients
+from riskwatch.api.schemas import PROBLEMS, Health, PredictionResponse, Ready, VersionInfo
+from riskwatch.api.served import NotReadyError, Served
+from riskwatch.calllist import build_call_list
+from riskwatch.config import Settings
+from riskwatch.store import deployments
+
+public = APIRouter()
+router = APIRouter()
+CSV_TYPES = ("text/csv", "application/csv")
+INLINE_BYTES = 64 * 1024  # larger requests are answered off the event loop
+
+
+@public.get("/health", response_model=Health)
+async def health() -> dict[str, str]:
+    """The process is alive (needs no token)."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=Ready, responses=PROBLEMS)
+def ready(served: ServedDep, settings: SettingsDep, store: StoreDep) -> dict[str, str]:
+    """A model is deployed and loaded, and the workspace and its database are readable."""
+    for path in (settings.output_folder_path, settings.test_data_path):
+        if not os.access(path, os.R_OK):
+            raise NotReadyError(f"{path} is not readable")
+    store.rows(deployments, newest_first=True, limit=1)  # the database answers
+    return {"status": "ready", "version": served.deployed.version}
+
+
+@router.get("/version", response_model=VersionInfo, responses=PROBLEMS)
+def version(request: Request) -> dict[str, str | None]:
+    """The riskwatch version and the version of the model being served."""
+    try:
+        model_version: str | None = resources(request).models.current().deployed.version
+    except NotReadyError:
+        model_version = None
+    return {"riskwatch": __version__, "model_version": model_version}
+
+
+@router.post(
+    "/prediction",
+    response_model=PredictionResponse,
+    responses=PROBLEMS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/PredictionRequest"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def prediction(
+    request: Request,
+    served: ServedDep,
+    settings: SettingsDep,
+    reasons: Annotated[bool, Query(description="explain each client's risk in words")] = True,
+) -> JSONResponse:
+    """Risk, label, band and reasons per client: JSON clients, a CSV body or a workspace file."""
+    body = await read_body(request, settings.api_max_body_bytes)
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind not in (*CSV_TYPES, "application/json") and not kind.endswith("+json"):
+        raise RequestError(
+            415, f"send application/json or text/csv, not {kind or 'no content type'}"
+        )
+    if len(body) <= INLINE_BYTES:
+        answer = _predict(served, settings, body, kind, reasons)
+    else:
+        answer = await run_in_threadpool(_predict, served, settings, body, kind, reasons)
+    return JSONResponse(answer)
+
+
+def _predict(
+    served: Served, settings: Settings, body: bytes, kind: str, reasons: bool
+) -> dict[str, Any]:
+    dataset = None
+    if kind in CSV_TYPES:
+        frame = parse_csv(body)
+    else:
+        document = parse_json(body)
+        dataset = document.dataset
+        frame = read_dataset(settings, dataset) if dataset else clients_frame(document)
+    if frame.empty:
+        raise RequestError(422, "no clients to predict: the data has no rows")
+    if len(frame) > settings.api_max_clients:
+        raise RequestError(
+            413,
+            f"{len(frame):,} clients is over the limit of {settings.api_max_clients:,} "
+            "a request (setting api_max_clients)",
+        )
+    return {
+        "version": served.deployed.version,
+        "threshold": settings.decision_threshold,
+        "dataset": dataset,
+        "clients": predict_clients(served, frame, settings, reasons=reasons),
+    }
+
+
+@router.get("/calllist", responses=PROBLEMS)
+def calllist(
+    settings: SettingsDep,
+    top: Annotated[int | None, Query(ge=1, le=100_000, description="clients listed")] = None,
+) -> dict[str, Any]:
+    """The ranked call list: every current client's risk, band, reasons and change."""
+    found = build_call_list(settings, top, write=False)  # a GET leaves calllist.csv as it is
+    return found.to_dict()

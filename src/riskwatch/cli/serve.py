@@ -1,0 +1,77 @@
+"""Commands about the API: serve it, and call it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, log, settings_of
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register serve and apicalls."""
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve predictions, metrics and the call list over HTTP"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=_positive, default=1, help="worker processes")
+    serve.add_argument(
+        "--no-access-log", dest="access_log", action="store_false", help="log no request lines"
+    )
+    serve.set_defaults(command=_serve)
+    calls = commands.add_parser(
+        "apicalls",
+        parents=[common],
+        help="call every API endpoint with the workspace's data; write reports/apireturns.*",
+    )
+    calls.add_argument("--url", help="the API's address (default: setting api_url)")
+    calls.add_argument("--json", action="store_true", help="print the result as JSON")
+    calls.set_defaults(command=_apicalls)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: need 1 or more")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - heavy, only to serve
+
+    from riskwatch.api.app import CONFIG_ENV, create_app  # noqa: PLC0415
+
+    settings = settings_of(args)  # a bad configuration stops here, before binding
+    log.info("serving %s on http://%s:%d (docs at /docs)", settings.workspace, args.host, args.port)
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log}
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return EXIT_OK
+    # Worker processes build their own app, from the same config file.
+    os.environ[CONFIG_ENV] = str(settings.config_file)
+    target = "riskwatch.api.app:app_from_environment"
+    uvicorn.run(target, factory=True, workers=args.workers, **options)
+    return EXIT_OK
+
+
+def _apicalls(args: argparse.Namespace) -> int:
+    from riskwatch.apicalls import call_api  # noqa: PLC0415 - heavy
+
+    returns = call_api(settings_of(args), args.url)
+    emit(args, returns.to_dict(), returns.summary())
+    failure = returns.failure()
+    if failure:
+        log.error("error: %s", failure)
+        return EXIT_FAILED
+    return EXIT_OK
