@@ -42,6 +42,7 @@ bench: install
 	$(RUN)/python benchmarks/bench_ingest.py
 	$(RUN)/python benchmarks/bench_model.py
 	$(RUN)/python benchmarks/bench_report.py
+	$(RUN)/python benchmarks/bench_api.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -58,7 +58,8 @@ def add_file(workspace: Path) -> Callable[[str, str | bytes], Path]:
     return add
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -89,7 +90,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, as a SQLAlchemy URL."""
     import sqlalchemy as sa  # noqa: PLC0415
 
-    name = f"t{os.getpid()}_{_free_port()}"
+    name = f"t{os.getpid()}_{free_port()}"
     admin = sa.create_engine(_sqlalchemy_url(postgres_server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -157,3 +158,13 @@ def demo_settings(tmp_path: Path) -> Settings:
     settings = load_settings(tmp_path / "demo" / "riskwatch.toml", env={})
     ingest(settings)
     return dataclasses.replace(settings, bootstrap_resamples=50)
+
+
+def api_settings(path: Path, **changes: Any) -> Settings:
+    """A workspace's settings for API tests: quick bootstrap, no package index off this machine."""
+    return dataclasses.replace(
+        workspace_settings(path),
+        package_index_url="http://127.0.0.1:9/pypi",  # nothing listens: "unknown" at once
+        package_index_timeout=0.5,
+        **changes,
+    )
