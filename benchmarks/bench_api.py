@@ -20,7 +20,6 @@ import os
 import platform
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -246,7 +245,7 @@ def table(runs: list[Run]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
-        server_p50 = statistics.median(run.server) if run.server else math.nan
+        server_p50 = percentile(run.server, 50)
         lines.append(
             f"| {run.endpoint.name} | {run.requests:,} | {run.rate:,.0f} "
             f"| {ms(percentile(run.latencies, 50))} | {ms(percentile(run.latencies, 99))} "
@@ -275,7 +274,7 @@ def aims(trivial: Run, single: list[Run], large: list[Run]) -> list[str]:
             f"| {verdict(p99 < AIM_P99_MS)} |"
         )
     for run in large:
-        median = statistics.median(run.server) if run.server else math.nan
+        median = percentile(run.server, 50)
         lines.append(
             f"| server time (median) < {AIM_LARGE_MS:g} ms | {run.endpoint.name} "
             f"| {ms(median)} ms | {verdict(median < AIM_LARGE_MS)} |"
@@ -361,6 +360,7 @@ def main() -> int:
         f"endpoint after {args.warmup} warm-up requests ({args.large_requests} or "
         f"{args.large_seconds:g} s after {args.large_warmup} with {CLIENTS:,} clients).\n"
     )
+    print(f"Load average of the machine at the start: {os.getloadavg()[0]:.2f}.\n")
     small = {"requests": args.requests, "seconds": args.seconds, "warmup": args.warmup}
     big = {"requests": args.large_requests, "seconds": args.large_seconds}
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as servers:

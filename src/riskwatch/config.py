@@ -112,6 +112,11 @@ class Settings:
     training_half_life_batches: float = setting(
         3.0, "Age in batches at which a row weighs half, when training_window = decay.", minimum=0.1
     )
+    retrain_window: TrainingWindow = setting(
+        "recent",
+        "Training data of a retrain the monitoring cycle starts on drift: recent (the last "
+        "training_recent_batches batches, so the old world does not drown the new), decay or all.",
+    )
     call_list_capacity: int = setting(
         100, "Clients the managers can call: the call-list size and K of precision at K.", minimum=1
     )
@@ -168,6 +173,9 @@ class Settings:
     )
     drift_psi_threshold: float = setting(
         0.2, "Population stability index from which a feature has drifted.", minimum=0.0
+    )
+    cycle_apicalls: bool = setting(
+        False, "End each monitoring cycle by calling the running API at api_url (apicalls)."
     )
     api_url: str = setting(
         "http://127.0.0.1:8000", "Address of the running API that `riskwatch apicalls` calls."

@@ -219,8 +219,10 @@ def promote(
     store: Store,
     challenger: str | None = None,
     holdout: pd.DataFrame | None = None,
+    data_name: str = "holdout",
 ) -> GateDecision:
-    """Deploy the challenger (default: the newest) only if it beats production by the margin."""
+    """Deploy the challenger (default: the newest) only if it beats production by the margin
+    on the holdout (or on the labelled rows given, called data_name in the reason)."""
     challenger = challenger or newest_version(settings)
     metric, margin = settings.gate_metric, settings.gate_margin
     current = read_deployment(settings.prod_deployment_path)
@@ -237,12 +239,12 @@ def promote(
     if challenger == current.version:
         return _record(store, _with(decision, False, "the challenger is already in production"))
     if new is None or old is None:
-        return _record(store, _with(decision, False, f"{metric} is undefined on the holdout"))
+        return _record(store, _with(decision, False, f"{metric} is undefined on the {data_name}"))
     promoted = better(metric, new, old, margin)
     verdict = "beats" if promoted else "does not beat"
     reason = (
         f"{metric} {new:.4f} vs production {old:.4f} ({new - old:+.4f}) on {len(frame):,} "
-        f"holdout rows: {verdict} production by the margin {margin}"
+        f"{data_name} rows: {verdict} production by the margin {margin}"
     )
     if promoted:
         deploy(settings, store, challenger, reason=f"promoted: {reason}")

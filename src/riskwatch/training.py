@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from riskwatch.config import Settings
+from riskwatch.config import Settings, TrainingWindow
 from riskwatch.datasets import read_labelled
 from riskwatch.errors import RiskwatchError
 from riskwatch.masterdata import read_master
@@ -104,9 +105,18 @@ def reference_profile(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def train_version(settings: Settings, store: Store) -> TrainResult:
-    """Train on the master dataset, score on the holdout and save the model as a new version."""
-    master = read_master(settings.output_folder_path)
+def train_version(
+    settings: Settings,
+    store: Store,
+    *,
+    master: pd.DataFrame | None = None,
+    window: TrainingWindow | None = None,
+) -> TrainResult:
+    """Train on the master dataset (or the rows given), score on the holdout, save a version."""
+    if window is not None:  # a retrain may choose its own window; the record says which
+        settings = dataclasses.replace(settings, training_window=window)
+    if master is None:
+        master = read_master(settings.output_folder_path)
     if master.empty:
         raise TrainingError(
             f"no data in {settings.output_folder_path}: run `riskwatch ingest` first"

@@ -1,0 +1,115 @@
+"""The order of a cycle's steps, and how a cycle ends (recorded, whatever happens)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from riskwatch.config import Settings
+from riskwatch.errors import RiskwatchError
+from riskwatch.fullprocess.record import clear_mark, read_mark, record_quickly, row_of, write_mark
+from riskwatch.fullprocess.result import CycleResult, Step, utcnow
+from riskwatch.ingestion import check
+
+if TYPE_CHECKING:
+    from riskwatch.store import Store
+
+log = logging.getLogger("riskwatch")
+
+
+def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = True) -> CycleResult:
+    """Run one monitored cycle; every decision is in the result and in the database."""
+    result = CycleResult(trigger=trigger, started_at=utcnow())
+    started = time.perf_counter()
+    found = check(settings)
+    mark = read_mark(settings)
+    if not found.new and mark is None:
+        # The path cron takes most often: no pandas, no scikit-learn, no SQLAlchemy.
+        detail = {"source": found.source, "already_ingested": found.already_ingested}
+        result.steps.append(
+            Step("new data", "none", detail, round(time.perf_counter() - started, 4))
+        )
+        result.outcome, result.finished_at = "no new data", utcnow()
+        result.cycle_id = record_quickly(settings, result)
+        if result.cycle_id is None:
+            _record_with_store(settings, result)
+        return result
+    reason = "an unfinished cycle's work" if mark and not found.new else "new data"
+    result.steps.append(Step("new data", reason, {"batches": [b.name for b in found.new]}))
+    return _full_cycle(settings, result, mark or {}, report)
+
+
+def _record_with_store(settings: Settings, result: CycleResult) -> None:
+    from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+
+    with Store(settings.database_url) as store:
+        result.cycle_id = store.add(cycles, **row_of(result))
+
+
+def _full_cycle(
+    settings: Settings, result: CycleResult, mark: dict[str, Any], report: bool
+) -> CycleResult:
+    from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+
+    with Store(settings.database_url) as store:
+        result.cycle_id = store.add(cycles, **row_of(result))
+        try:
+            _steps(settings, store, result, mark, report=report)
+        except (RiskwatchError, OSError, ValueError) as exc:
+            _failed(result, exc)
+        except Exception as exc:  # a bug: still recorded, still a clear message
+            log.debug("traceback", exc_info=True)
+            _failed(result, exc, internal=True)
+        else:
+            clear_mark(settings)  # the work is done: the next cycle starts afresh
+        result.finished_at = utcnow()
+        store.update(cycles, result.cycle_id, **row_of(result))
+    return result
+
+
+def _failed(result: CycleResult, exc: BaseException, internal: bool = False) -> None:
+    where = result.steps[-1].name if result.steps else "start"
+    kind = f"internal error {type(exc).__name__}: " if internal else ""
+    result.outcome, result.error = "failed", f"{where}: {kind}{exc}"
+
+
+def _steps(
+    settings: Settings,
+    store: Store,
+    result: CycleResult,
+    mark: dict[str, Any],
+    *,
+    report: bool,
+) -> None:
+    from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
+
+    def run(name: str, action: Callable[[], Step]) -> Step:
+        result.steps.append(Step(name, "running"))  # a failure names the step it was in
+        started = time.perf_counter()
+        step = action()
+        step.seconds = round(time.perf_counter() - started, 3)
+        result.steps[-1] = step
+        return step
+
+    # The mark stays if the cycle dies: the next cycle then judges these batches again.
+    write_mark(settings, {"cycle_id": result.cycle_id, "resumes": mark.get("cycle_id")})
+    ingested = run("ingest", lambda: steps.ingest_step(settings, store))
+    batch_ids = ingested.detail["judged_batch_ids"]
+    if not steps.deployed(settings):
+        run("initial model", lambda: steps.initial_step(settings, store))
+        result.outcome = "initial"
+    else:
+        judged = run("evaluate", lambda: steps.evaluate_step(settings, batch_ids))
+        if judged.outcome == "retrain":
+            gate = run("retrain", lambda: steps.retrain_step(settings, store, batch_ids))
+            result.outcome = "promoted" if gate.outcome == "promoted" else "rejected"
+        else:
+            result.outcome = "kept"
+    run("diagnose", lambda: steps.diagnose_step(settings, store))
+    if report:
+        run("report", lambda: steps.report_step(settings, store))
+    run("call list", lambda: steps.calllist_step(settings))
+    if settings.cycle_apicalls:
+        run("api", lambda: steps.api_step(settings))

@@ -1,0 +1,196 @@
+"""The steps of a cycle with new data; each returns what it found or decided, with numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.apicalls import call_api
+from riskwatch.calllist import build_call_list
+from riskwatch.config import Settings
+from riskwatch.datasets import read_labelled
+from riskwatch.deployment import promote
+from riskwatch.diagnostics import diagnose
+from riskwatch.drift import data_drift, performance_drift, prediction_drift
+from riskwatch.files import read_json
+from riskwatch.fullprocess.result import Step
+from riskwatch.ingestion import ingest
+from riskwatch.masterdata import read_master
+from riskwatch.metrics import Metric
+from riskwatch.models import predict_risk
+from riskwatch.registry import (
+    METADATA_FILE,
+    REFERENCE_FILE,
+    load_deployed,
+    load_model,
+    read_deployment,
+)
+from riskwatch.reporting import build_report
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.scoring import evaluate
+from riskwatch.store import Store, cycles
+from riskwatch.training import train_version
+
+JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
+EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to judge it on
+
+
+def ingest_step(settings: Settings, store: Store) -> Step:
+    """Ingest what is new; the batches to judge are all those no finished cycle judged."""
+    report = ingest(settings)
+    judged_before = _last_judged(store)
+    batch_ids = [b.id for b in store.batches(status="ingested") if b.id > judged_before]
+    quarantined = [b.name for b in report.batches if b.status == "quarantined"]
+    detail = {
+        "batches": [b.name for b in report.batches],
+        "rows_added": sum(b.rows_added for b in report.batches),
+        "quarantined": quarantined,
+        "master_rows": report.master_rows,
+        "judged_batch_ids": batch_ids,
+    }
+    outcome = f"{len(report.batches)} batch(es), {detail['rows_added']:,} rows added"
+    return Step("ingest", outcome, detail)
+
+
+def _last_judged(store: Store) -> int:
+    for row in store.rows(cycles, newest_first=True):
+        if row["outcome"] in JUDGED:
+            for step in row["steps"]:
+                if step["name"] == "ingest":
+                    return int(max(step["detail"].get("judged_batch_ids") or [0]))
+    return 0
+
+
+def deployed(settings: Settings) -> bool:
+    """Whether production holds a model."""
+    return read_deployment(settings.prod_deployment_path) is not None
+
+
+def initial_step(settings: Settings, store: Store) -> Step:
+    """Nothing deployed yet: train on the master data, score on the holdout, deploy."""
+    version = train_version(settings, store).version
+    decision = promote(settings, store, version)
+    holdout = _holdout_metrics(settings, version)
+    detail = {"version": version, "holdout": holdout, "reason": "initial: nothing was deployed"}
+    return Step("initial model", "deployed" if decision.promoted else "not deployed", detail)
+
+
+def _holdout_metrics(settings: Settings, version: str) -> dict[str, Any]:
+    metadata = read_json(settings.output_model_path / version / METADATA_FILE) or {}
+    holdout = (metadata.get("metrics") or {}).get("holdout") or {}
+    return {name: (holdout.get(name) or {}).get("value") for name in ("f1", "roc_auc")}
+
+
+def new_rows(settings: Settings, batch_ids: list[int]) -> pd.DataFrame:
+    """The master rows of the judged batches."""
+    master = read_master(settings.output_folder_path)
+    return master[master[BATCH_COLUMN].isin(batch_ids)].reset_index(drop=True)
+
+
+def evaluate_step(settings: Settings, batch_ids: list[int]) -> Step:
+    """Score the deployed model on the new labelled rows, check drift; retrain or keep."""
+    rows = new_rows(settings, batch_ids)
+    if rows.empty:
+        return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
+    found, model = load_deployed(settings.prod_deployment_path)
+    metadata = read_json(found.folder / METADATA_FILE) or {}
+    holdout = (metadata.get("metrics") or {}).get("holdout") or {}
+    recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
+    risks = predict_risk(model, rows)
+    performance = performance_drift(recorded, rows[TARGET].to_numpy(), risks, settings)
+    reference = pd.read_parquet(found.folder / REFERENCE_FILE)
+    features = data_drift(reference, rows, settings)
+    predicted = prediction_drift(predict_risk(model, reference), risks, settings)
+    drifted = [f.feature for f in features if f.drifted]
+    retrain = performance.decision == "retrain" or bool(drifted)
+    reasons = [performance.evidence]
+    if drifted:
+        reasons.append(f"data drift in {', '.join(drifted)}")
+    detail = {
+        "version": found.version,
+        "rows": len(rows),
+        "performance": performance.to_dict(),
+        "data_drift": [f.to_dict() for f in features],
+        "prediction_drift": predicted.to_dict(),
+        "reason": "; ".join(r for r in reasons if r),
+    }
+    return Step("evaluate", "retrain" if retrain else "keep", detail)
+
+
+def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
+    """A seeded share of the new rows' clients to judge a retrain on, and their mask."""
+    clients = np.sort(rows[ID_COLUMN].astype(str).unique())
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(clients, size=int(len(clients) * EVALUATION_SHARE), replace=False)
+    mask = rows[ID_COLUMN].astype(str).isin(chosen).to_numpy()
+    return rows[mask].reset_index(drop=True), mask
+
+
+def retrain_step(settings: Settings, store: Store, batch_ids: list[int]) -> Step:
+    """Train a challenger on the retrain window, without the judging clients' new rows, and
+    promote it only if it beats production on those rows (the world as it is now)."""
+    master = read_master(settings.output_folder_path)
+    is_new = master[BATCH_COLUMN].isin(batch_ids).to_numpy()
+    judging, chosen = split_for_judging(master[is_new].reset_index(drop=True), settings.model_seed)
+    kept_out = np.zeros(len(master), dtype=bool)
+    kept_out[np.flatnonzero(is_new)[chosen]] = True
+    challenger = train_version(
+        settings, store, master=master[~kept_out], window=settings.retrain_window
+    ).version
+    decision = promote(settings, store, challenger, judging, data_name="newly labelled")
+    detail = {
+        "challenger": challenger,
+        "window": settings.retrain_window,
+        "judged_on_rows": len(judging),
+        "gate": decision.to_dict(),
+        "holdout": _holdout_comparison(settings, challenger, decision.production),
+        "reason": decision.reason,
+    }
+    return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
+
+
+def _holdout_comparison(
+    settings: Settings, challenger: str, production: str | None
+) -> dict[str, Any]:
+    """Both models on the fixed holdout: evidence beside the gate, which judged on new rows."""
+
+    holdout = read_labelled(settings.test_data_path)
+    metric = settings.gate_metric
+    values: dict[str, Any] = {"metric": metric, "rows": len(holdout)}
+    for role, version in (("challenger", challenger), ("production", production)):
+        if version is not None:
+            model = load_model(settings.output_model_path, version)
+            values[role] = evaluate(model, holdout, settings)[metric].value
+    return values
+
+
+def diagnose_step(settings: Settings, store: Store) -> Step:
+    """Predictions, statistics, missing data and dependencies (timings train: not here)."""
+    found = diagnose(settings, store, timings=False)
+    return Step("diagnose", "recorded", {"parts": sorted(found.parts)})
+
+
+def report_step(settings: Settings, store: Store) -> Step:
+    """The HTML and PDF report of the model now deployed."""
+    written = build_report(settings, store)
+    return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
+
+
+def calllist_step(settings: Settings) -> Step:
+    """The managers' call list from the model now deployed."""
+    found = build_call_list(settings)
+    top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
+    detail = {"path": found.path, "clients": found.clients, "top": top}
+    return Step("call list", f"{len(found.frame)} clients listed", detail)
+
+
+def api_step(settings: Settings) -> Step:
+    """Call the running API; a failure is reported here, not fatal to the cycle."""
+    returns = call_api(settings)
+    failure = returns.failure()
+    detail = {"url": returns.url, "paths": list(returns.paths)}
+    if failure:
+        return Step("api", "failed", detail | {"reason": failure})
+    return Step("api", f"{len(returns.calls)} calls answered", detail)
