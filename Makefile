@@ -20,14 +20,12 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.synced
 
-# The main job on a fresh demo workspace (./demo-workspace is scratch space, made anew each run).
+# The main job on a fresh demo workspace (./demo-workspace is scratch space, made anew each run):
+# one monitored cycle per monthly drop, then where the report and the call list are.
 demo: install
 	rm -rf $(DEMO_DIR)
 	$(RUN)/riskwatch demo $(DEMO_DIR)
-	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml ingest
-	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml train
-	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml deploy
-	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml calllist --top 10
+	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml replay
 
 lint: install
 	$(RUN)/ruff check src tests benchmarks

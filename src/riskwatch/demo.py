@@ -224,6 +224,11 @@ def _drop_name(month: int, months: int) -> str:
     return f"month_{month:0{width}d}.csv"
 
 
+def demo_months(workspace: Path) -> int:
+    """The number of monthly drops of a demo workspace (FileNotFoundError if it is not one)."""
+    return _workspace_months(workspace)
+
+
 def _workspace_months(workspace: Path) -> int:
     """Return the number of months of a demo workspace, or raise FileNotFoundError."""
     for required in (

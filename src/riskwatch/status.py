@@ -9,9 +9,10 @@ from riskwatch.config import Settings
 from riskwatch.deployment import reconcile
 from riskwatch.files import read_json
 from riskwatch.registry import METADATA_FILE, read_deployment, versions
-from riskwatch.store import Store, deployments, promotions, scores
+from riskwatch.store import Store, cycles, deployments, promotions, scores
 
 HISTORY = 10
+CYCLES = 5
 SHOWN_METRICS = ("f1", "roc_auc", "precision_at_k", "brier")
 
 
@@ -26,6 +27,7 @@ class Status:
     newest_version: str | None
     history: list[dict[str, Any]] = field(default_factory=list)
     promotions: list[dict[str, Any]] = field(default_factory=list)
+    cycles: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The status as JSON-ready values."""
@@ -37,7 +39,8 @@ class Status:
             return (
                 f"Nothing is deployed. {self.versions} model version(s) saved"
                 + (f", the newest {self.newest_version}" if self.newest_version else "")
-                + ". Deploy one with `riskwatch deploy`."
+                + ". Deploy one with `riskwatch deploy` (or run a cycle: `riskwatch run`)."
+                + _cycles_text(self.cycles)
             )
         d = self.deployed
         lines = [
@@ -62,7 +65,25 @@ class Status:
             lines.append(
                 f"Gate {row['decided_at']}: {row['challenger']} {verdict}: {row['reason']}"
             )
-        return "\n".join(lines)
+        return "\n".join(lines) + _cycles_text(self.cycles)
+
+
+def _cycles_text(cycles: list[dict[str, Any]]) -> str:
+    """The last cycles, one line each with its decisions."""
+    if not cycles:
+        return ""
+    lines = ["", "Cycles (newest first):"]
+    for row in cycles:
+        decided = ", ".join(
+            f"{step['name']}: {step['outcome']}"
+            for step in row["steps"]
+            if step["name"] in ("new data", "initial model", "evaluate", "retrain")
+        )
+        ending = f" ({row['error']})" if row["error"] else ""
+        lines.append(
+            f"  {row['started_at']}  {row['trigger']:<8} {row['outcome']:<12} {decided}{ending}"
+        )
+    return "\n".join(lines)
 
 
 def _metrics_line(metrics: dict[str, Any]) -> str:
@@ -93,4 +114,5 @@ def status(settings: Settings, store: Store) -> Status:
         newest_version=known[-1] if known else None,
         history=store.rows(deployments, newest_first=True, limit=HISTORY),
         promotions=store.rows(promotions, newest_first=True, limit=3),
+        cycles=store.rows(cycles, newest_first=True, limit=CYCLES),
     )

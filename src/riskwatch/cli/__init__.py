@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from riskwatch import __version__
-from riskwatch.cli import data, model, monitor, report, serve
+from riskwatch.cli import automation, data, model, monitor, replay, report, serve
 from riskwatch.cli.common import EXIT_FAILED, EXIT_USAGE, log
 from riskwatch.config import ConfigError
 from riskwatch.errors import RiskwatchError
@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     monitor.add_commands(commands, common)
     report.add_commands(commands, common)
     serve.add_commands(commands, common)
+    automation.add_commands(commands, common)
+    replay.add_commands(commands, common)
     return parser
 
 

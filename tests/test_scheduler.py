@@ -1,0 +1,457 @@
+"""The run lock across real processes, intervals, the real crontab, and the foreground loop."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from riskwatch.config import Settings, load_settings
+from riskwatch.scheduler import (
+    LockedError,
+    cron_line,
+    cron_schedule,
+    install_cron,
+    parse_interval,
+    remove_cron,
+    run_every,
+    run_lock,
+    show_cron,
+)
+
+RISKWATCH = Path(sys.executable).with_name("riskwatch")
+FOREIGN = 'MAILTO=""\n# a line of someone else\n17 3 * * * /usr/bin/true  # keep  me\n'
+HOLDER = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from riskwatch.config import load_settings\n"
+    "from riskwatch.scheduler import run_lock\n"
+    "with run_lock(load_settings(Path(sys.argv[1]), env={})):\n"
+    "    print('locked', flush=True)\n"
+    "    sys.stdin.readline()\n"
+)
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RISKWATCH), *args],
+        cwd=cwd,
+        env=clean_env() | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def settings(workspace: Path) -> Settings:
+    return load_settings(workspace / "riskwatch.toml", env={})
+
+
+@pytest.fixture
+def hold_lock(workspace: Path) -> Iterator[subprocess.Popen[str]]:
+    """A child process holding the workspace's run lock until a line arrives on its stdin."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(workspace / "riskwatch.toml")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "locked\n"
+        yield child
+        child.kill()
+
+
+# The run lock
+
+
+def test_run_lock_refuses_while_another_process_holds_it(
+    settings: Settings, hold_lock: subprocess.Popen[str]
+) -> None:
+    with pytest.raises(LockedError) as refused, run_lock(settings):
+        pass
+    message = str(refused.value)
+    assert message.startswith(f"another cycle holds the lock (pid {hold_lock.pid}, since 20")
+    assert message.endswith("Z); use --wait to wait for it")
+
+
+def test_lock_of_a_process_killed_with_sigkill_is_free_at_once(
+    settings: Settings, hold_lock: subprocess.Popen[str]
+) -> None:
+    hold_lock.send_signal(signal.SIGKILL)
+    hold_lock.wait(timeout=30)
+    with run_lock(settings):
+        holder = json.loads((settings.workspace / ".riskwatch.lock").read_text())
+        assert holder["pid"] == os.getpid()
+
+
+def test_run_lock_with_wait_blocks_until_the_holder_releases(
+    settings: Settings, hold_lock: subprocess.Popen[str]
+) -> None:
+    def release() -> None:
+        assert hold_lock.stdin is not None
+        hold_lock.stdin.write("done\n")
+        hold_lock.stdin.flush()
+
+    timer = threading.Timer(0.5, release)
+    started = time.monotonic()
+    timer.start()
+    with run_lock(settings, wait=True):
+        waited = time.monotonic() - started
+        assert hold_lock.wait(timeout=30) == 0
+    timer.join()
+    assert waited >= 0.4
+
+
+def test_a_second_run_lock_in_the_same_process_is_refused(settings: Settings) -> None:
+    holding = pytest.raises(LockedError, match=f"pid {os.getpid()}")
+    with run_lock(settings), holding, run_lock(settings):
+        pass
+    with run_lock(settings):  # free again after the block
+        pass
+    assert (settings.workspace / ".riskwatch.lock").read_text() == ""
+
+
+def test_cli_run_exits_3_while_another_cycle_holds_the_lock(
+    workspace: Path, hold_lock: subprocess.Popen[str]
+) -> None:
+    result = run("run", cwd=workspace)
+    assert result.returncode == 3, result.stderr
+    assert f"another cycle holds the lock (pid {hold_lock.pid}, since" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# Intervals
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("90", 90), (" 5M ", 300)],
+)
+def test_parse_interval_accepts_units_and_plain_seconds(text: str, seconds: int) -> None:
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "m", "10x", "-5m", "1.5h", "0", "0m", "10 minutes"])
+def test_parse_interval_rejects_bad_text_saying_what_it_takes(text: str) -> None:
+    with pytest.raises(ValueError, match="optional unit s, m, h or d"):
+        parse_interval(text)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "fields"),
+    [
+        (60, "* * * * *"),
+        (600, "*/10 * * * *"),
+        (1800, "*/30 * * * *"),
+        (3600, "0 * * * *"),
+        (7200, "0 */2 * * *"),
+        (86400, "0 0 * * *"),
+        (7 * 86400, "0 0 * * 0"),
+    ],
+)
+def test_cron_schedule_repeats_the_interval(seconds: int, fields: str) -> None:
+    assert cron_schedule(seconds) == fields
+
+
+def test_cron_refuses_an_interval_under_a_minute() -> None:
+    with pytest.raises(ValueError, match="at most once a minute, not every 30s"):
+        cron_schedule(30)
+
+
+@pytest.mark.parametrize("text", ["7m", "90s", "90m", "5h", "2d"])
+def test_cron_refuses_intervals_it_cannot_repeat_exactly(text: str) -> None:
+    with pytest.raises(ValueError, match=r"cannot repeat every .* exactly: cron can run every 1"):
+        cron_schedule(parse_interval(text))
+
+
+def test_cron_line_uses_absolute_paths(settings: Settings) -> None:
+    line = cron_line(settings, "10m")
+    ws = settings.workspace
+    assert line == (
+        f"*/10 * * * * cd {ws} && {RISKWATCH} --config {ws / 'riskwatch.toml'} run "
+        f">> {ws / 'logs' / 'cron.log'} 2>&1"
+    )
+
+
+def test_cron_line_quotes_spaces_and_escapes_percent(tmp_path: Path) -> None:
+    folder = tmp_path / "my 100% ws"
+    folder.mkdir()
+    (folder / "riskwatch.toml").write_text("")
+    line = cron_line(load_settings(folder / "riskwatch.toml", env={}), "1h")
+    command = line.removeprefix("0 * * * * ").replace(r"\%", "%")  # as cron hands it to sh
+    words = shlex.split(command)
+    assert words[:2] == ["cd", str(folder)]
+    assert words[5] == str(folder / "riskwatch.toml")
+    assert "%" not in line.replace(r"\%", "")
+
+
+# The real crontab
+
+
+def crontab_text() -> str:
+    done = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def set_crontab(text: str) -> None:
+    subprocess.run(["crontab", "-"], input=text, text=True, check=True)
+
+
+@pytest.fixture
+def crontab() -> Iterator[None]:
+    """The user's real crontab, saved before the test and restored exactly after it."""
+    if shutil.which("crontab") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("crontab is required in CI: install the Debian package cron")
+        pytest.skip("crontab is not installed (Debian package cron)")
+    saved = subprocess.run(["crontab", "-l"], capture_output=True, check=False)
+    if saved.returncode != 0 and b"no crontab for" not in saved.stderr:
+        pytest.fail(f"cannot save the current crontab: {saved.stderr!r}")
+    yield
+    if saved.returncode == 0:
+        subprocess.run(["crontab", "-"], input=saved.stdout, check=True)
+    else:
+        subprocess.run(["crontab", "-r"], capture_output=True, check=False)
+
+
+@pytest.mark.usefixtures("crontab")
+def test_install_cron_twice_leaves_one_entry_and_keeps_foreign_lines(settings: Settings) -> None:
+    set_crontab(FOREIGN)
+    line = install_cron(settings, "10m")
+    assert install_cron(settings, "10m") == line
+    assert crontab_text() == f"{FOREIGN}# riskwatch: {settings.workspace}\n{line}\n"
+    assert show_cron(settings) == line
+
+
+@pytest.mark.usefixtures("crontab")
+def test_install_cron_with_another_interval_replaces_the_entry(settings: Settings) -> None:
+    set_crontab(FOREIGN)
+    install_cron(settings, "10m")
+    line = install_cron(settings, "2h")
+    assert line.startswith("0 */2 * * * cd ")
+    assert crontab_text() == f"{FOREIGN}# riskwatch: {settings.workspace}\n{line}\n"
+
+
+@pytest.mark.usefixtures("crontab")
+def test_remove_cron_twice_restores_the_table_byte_for_byte(settings: Settings) -> None:
+    set_crontab(FOREIGN)
+    install_cron(settings, "15m")
+    assert remove_cron(settings) is True
+    assert crontab_text() == FOREIGN
+    assert remove_cron(settings) is False
+    assert crontab_text() == FOREIGN
+    assert show_cron(settings) is None
+
+
+@pytest.mark.usefixtures("crontab")
+def test_remove_cron_of_the_only_entry_leaves_no_crontab(settings: Settings) -> None:
+    subprocess.run(["crontab", "-r"], capture_output=True, check=False)
+    install_cron(settings, "1d")
+    assert remove_cron(settings) is True
+    listed = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
+    assert "no crontab for" in listed.stderr
+
+
+@pytest.mark.usefixtures("crontab")
+def test_entries_of_two_workspaces_are_independent(settings: Settings, workspace: Path) -> None:
+    (workspace / "other").mkdir()
+    (workspace / "other" / "riskwatch.toml").write_text("")
+    other = load_settings(workspace / "other" / "riskwatch.toml", env={})
+    set_crontab(FOREIGN)
+    mine, theirs = install_cron(settings, "5m"), install_cron(other, "1h")
+    assert remove_cron(settings) is True
+    assert show_cron(settings) is None
+    assert show_cron(other) == theirs != mine
+    assert crontab_text() == f"{FOREIGN}# riskwatch: {other.workspace}\n{theirs}\n"
+
+
+@pytest.mark.usefixtures("crontab")
+def test_install_cron_writes_cronjob_txt_and_the_logs_folder(settings: Settings) -> None:
+    line = install_cron(settings, "30m")
+    assert (settings.workspace / "cronjob.txt").read_text() == line + "\n"
+    assert (settings.workspace / "logs").is_dir()
+
+
+@pytest.mark.usefixtures("crontab")
+def test_cli_cron_show_prints_the_installed_line(workspace: Path) -> None:
+    assert run("cron", "show", cwd=workspace).stdout.startswith("No riskwatch cron entry")
+    installed = run("cron", "install", "--every", "20m", cwd=workspace)
+    assert installed.returncode == 0, installed.stderr
+    shown = run("cron", "show", "--json", cwd=workspace)
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["installed"] is True
+    assert record["line"].startswith("*/20 * * * * cd ")
+    assert record["line"] in crontab_text()
+
+
+def test_cli_cron_refuses_an_interval_cron_cannot_repeat(workspace: Path) -> None:
+    result = run("cron", "install", "--every", "7m", cwd=workspace)
+    assert result.returncode == 2
+    assert "cron can run every 1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 minutes" in result.stderr
+
+
+def test_missing_crontab_names_the_cron_package(workspace: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    result = run("cron", "show", cwd=workspace, env={"PATH": str(empty)})
+    assert result.returncode == 1
+    assert "install the Debian package `cron`" in result.stderr
+
+
+# The foreground loop
+
+
+@pytest.fixture
+def sigterm_guard() -> Iterator[list[int]]:
+    """A SIGTERM handler of the test's own, so a stray signal cannot end pytest."""
+    received: list[int] = []
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, record)
+    yield received
+    signal.signal(signal.SIGTERM, previous)
+
+
+def send_sigterm_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    return timer
+
+
+def test_run_every_survives_a_cycle_that_raises(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="riskwatch")
+    calls: list[int] = []
+
+    def cycle() -> str:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return f"call {len(calls)}"
+
+    assert run_every(0.01, cycle, max_cycles=3) == 3
+    assert len(calls) == 3
+    assert "failed after" in caplog.text
+    assert "RuntimeError: disk on fire" in caplog.text
+    assert "done in" in caplog.text
+    assert ": call 3" in caplog.text
+
+
+def test_run_every_finishes_the_current_cycle_on_sigterm(sigterm_guard: list[int]) -> None:
+    finished: list[bool] = []
+
+    def cycle() -> None:
+        time.sleep(1.0)
+        finished.append(True)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    started = time.monotonic()
+    timer = send_sigterm_after(0.2)
+    count = run_every(3600, cycle)
+    timer.join()
+    assert count == 1
+    assert finished == [True]
+    assert time.monotonic() - started < 10
+    assert signal.getsignal(signal.SIGTERM) is previous  # the previous handler is back
+    assert sigterm_guard == []  # ours had it, not the previous one
+
+
+def test_run_every_wakes_from_the_wait_at_once_on_sigterm(sigterm_guard: list[int]) -> None:
+    timer = send_sigterm_after(0.3)
+    started = time.monotonic()
+    assert run_every(3600, lambda: None) == 1
+    timer.join()
+    assert time.monotonic() - started < 5
+    assert sigterm_guard == []
+
+
+def test_run_every_stops_when_the_event_is_set_outside_the_main_thread() -> None:
+    stop = threading.Event()
+    counts: list[int] = []
+    runner = threading.Thread(target=lambda: counts.append(run_every(3600, stop.set, stop=stop)))
+    runner.start()
+    runner.join(timeout=10)
+    assert counts == [1]
+
+
+def test_run_every_measures_the_interval_start_to_start() -> None:
+    starts: list[float] = []
+
+    def cycle() -> None:
+        starts.append(time.monotonic())
+        time.sleep(0.1)
+
+    run_every(0.3, cycle, max_cycles=3)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(0.28 <= gap < 0.6 for gap in gaps), gaps
+
+
+def test_run_every_starts_the_next_cycle_at_once_after_an_overrun(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="riskwatch")
+    starts: list[float] = []
+
+    def cycle() -> None:
+        starts.append(time.monotonic())
+        time.sleep(0.3)
+
+    run_every(0.1, cycle, max_cycles=2)
+    assert 0.28 <= starts[1] - starts[0] < 0.6
+    assert "overran the interval" in caplog.text
+
+
+def read_until(stream: Callable[[], str], needle: str) -> str:
+    """Lines from a child's stderr up to the one holding needle (or its end)."""
+    seen = ""
+    while needle not in seen and (line := stream()):
+        seen += line
+    return seen
+
+
+def test_schedule_skips_ticks_while_locked_and_stops_on_sigterm(
+    workspace: Path, hold_lock: subprocess.Popen[str]
+) -> None:
+    with subprocess.Popen(
+        [str(RISKWATCH), "schedule", "--every", "1h"],
+        cwd=workspace,
+        env=clean_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        watchdog = threading.Timer(60, child.kill)
+        watchdog.start()
+        assert child.stderr is not None
+        seen = read_until(child.stderr.readline, "skipped")
+        assert f"skipped: another cycle holds the lock (pid {hold_lock.pid}" in seen
+        child.send_signal(signal.SIGTERM)
+        rest = child.stderr.read()
+        assert child.wait(timeout=30) == 0, seen + rest
+        watchdog.cancel()
+    assert "SIGTERM received" in rest
+    assert "stopped after 1 tick(s)" in rest
