@@ -191,7 +191,7 @@ def test_cron_line_uses_absolute_paths(settings: Settings) -> None:
     line = cron_line(settings, "10m")
     ws = settings.workspace
     assert line == (
-        f"*/10 * * * * cd {ws} && {RISKWATCH} --config {ws / 'riskwatch.toml'} run "
+        f"*/10 * * * * cd {ws} && {RISKWATCH} --config {ws / 'riskwatch.toml'} run --trigger cron "
         f">> {ws / 'logs' / 'cron.log'} 2>&1"
     )
 
