@@ -41,6 +41,7 @@ bench: install
 	$(RUN)/python benchmarks/bench_model.py
 	$(RUN)/python benchmarks/bench_report.py
 	$(RUN)/python benchmarks/bench_api.py
+	$(RUN)/python benchmarks/bench_cycle.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

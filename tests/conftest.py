@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+# One OpenMP thread, as the riskwatch command uses (see cli/__init__.py): tests run servers and
+# subprocesses beside in-process training, and two threads then stall for tens of seconds.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from riskwatch.config import Settings, load_settings
 
 CLASSIC = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "classic"

@@ -36,8 +36,8 @@ def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = Tru
         if result.cycle_id is None:
             _record_with_store(settings, result)
         return result
-    reason = "an unfinished cycle's work" if mark and not found.new else "new data"
-    result.steps.append(Step("new data", reason, {"batches": [b.name for b in found.new]}))
+    said = f"{len(found.new)} new batch(es)" if found.new else "an unfinished cycle's work"
+    result.steps.append(Step("new data", said, {"batches": [b.name for b in found.new]}))
     return _full_cycle(settings, result, mark or {}, report)
 
 
@@ -54,6 +54,7 @@ def _full_cycle(
     from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
     with Store(settings.database_url) as store:
+        _close_interrupted(store)
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
             _steps(settings, store, result, mark, report=report)
@@ -67,6 +68,15 @@ def _full_cycle(
         result.finished_at = utcnow()
         store.update(cycles, result.cycle_id, **row_of(result))
     return result
+
+
+def _close_interrupted(store: Store) -> None:
+    """Cycles still 'running' died (killed, machine down): this one holds the lock."""
+    from riskwatch.store import cycles  # noqa: PLC0415
+
+    for row in store.rows(cycles, outcome="running"):
+        error = "the cycle stopped before it finished (killed?); the next cycle redid its work"
+        store.update(cycles, row["id"], outcome="interrupted", error=error, finished_at=utcnow())
 
 
 def _failed(result: CycleResult, exc: BaseException, internal: bool = False) -> None:

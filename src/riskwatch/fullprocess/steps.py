@@ -114,7 +114,7 @@ def evaluate_step(settings: Settings, batch_ids: list[int]) -> Step:
         "performance": performance.to_dict(),
         "data_drift": [f.to_dict() for f in features],
         "prediction_drift": predicted.to_dict(),
-        "reason": "; ".join(r for r in reasons if r),
+        "reason": "; ".join(r.rstrip(".") for r in reasons if r),
     }
     return Step("evaluate", "retrain" if retrain else "keep", detail)
 

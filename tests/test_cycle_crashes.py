@@ -1,0 +1,94 @@
+"""Crash safety: a real `riskwatch run` killed with SIGKILL at several points, then run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from riskwatch.config import load_settings
+from riskwatch.demo import create_demo, release_month
+from riskwatch.fullprocess.record import read_mark
+from riskwatch.masterdata import read_master
+from riskwatch.registry import load_deployed
+from riskwatch.schema import BATCH_COLUMN
+from riskwatch.store import Store, batches, cycles, deployments
+
+RISKWATCH = Path(sys.executable).with_name("riskwatch")
+# Seconds after the start at which each cycle is killed: early (reading settings, ingesting),
+# middle (training, judging), late (diagnostics, report, call list).
+KILL_AFTER = (0.5, 1.2, 1.8, 2.4, 3.0)
+
+
+def riskwatch_run(config: Path) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
+    environment["RISKWATCH_PACKAGE_INDEX_URL"] = "http://127.0.0.1:9/pypi"
+    environment["RISKWATCH_BOOTSTRAP_RESAMPLES"] = "50"
+    return subprocess.Popen(
+        [str(RISKWATCH), "--config", str(config), "run", "--json"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_after(config: Path, seconds: float) -> bool:
+    """Start a cycle and SIGKILL it after the delay; whether it was still running."""
+    with riskwatch_run(config) as process:
+        time.sleep(seconds)
+        running = process.poll() is None
+        if running:
+            process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    return running
+
+
+def finish(config: Path) -> dict[str, object]:
+    with riskwatch_run(config) as process:
+        out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def assert_consistent(config: Path) -> None:
+    """Every batch in the master exactly once, as recorded; production whole and recorded."""
+    settings = load_settings(config, env={})
+    master = read_master(settings.output_folder_path)
+    with Store(settings.database_url) as store:
+        ingested = store.rows(batches, status="ingested")
+        assert not store.rows(batches, status="pending")
+        recorded_deployments = {row["version"] for row in store.rows(deployments)}
+        assert not store.rows(cycles, outcome="running")
+    counts = master[BATCH_COLUMN].value_counts().to_dict()
+    assert {row["id"]: row["rows_added"] for row in ingested} == counts
+    assert len({row["sha256"] for row in ingested}) == len(ingested)  # none ingested twice
+    files = sorted(p.name for p in settings.input_folder_path.iterdir())
+    assert sorted(row["name"] for row in ingested) == files  # none lost
+    deployed, _ = load_deployed(settings.prod_deployment_path)  # complete and loadable
+    assert deployed.version in recorded_deployments
+    assert read_mark(settings) is None
+
+
+def test_a_cycle_killed_at_any_point_is_finished_by_the_next_one(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    create_demo(workspace, months=len(KILL_AFTER), seed=7, clients=2000)
+    config = workspace / "riskwatch.toml"
+    killed = 0
+    for month, seconds in enumerate(KILL_AFTER, start=1):
+        release_month(workspace, month)  # new data, so each killed run is a full cycle
+        killed += kill_after(config, seconds)
+        result = finish(config)
+        assert result["error"] is None
+        assert result["outcome"] != "no new data"  # it finished the killed cycle's work
+        assert_consistent(config)
+    assert killed >= 4  # the kills landed inside cycles, not after them
+    settings = load_settings(config, env={})
+    with Store(settings.database_url) as store:
+        outcomes = [row["outcome"] for row in store.rows(cycles)]
+    assert "interrupted" in outcomes
