@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from riskwatch.cli.common import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, emit, log, settings_of
@@ -29,14 +30,15 @@ def _replay(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     lines: list[str] = []
+    live = sys.stderr.isatty() and not args.json  # each month as it ends, on a terminal
     with tqdm(desc="cycles", unit="month", disable=None, leave=False) as bar:
 
         def shown(month: int, result: CycleResult) -> None:
             bar.update(1)
             decided = _decisions(result)
             lines.append(f"  month {month:>2}: {result.outcome:<12} {decided}")
-            if not args.json:
-                bar.write(lines[-1])
+            if live:
+                bar.write(lines[-1], file=sys.stderr)
 
         try:
             with run_lock(settings):
@@ -45,7 +47,8 @@ def _replay(args: argparse.Namespace) -> int:
             log.error("error: %s", exc)
             return EXIT_LOCKED
     failed = next((r for r in results if r.error), None)
-    text = "\n".join(["Cycles:", *lines, "", _where(settings) if not failed else ""])
+    shown_lines = [] if live else ["Cycles:", *lines, ""]
+    text = "\n".join([*shown_lines, _where(settings) if not failed else ""])
     emit(args, {"cycles": [r.to_dict() for r in results]}, text)
     if failed:
         log.error("error: cycle %s failed: %s", failed.cycle_id, failed.error)
