@@ -572,5 +572,5 @@ def test_status_with_nothing_deployed_says_so(ws: Workspace) -> None:
     assert report.deployed is None
     assert report.summary() == (
         f"Nothing is deployed. 3 model version(s) saved, the newest {ws.versions.twin}. "
-        "Deploy one with `riskwatch deploy`."
+        "Deploy one with `riskwatch deploy` (or run a cycle: `riskwatch run`)."
     )
