@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -152,6 +153,20 @@ def test_ingest_quarantines_bad_rows_and_keeps_the_good_ones(
     assert set(bad["file"]) == {"mixed.csv"}
     assert result.missing_values["lastmonth_activity"] == 1
     assert result.missing_values["corporation"] == 1
+
+
+def test_quarantined_rows_never_hold_a_cell_a_spreadsheet_would_run(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    add_file("hostile.csv", csv_rows("\"=cmd|' /C calc'!A0\",x,12,3,0", "@SUM(A1),1,12,3,9"))
+    result = ingest(make_settings()).batches[0]
+    cells = [
+        cell
+        for line in Path(result.quarantine_file).read_text().splitlines()[1:]
+        for cell in next(csv.reader([line]))
+    ]
+    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(A1)" in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import atomic_path, read_json
-from riskwatch.masterdata import read_master
+from riskwatch.masterdata import neutralise, read_master
 from riskwatch.models import predict_risk
 from riskwatch.registry import METADATA_FILE, load_deployed
 from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
@@ -21,7 +21,6 @@ MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be name
 MAX_REASONS = 3
 NO_REASON = "no single feature stands out"
 UNCHANGED = 0.005  # risk moves smaller than half a point are "unchanged"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
 
 
@@ -197,12 +196,6 @@ def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFram
     )
     out["previous_rank"] = out[ID_COLUMN].map(before["rank"]).astype("Int64")
     return out
-
-
-def neutralise(values: pd.Series) -> pd.Series:
-    """Text a spreadsheet would run as a formula, prefixed with ' so it shows as text."""
-    text = values.astype(str)
-    return text.where(~text.str.startswith(FORMULA_START), "'" + text)
 
 
 def build_call_list(settings: Settings, top: int | None = None, *, write: bool = True) -> CallList:

@@ -23,6 +23,8 @@ QUARANTINE_LOG = "quarantined_files.csv"
 # Whole files larger than this are recorded but not copied into quarantine (a sparse file can
 # claim a gigabyte); the original stays in the source folder either way.
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
+# Cells a spreadsheet runs as a formula when they start with one of these (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def read_master(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -110,6 +112,12 @@ def _csv_header(path: Path) -> list[str] | None:
         return [name.strip('"') for name in handle.readline().rstrip("\r\n").split(",")]
 
 
+def neutralise(values: pd.Series) -> pd.Series:
+    """Text a spreadsheet would run as a formula, prefixed with ' so it shows as text."""
+    text = values.astype(str)
+    return text.where(~text.str.startswith(FORMULA_START), "'" + text)
+
+
 def write_ingested_list(folder: Path, names: list[str]) -> None:
     """The classic ingestedfiles.txt: one ingested file name a line."""
     with atomic_path(folder / INGESTED_LIST) as temporary:
@@ -121,6 +129,9 @@ def quarantine_rows(folder: Path, batch_id: int, name: str, bad: pd.DataFrame) -
     target = folder / QUARANTINE / f"batch{batch_id:06d}-{_safe(name)}.rows.csv"
     frame = bad.copy()
     frame.insert(0, "file", name)
+    for column in frame.columns:  # bad rows are raw text: a hostile cell stays inert
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
+            frame[column] = neutralise(frame[column].fillna(""))
     with atomic_path(target) as temporary:
         frame.to_csv(temporary, index=False)
     return target
@@ -137,6 +148,7 @@ def quarantine_file(folder: Path, name: str, path: Path | None, sha256: str, rea
             shutil.copyfile(path, temporary)
     log = quarantine / QUARANTINE_LOG
     entry = pd.DataFrame([{"time": stamp, "file": name, "sha256": sha256, "reason": reason}])
+    entry["file"], entry["reason"] = neutralise(entry["file"]), neutralise(entry["reason"])
     entry.to_csv(log, mode="a", header=not log.exists(), index=False)
     return log
 
