@@ -236,3 +236,71 @@ def _answers(url: str) -> bool:
         return httpx2.get(url, timeout=1).status_code == 200
     except httpx2.HTTPError:
         return False
+
+
+def test_redeploys_under_load_fail_no_request_and_serve_only_deployed_versions(
+    tmp_path: Path, built: Path
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    answers: list[tuple[float, float, str]] = []  # sent, answered, version
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def keep_asking(url: str) -> None:
+        with httpx2.Client(base_url=url, timeout=30) as client:
+            for _ in range(20_000):  # bounded in count, and stopped when the switching ends
+                if stop.is_set():
+                    return
+                sent = time.monotonic()
+                try:
+                    answer = client.post("/prediction", json={"clients": [ONE]})
+                except httpx2.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                if answer.status_code != 200:
+                    failures.append(f"{answer.status_code} {answer.text}")
+                    continue
+                answers.append((sent, time.monotonic(), answer.json()["version"]))
+
+    with Store(settings.database_url) as store:
+        first = load_deployed(settings.prod_deployment_path)[0].version
+        second = train_version(settings, store).version
+        third = train_version(settings, store).version
+        actions = [
+            lambda: deploy(settings, store, second),
+            lambda: deploy(settings, store, third),
+            lambda: rollback(settings, store),
+            lambda: deploy(settings, store, first),
+            lambda: rollback(settings, store),
+            lambda: rollback(settings, store, third),
+        ]
+        switches = [(0.0, 0.0, first)]  # (switch began, switch done, version after it)
+        with running(create_app(settings)) as url:
+            askers = [threading.Thread(target=keep_asking, args=(url,)) for _ in range(3)]
+            for asker in askers:
+                asker.start()
+            try:
+                for action in actions:
+                    time.sleep(0.4)
+                    began = time.monotonic()
+                    action()
+                    version = load_deployed(settings.prod_deployment_path)[0].version
+                    switches.append((began, time.monotonic(), version))
+                time.sleep(0.4)
+            finally:
+                stop.set()
+                for asker in askers:
+                    asker.join(timeout=60)
+    assert failures == []
+    assert len(answers) > 100
+    for sent, answered, version in answers:
+        # The versions in production at some moment while this request was in flight.
+        live = {
+            switches[i][2]
+            for i in range(len(switches))
+            if switches[i][0] <= answered and (i + 1 == len(switches) or switches[i + 1][1] >= sent)
+        }
+        assert version in live, (sent, answered, version, switches)
+    assert {first, second, third} <= {version for _, _, version in answers}
+    print(f"redeploys under load: {len(answers)} requests served, {len(switches) - 1} switches")
