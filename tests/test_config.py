@@ -90,7 +90,7 @@ def test_environment_lists_and_choices_are_parsed(tmp_path: Path) -> None:
         ),
         ("read_chunk_rows = 0\n", r"key 'read_chunk_rows': must be at least 1, got 0"),
         ("decision_threshold = 1.5\n", r"key 'decision_threshold': must be at most 1.0, got 1.5"),
-        ('gate_margin = "big"\n', r"key 'gate_margin': must be a number, got 'big'"),
+        ('gate_margin = "big"\n', r"key 'gate_margin': must be a finite number, got 'big'"),
         (
             "risk_band_medium = 0.6\n",
             r"key 'risk_band_medium' \(0.6\) must not be above risk_band_high \(0.5\)",

@@ -22,6 +22,7 @@ CONFIG_NAMES = ("riskwatch.toml", "config.json")
 ENV_PREFIX = "RISKWATCH_"
 # Environment variables in our namespace that are not settings (read by other parts of riskwatch).
 NON_SETTING_ENV = frozenset({"RISKWATCH_CONFIG"})
+MAX_INTEGER = 2**63 - 1
 
 
 class ConfigError(Exception):
@@ -326,12 +327,18 @@ def _convert_scalar(kind: Any, value: Any, from_text: bool) -> Any:
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"must be a whole number, got {value!r}")
+        if abs(value) > MAX_INTEGER:  # later arithmetic (numpy, SQL) holds 64-bit integers
+            raise ValueError(f"must be at most {MAX_INTEGER:,}, got {value!r}")
         return value
     if kind is float:
         if from_text and isinstance(value, str):
             value = float(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise TypeError(f"must be a number, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise TypeError(f"must be a finite number, got {value!r}")
         return float(value)
     if not isinstance(value, str):
         raise TypeError(f"must be a string, got {value!r}")

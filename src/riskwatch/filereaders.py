@@ -174,7 +174,24 @@ def _read_jsonl(path: Path, chunk_rows: int, require_target: bool) -> Iterator[R
     except UnicodeDecodeError as exc:
         raise UnreadableBatchError(f"not UTF-8 text: {exc.reason}") from exc
     except ValueError as exc:
-        raise UnreadableBatchError(f"not valid JSON lines near line {line}: {exc}") from exc
+        where = _bad_json_line(path)
+        raise UnreadableBatchError(f"not valid JSON lines{where}: {exc}") from exc
+
+
+def _bad_json_line(path: Path) -> str:
+    """' on line N' for the first line that is not a JSON object, '' if none is found."""
+    import json  # noqa: PLC0415
+
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                if not isinstance(json.loads(text), dict):
+                    return f" on line {number}"
+            except ValueError:
+                return f" on line {number}"
+    return ""
 
 
 def _read_parquet(path: Path, chunk_rows: int, require_target: bool) -> Iterator[RawChunk]:

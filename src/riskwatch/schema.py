@@ -90,7 +90,10 @@ def validate(
 
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as text, missing as empty text."""
-    if pd.api.types.is_string_dtype(values.dtype) and not values.isna().any():
+    # An object column counts as a string dtype to pandas even when it holds numbers (JSON
+    # lines, huge integers): only a column of real strings may pass through as it is.
+    all_text = values.dtype != object or pd.api.types.infer_dtype(values) == "string"
+    if pd.api.types.is_string_dtype(values.dtype) and all_text and not values.isna().any():
         return values
     return values.astype(object).where(values.notna(), "").astype(str)
 
@@ -140,12 +143,15 @@ def _explain(column: str, values: pd.Series) -> pd.Series:
         return pd.Series(f"{column} is empty", index=values.index)
     numbers = pd.to_numeric(values.where(values.str.fullmatch(_INTEGER), None), errors="coerce")
     is_number = values.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
+    huge = is_number & (pd.to_numeric(values, errors="coerce") > MAX_COUNT).to_numpy(dtype=bool)
+    large = f"is implausibly large (over {MAX_COUNT:,})"
     rules = [
         ((values.str.strip() == "").to_numpy(), "is missing"),
         (values.str.fullmatch(_NEGATIVE).to_numpy(dtype=bool), "is negative"),
+        (huge, large),
         (is_number & numbers.isna().to_numpy(), "is not a whole number"),
         (numbers.isna().to_numpy(), "is not a number"),
-        ((numbers > MAX_COUNT).to_numpy(dtype=bool), f"is implausibly large (over {MAX_COUNT:,})"),
+        ((numbers > MAX_COUNT).to_numpy(dtype=bool), large),
         (np.ones(len(values), dtype=bool), "must be 0 or 1" if column == TARGET else "is invalid"),
     ]
     chosen = pd.Series(
