@@ -36,12 +36,9 @@ lint: install
 test: lint
 	$(RUN)/pytest
 
+# Every benchmark (not part of the tests), written to benchmarks/RESULTS.md.
 bench: install
-	$(RUN)/python benchmarks/bench_ingest.py
-	$(RUN)/python benchmarks/bench_model.py
-	$(RUN)/python benchmarks/bench_report.py
-	$(RUN)/python benchmarks/bench_api.py
-	$(RUN)/python benchmarks/bench_cycle.py
+	$(RUN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
 """Cycle benchmark: the whole `riskwatch run` command with and without new data, and the main job.
 
-Run with `make bench` or `.venv/bin/python benchmarks/bench_cycle.py` (not part of the tests).
+Run with `make bench` or `.venv/bin/python benchmarks/bench_cycle.py` (not part of the tests;
+--quick times 5 no-new-data runs of each thing instead of 15).
 Every figure is measured here, on the 10,000-client demo in a temporary folder (removed at the
 end): the first cycle (train + deploy), a series of cycles with no new data, then the month-2
 cycle with new data (a concept drift from month 2 by default, so that it retrains), each as the
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -24,9 +24,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import Aim, footer, heading, print_aims, verdict
 
 from riskwatch.config import Settings, load_settings
 from riskwatch.demo import SCENARIOS, create_demo, release_month
@@ -42,6 +43,7 @@ PACKAGE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens there: the diagnosi
 AIM_NO_NEW_MS = 150.0  # the whole `riskwatch run` command with no new data (median)
 AIM_MAIN_JOB_S = 60.0  # `riskwatch demo` + `riskwatch replay` (as `make demo`)
 TAIL_LINES = 20
+RUNS, QUICK_RUNS = 15, 5
 
 
 class CommandError(Exception):
@@ -124,10 +126,6 @@ def expect(cycle: dict[str, Any], outcomes: tuple[str, ...]) -> None:
         )
 
 
-def verdict(met: bool) -> str:
-    return "met" if met else "not met"
-
-
 def step_table(cycle: dict[str, Any], wall: float) -> list[str]:
     """Each step of a cycle (from its JSON), then the rest of the whole command's wall time."""
     lines = ["| step | outcome | seconds |", "|---|---|---:|"]
@@ -177,7 +175,7 @@ def series_table(rows: list[Series]) -> list[str]:
     return lines
 
 
-def main_job(folder: Path, timeout: float) -> list[str]:
+def main_job(folder: Path, timeout: float) -> tuple[list[str], Aim]:
     """`make demo` without make: `riskwatch demo` then `riskwatch replay`, timed apart."""
     ws = folder / "ws2"
     demo, _ = timed([RISKWATCH, "demo", str(ws)], timeout)
@@ -186,6 +184,12 @@ def main_job(folder: Path, timeout: float) -> list[str]:
     summary = stdout.rpartition("Cycles:")[2].splitlines()
     months = sum(1 for line in summary if line.lstrip().startswith("month "))
     total = demo + replay
+    aim = Aim(
+        f"main job (`make demo`: `riskwatch demo` + `riskwatch replay`, {months} cycles)",
+        f"under {AIM_MAIN_JOB_S:g} s",
+        f"{total:.1f} s",
+        total < AIM_MAIN_JOB_S,
+    )
     return [
         "| command | seconds |",
         "|---|---:|",
@@ -195,13 +199,19 @@ def main_job(folder: Path, timeout: float) -> list[str]:
         "",
         f"Aim: the main job (`make demo`'s two commands) in under a minute: {total:.1f} s, "
         f"**{verdict(total < AIM_MAIN_JOB_S)}**.",
-    ]
+    ], aim
 
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--runs", type=int, default=15, help="no-new-data runs of each thing timed (default 15)"
+        "--runs",
+        type=int,
+        default=None,
+        help=f"no-new-data runs of each thing timed (default {RUNS}, {QUICK_RUNS} with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_RUNS} no-new-data runs (a smoke run)"
     )
     parser.add_argument(
         "--scenario",
@@ -219,6 +229,8 @@ def options() -> argparse.Namespace:
         "--skip-replay", action="store_true", help="leave out the main job (demo + replay)"
     )
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = QUICK_RUNS if args.quick else RUNS
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
     if args.scenario == "none":
@@ -226,8 +238,8 @@ def options() -> argparse.Namespace:
     return args
 
 
-def bench(folder: Path, args: argparse.Namespace) -> None:
-    """Every measurement, printed as it is made."""
+def bench(folder: Path, args: argparse.Namespace, aims: list[Aim]) -> None:
+    """Every measurement, printed as it is made; each figure that has an aim added to `aims`."""
     ws = folder / "ws"
     create_demo(
         ws,
@@ -246,6 +258,14 @@ def bench(folder: Path, args: argparse.Namespace) -> None:
     rows = no_new_data(ws, settings, args)
     command = rows[2]
     median = command.ms(statistics.median)
+    aims.append(
+        Aim(
+            f"no-new-data `riskwatch run` (whole command), median of {args.runs}",
+            f"{AIM_NO_NEW_MS:g} ms or less",
+            f"{median:.0f} ms",
+            median <= AIM_NO_NEW_MS,
+        )
+    )
     print(f"## No new data ({args.runs} runs each; month 1 already ingested and deployed)\n")
     print("\n".join(series_table(rows)))
     print(
@@ -279,39 +299,34 @@ def bench(folder: Path, args: argparse.Namespace) -> None:
         print("## The main job (demo + replay)\n\nLeft out (--skip-replay).")
     else:
         print("## The main job (`make demo`: demo + replay, a fresh 12-month workspace)\n")
-        print("\n".join(main_job(folder, args.timeout)))
+        lines, aim = main_job(folder, args.timeout)
+        aims.append(aim)
+        print("\n".join(lines))
 
 
 def main() -> int:
     """Build the workspaces, time the commands, print; 1 when a command failed."""
     args = options()
-    cores = len(os.sched_getaffinity(0))
-    print(
-        f"# Cycle benchmark, {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
-        f"{cores} cores, {platform.machine()}\n"
-    )
+    heading("Cycle benchmark")
     drift = f", {args.scenario} drift from month {args.drift_month}" if args.drift_month else ""
     print(
         f"Demo workspace: {CLIENTS:,} clients, {MONTHS} monthly drops, seed {SEED}{drift}. "
         f"Commands run as subprocesses (wall clock around each, time-out {args.timeout:g} s), "
-        f"with no RISKWATCH_* variables but RISKWATCH_PACKAGE_INDEX_URL={PACKAGE_INDEX}.\n"
+        f"with no RISKWATCH_* variables but RISKWATCH_PACKAGE_INDEX_URL={PACKAGE_INDEX}.\n",
+        flush=True,
     )
-    threads = os.environ.get("OMP_NUM_THREADS")
-    print(
-        f"OMP_NUM_THREADS {'is ' + threads if threads else 'is not set'} in this environment "
-        "(the commands inherit it).\n"
-    )
-    print(f"Load average of the machine at the start: {os.getloadavg()[0]:.2f}.\n", flush=True)
+    aims: list[Aim] = []
     try:
         with tempfile.TemporaryDirectory(prefix="riskwatch-bench-cycle-") as folder:
-            bench(Path(folder), args)
+            bench(Path(folder), args, aims)
     except CommandError as exc:
         sys.stdout.flush()
         stderr = f"; its stderr ends:\n{tail(exc.stderr)}" if exc.stderr.strip() else ""
         print(f"error: {exc}{stderr}", file=sys.stderr)
         return 1
-    print(f"\nLoad average of the machine at the end: {os.getloadavg()[0]:.2f}.")
-    sys.stdout.flush()
+    finally:
+        print_aims(aims)
+        footer()
     return 0
 
 

@@ -1,21 +1,21 @@
 """Report benchmark: `diagnose` and `build_report` on the 10,000-client demo, timed once each.
 
-Run with `.venv/bin/python benchmarks/bench_report.py` (not part of the tests). The workspace is
-the demo with its defaults: month 1 ingested, a model trained on it and deployed, then month 2
-ingested so that the report checks drift and accuracy on data the model has not seen.
+Run with `make bench` or `.venv/bin/python benchmarks/bench_report.py` (not part of the tests).
+The workspace is the demo with its defaults: month 1 ingested, a model trained on it and
+deployed, then month 2 ingested so that the report checks drift and accuracy on data the model
+has not seen.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import footer, heading
 
 from riskwatch.config import Settings, load_settings
 from riskwatch.demo import create_demo, release_month
@@ -48,11 +48,7 @@ def demo_workspace(folder: Path) -> Settings:
 
 def main() -> None:
     """Time the steps and print a Markdown table."""
-    cores = len(os.sched_getaffinity(0))
-    print(
-        f"# Report benchmark, {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
-        f"{cores} cores, {platform.machine()}\n"
-    )
+    heading("Report benchmark")
     with tempfile.TemporaryDirectory() as folder:
         settings = demo_workspace(Path(folder) / "ws")
         with Store(settings.database_url) as store:
@@ -75,6 +71,7 @@ def main() -> None:
             f"{report.pdf.stat().st_size / 1e6:.2f} MB PDF, {report.html.stat().st_size / 1e6:.2f}"
         )
         print(f"\nThe report: {sizes} MB self-contained HTML.")
+    footer()
     sys.stdout.flush()
 
 
