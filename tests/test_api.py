@@ -161,6 +161,7 @@ def test_prediction_refuses_paths_out_of_the_data_folders(tmp_path: Path, built:
             assert answer.status_code == 400, (name, answer.text)
             assert "refused" in answer.json()["detail"]
             assert "secret" not in answer.text
+            assert str(ws.path) not in answer.text  # the server's layout stays its own
         missing = predict(client, {"dataset": "nothere.csv"})
         assert missing.status_code == 404
         assert "nothere.csv" in missing.json()["detail"]

@@ -98,7 +98,7 @@ def data_roots(settings: Settings) -> list[Path]:
 def dataset_file(settings: Settings, name: str) -> Path:
     """The data file a dataset name means, inside a data folder; anything else is refused."""
     roots = data_roots(settings)
-    shown = ", ".join(str(root) for root in roots)
+    shown = ", ".join(_shown(root, settings.workspace) for root in roots)
     given = Path(name)
     if "\x00" in name or given.is_absolute() or ".." in given.parts:
         raise RequestError(400, f"dataset {name!r} is refused: name a data file inside {shown}")
@@ -112,6 +112,15 @@ def dataset_file(settings: Settings, name: str) -> Path:
     if any(real.exists() and not _inside(real, *roots) for real in candidates):
         raise RequestError(400, f"dataset {name!r} is refused: it leads out of {shown}")
     raise RequestError(404, f"no data file ({', '.join(SUPPORTED)}) named {name!r} in {shown}")
+
+
+def _shown(root: Path, workspace: Path) -> str:
+    """A data folder as callers may see it: relative to the workspace, never the server's
+    absolute layout."""
+    try:
+        return f"{root.resolve().relative_to(workspace.resolve())}/"
+    except ValueError:
+        return f"{root.name}/"
 
 
 def _inside(path: Path, *roots: Path) -> bool:
@@ -129,5 +138,5 @@ def read_dataset(settings: Settings, name: str) -> pd.DataFrame:
     path = dataset_file(settings, name)
     try:
         return read_labelled(path, require_target=False)
-    except DataError as exc:
-        raise RequestError(422, str(exc)) from exc
+    except DataError as exc:  # named as the caller named it, not by the server's path
+        raise RequestError(422, str(exc).replace(str(path), name)) from exc
