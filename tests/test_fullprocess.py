@@ -263,3 +263,14 @@ def _outcomes(settings: Settings) -> list[str]:
         return []
     with Store(settings.database_url) as store:
         return [row["outcome"] for row in store.rows(cycles) if row["outcome"] != "running"]
+
+
+def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> None:
+    (tmp_path / "riskwatch.toml").write_text('input_folder_path = "nothere"\n')
+    settings = api_settings(tmp_path)
+    result = run_cycle(settings)
+    assert result.outcome == "failed"
+    assert result.error is not None and result.error.startswith("new data: ")
+    assert "nothere" in result.error
+    with Store(settings.database_url) as store:
+        assert store.rows(cycles)[0]["error"] == result.error

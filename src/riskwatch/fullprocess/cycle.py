@@ -23,7 +23,14 @@ def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = Tru
     """Run one monitored cycle; every decision is in the result and in the database."""
     result = CycleResult(trigger=trigger, started_at=utcnow())
     started = time.perf_counter()
-    found = check(settings)
+    try:
+        found = check(settings)
+    except (RiskwatchError, OSError, ValueError) as exc:  # the source cannot be read at all
+        result.steps.append(Step("new data", "failed"))
+        _failed(result, exc)
+        result.finished_at = utcnow()
+        _record_with_store(settings, result)
+        return result
     mark = read_mark(settings)
     if not found.new and mark is None:
         # The path cron takes most often: no pandas, no scikit-learn, no SQLAlchemy.
