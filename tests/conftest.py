@@ -6,6 +6,8 @@ import dataclasses
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,12 +23,34 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from riskwatch.config import Settings, load_settings
 
 CLASSIC = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "classic"
+RISKWATCH = Path(sys.executable).with_name("riskwatch")  # the real console script
+OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index is "unknown"
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
 
 
 def csv_rows(*rows: str, header: str = HEADER) -> str:
     """CSV text with the classic header and the given data lines."""
     return "\n".join([header, *rows]) + "\n"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without RISKWATCH_* variables (a developer's own), plus the given ones."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")} | extra
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `riskwatch` command in its own process; its output as text."""
+    return subprocess.run(
+        [str(RISKWATCH), *args],
+        cwd=cwd,
+        env=clean_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -168,7 +192,7 @@ def api_settings(path: Path, **changes: Any) -> Settings:
     """A workspace's settings for API tests: quick bootstrap, no package index off this machine."""
     return dataclasses.replace(
         workspace_settings(path),
-        package_index_url="http://127.0.0.1:9/pypi",  # nothing listens: "unknown" at once
+        package_index_url=OFFLINE_INDEX,
         package_index_timeout=0.5,
         **changes,
     )

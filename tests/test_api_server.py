@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,9 +24,16 @@ from riskwatch.registry import load_deployed
 from riskwatch.store import Store
 from riskwatch.training import train_version
 
-from .conftest import api_settings, copy_workspace, deployed_demo, free_port
+from .conftest import (
+    OFFLINE_INDEX,
+    RISKWATCH,
+    api_settings,
+    clean_env,
+    copy_workspace,
+    deployed_demo,
+    free_port,
+)
 
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
 ONE = {
     "corporation": "c1",
     "lastmonth_activity": 3,
@@ -177,8 +182,7 @@ def test_apicalls_gives_up_on_a_server_that_never_answers(built: Path, tmp_path:
 @contextmanager
 def serving(config: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """`riskwatch serve` in its own process, stopped with Ctrl-C at the end; its log on failure."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-    environment["RISKWATCH_PACKAGE_INDEX_URL"] = "http://127.0.0.1:9/pypi"
+    environment = clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX)
     command = [str(RISKWATCH), "--config", str(config), "serve", "--port", str(port), *extra]
     log = config.parent / "serve.log"
     with (

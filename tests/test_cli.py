@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,24 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLASSIC, csv_rows
-
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-    return subprocess.run(
-        [str(RISKWATCH), *args],
-        cwd=cwd,
-        env=environment | (env or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from .conftest import CLASSIC, csv_rows, run
 
 
 def test_ingest_classic_workspace_from_its_folder(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import run
+from .conftest import OFFLINE_INDEX, run
 
 FAST = {"RISKWATCH_BOOTSTRAP_RESAMPLES": "50"}
 
@@ -103,7 +103,7 @@ def test_diagnose_prints_every_part_and_keeps_a_history(ws: Path) -> None:
     rw(ws, "train")
     rw(ws, "deploy")
     # A closed port stands in for an unreachable package index: "unknown", never a failure.
-    offline = {"RISKWATCH_PACKAGE_INDEX_URL": "http://127.0.0.1:9/pypi"}
+    offline = {"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}
     result = run("diagnose", "--json", cwd=ws, env=FAST | offline)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)

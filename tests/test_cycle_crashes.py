@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from riskwatch.registry import load_deployed
 from riskwatch.schema import BATCH_COLUMN
 from riskwatch.store import Store, batches, cycles, deployments
 
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
+from .conftest import OFFLINE_INDEX, RISKWATCH, clean_env
+
 # Each cycle is killed at a seeded random moment between start-up and the end of its report;
 # FAULT_SEED=<seed> replays a failing sequence.
 SEED = int(os.environ.get("FAULT_SEED", "20261121"))
@@ -27,9 +27,9 @@ KILLS = 6
 
 
 def riskwatch_run(config: Path) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-    environment["RISKWATCH_PACKAGE_INDEX_URL"] = "http://127.0.0.1:9/pypi"
-    environment["RISKWATCH_BOOTSTRAP_RESAMPLES"] = "50"
+    environment = clean_env(
+        RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX, RISKWATCH_BOOTSTRAP_RESAMPLES="50"
+    )
     return subprocess.Popen(
         [str(RISKWATCH), "--config", str(config), "run", "--json"],
         env=environment,

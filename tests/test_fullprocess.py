@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,9 +24,7 @@ from riskwatch.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.store import Store, batches, cycles, promotions
 
-from .conftest import CLASSIC, api_settings
-
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
+from .conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
 
 DRIFT_MONTH = 4
 
@@ -176,7 +173,7 @@ def test_the_no_new_data_command_imports_no_pandas_sklearn_or_sqlalchemy(tmp_pat
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "RISKWATCH_PACKAGE_INDEX_URL": "http://127.0.0.1:9/"},
+        env={"PATH": "/usr/bin:/bin", "RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX},
     )
     assert "HEAVY=[] CODE=0" in result.stderr, result.stderr
     assert json.loads(result.stdout)["outcome"] == "no new data"
@@ -185,17 +182,7 @@ def test_the_no_new_data_command_imports_no_pandas_sklearn_or_sqlalchemy(tmp_pat
 
 
 def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-    environment["RISKWATCH_PACKAGE_INDEX_URL"] = "http://127.0.0.1:9/pypi"
-    return subprocess.run(
-        [str(RISKWATCH), *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run(*args, cwd=cwd, env={"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}, timeout=300)
 
 
 def test_run_exits_1_naming_the_failing_step(tmp_path: Path) -> None:
@@ -242,8 +229,7 @@ def test_schedule_runs_real_cycles_and_survives_a_failing_one(tmp_path: Path) ->
     with subprocess.Popen(
         [str(RISKWATCH), "schedule", "--every", "1s", "--max-cycles", "3"],
         cwd=settings.workspace,
-        env={k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-        | {"RISKWATCH_PACKAGE_INDEX_URL": "http://127.0.0.1:9/pypi"},
+        env=clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

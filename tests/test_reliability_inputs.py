@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,25 +32,16 @@ from riskwatch.ingestion import ingest
 from riskwatch.registry import read_deployment
 from riskwatch.schema import REQUIRED
 
-from .conftest import Workspace, api_settings, copy_workspace, csv_rows, deployed_demo
+from .conftest import (
+    Workspace,
+    api_settings,
+    copy_workspace,
+    csv_rows,
+    deployed_demo,
+    run,
+)
 
 CORPUS = Path(__file__).parent / "corpus"
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-    return subprocess.run(
-        [str(RISKWATCH), *args],
-        cwd=cwd,
-        env=environment | (env or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # Data files: the real `riskwatch ingest --json` with one bad file beside an ingested good one

@@ -32,7 +32,8 @@ from riskwatch.scheduler import (
     show_cron,
 )
 
-RISKWATCH = Path(sys.executable).with_name("riskwatch")
+from .conftest import RISKWATCH, clean_env, run
+
 FOREIGN = 'MAILTO=""\n# a line of someone else\n17 3 * * * /usr/bin/true  # keep  me\n'
 HOLDER = (
     "import sys\n"
@@ -43,24 +44,6 @@ HOLDER = (
     "    print('locked', flush=True)\n"
     "    sys.stdin.readline()\n"
 )
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(RISKWATCH), *args],
-        cwd=cwd,
-        env=clean_env() | (env or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
