@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, emit, log, settings_of
+from riskwatch.cli.common import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    emit,
+    log,
+    positive_int,
+    settings_of,
+)
 from riskwatch.errors import RiskwatchError
 from riskwatch.scheduler import (
     CRON_LOG,
@@ -42,7 +50,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     schedule.add_argument(
         "--every", type=_interval, default="10m", help="interval, e.g. 30s, 10m, 2h (default 10m)"
     )
-    schedule.add_argument("--max-cycles", type=_positive, help="stop after this many cycles")
+    schedule.add_argument("--max-cycles", type=positive_int, help="stop after this many cycles")
     schedule.set_defaults(command=_schedule)
     _add_cron(commands, common)
 
@@ -82,13 +90,6 @@ def _cron_interval(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: need 1 or more")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -30,6 +30,14 @@ def open_store(settings: Settings) -> Store:
     return Store(settings.database_url)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     """Print one JSON document with --json, else the readable text (logs go to stderr)."""
     if args.json:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of
+from riskwatch.cli.common import EXIT_OK, emit, open_store, positive_int, settings_of
 
 # Each command imports its step inside the function: scikit-learn and pandas cost a second
 # to import, and commands such as `riskwatch ingest` with nothing new must stay fast.
@@ -46,15 +46,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     calllist = commands.add_parser(
         "calllist", parents=parents, help="rank clients by risk with reasons; write calllist.csv"
     )
-    calllist.add_argument("--top", type=_positive, help="clients listed (default: the capacity)")
+    calllist.add_argument("--top", type=positive_int, help="clients listed (default: the capacity)")
     calllist.set_defaults(command=_calllist)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
 
 
 def _train(args: argparse.Namespace) -> int:

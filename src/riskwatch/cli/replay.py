@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from riskwatch.cli.common import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, emit, log, settings_of
+from riskwatch.cli.common import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    emit,
+    log,
+    positive_int,
+    settings_of,
+)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -16,7 +24,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="demo workspace: publish each monthly drop and run one monitored cycle for it",
     )
-    replay.add_argument("--months", type=int, help="stop after this many months (default: all)")
+    replay.add_argument(
+        "--months", type=positive_int, help="stop after this many months (default: all)"
+    )
     replay.add_argument("--json", action="store_true", help="print the result as JSON")
     replay.set_defaults(command=_replay)
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, log, settings_of
+from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, log, positive_int, settings_of
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)"
     )
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=_positive, default=1, help="worker processes")
+    serve.add_argument("--workers", type=positive_int, default=1, help="worker processes")
     serve.add_argument(
         "--no-access-log", dest="access_log", action="store_false", help="log no request lines"
     )
@@ -37,13 +37,6 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: need 1 or more")
     return value
 
 
