@@ -13,22 +13,20 @@ from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.deployment import promote
 from riskwatch.diagnostics import diagnose
-from riskwatch.drift import data_drift, performance_drift, prediction_drift
 from riskwatch.files import read_json
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
 from riskwatch.masterdata import read_master
-from riskwatch.metrics import Metric
-from riskwatch.models import predict_risk
 from riskwatch.registry import (
     METADATA_FILE,
-    REFERENCE_FILE,
     load_deployed,
     load_model,
     read_deployment,
+    read_metadata,
 )
 from riskwatch.reporting import build_report
-from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.reporting.gather import Newest, check_drift, read_reference
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.scoring import evaluate
 from riskwatch.store import Store, cycles
 from riskwatch.training import train_version
@@ -78,7 +76,8 @@ def initial_step(settings: Settings, store: Store) -> Step:
 
 
 def _holdout_metrics(settings: Settings, version: str) -> dict[str, Any]:
-    metadata = read_json(settings.output_model_path / version / METADATA_FILE) or {}
+    """A version's holdout scores, as recorded when it was trained."""
+    metadata = read_metadata(settings.output_model_path, version)
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
     return {name: (holdout.get(name) or {}).get("value") for name in ("f1", "roc_auc")}
 
@@ -96,24 +95,22 @@ def evaluate_step(settings: Settings, batch_ids: list[int]) -> Step:
         return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
     found, model = load_deployed(settings.prod_deployment_path)
     metadata = read_json(found.folder / METADATA_FILE) or {}
-    holdout = (metadata.get("metrics") or {}).get("holdout") or {}
-    recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
-    risks = predict_risk(model, rows)
-    performance = performance_drift(recorded, rows[TARGET].to_numpy(), risks, settings)
-    reference = pd.read_parquet(found.folder / REFERENCE_FILE)
-    features = data_drift(reference, rows, settings)
-    predicted = prediction_drift(predict_risk(model, reference), risks, settings)
-    drifted = [f.feature for f in features if f.drifted]
-    retrain = performance.decision == "retrain" or bool(drifted)
-    reasons = [performance.evidence]
+    judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
+    # The report's own check: the same tests, thresholds and evidence.
+    check = check_drift(settings, model, read_reference(settings, found), judged, metadata)
+    performance = check.performance
+    drifted = [f.feature for f in check.features if f.drifted]
+    worse = performance is not None and performance.decision == "retrain"
+    retrain = worse or bool(drifted)
+    reasons = [performance.evidence if performance else "", check.reason]
     if drifted:
         reasons.append(f"data drift in {', '.join(drifted)}")
     detail = {
         "version": found.version,
         "rows": len(rows),
-        "performance": performance.to_dict(),
-        "data_drift": [f.to_dict() for f in features],
-        "prediction_drift": predicted.to_dict(),
+        "performance": performance.to_dict() if performance else None,
+        "data_drift": [f.to_dict() for f in check.features],
+        "prediction_drift": check.prediction.to_dict() if check.prediction else None,
         "reason": "; ".join(r.rstrip(".") for r in reasons if r),
     }
     return Step("evaluate", "retrain" if retrain else "keep", detail)
@@ -155,14 +152,19 @@ def _holdout_comparison(
     settings: Settings, challenger: str, production: str | None
 ) -> dict[str, Any]:
     """Both models on the fixed holdout: evidence beside the gate, which judged on new rows."""
-
-    holdout = read_labelled(settings.test_data_path)
     metric = settings.gate_metric
-    values: dict[str, Any] = {"metric": metric, "rows": len(holdout)}
-    for role, version in (("challenger", challenger), ("production", production)):
-        if version is not None:
-            model = load_model(settings.output_model_path, version)
-            values[role] = evaluate(model, holdout, settings)[metric].value
+    metadata = read_metadata(settings.output_model_path, challenger)
+    recorded = (metadata.get("metrics") or {}).get("holdout") or {}
+    # The challenger was scored on this holdout when it was trained, moments ago.
+    values: dict[str, Any] = {
+        "metric": metric,
+        "rows": (metadata.get("holdout") or {}).get("rows"),
+        "challenger": (recorded.get(metric) or {}).get("value"),
+    }
+    if production is not None:  # production's record may be of an older holdout: score it now
+        model = load_model(settings.output_model_path, production)
+        holdout = read_labelled(settings.test_data_path)
+        values["production"] = evaluate(model, holdout, settings)[metric].value
     return values
 
 
