@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -113,6 +114,7 @@ def call_api(settings: Settings, url: str | None = None) -> ApiReturns:
     planned = planned_calls(settings)
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
     calls: list[Call] = []
+    called_at = utcnow()
     with httpx2.Client(base_url=base, timeout=settings.api_timeout, headers=headers) as client:
         for method, path, options in planned:
             call = _call(client, method, path, options)
@@ -122,7 +124,8 @@ def call_api(settings: Settings, url: str | None = None) -> ApiReturns:
                     Call(m, p, None, 0.0, error="not called") for m, p, _ in planned[len(calls) :]
                 ]
                 break
-    return ApiReturns(base, utcnow(), calls, _write(settings, base, calls))
+    returns = ApiReturns(base, called_at, calls)
+    return dataclasses.replace(returns, paths=_write(settings, returns))
 
 
 def _call(client: httpx2.Client, method: str, path: str, options: dict[str, Any]) -> Call:
@@ -148,12 +151,12 @@ def _call(client: httpx2.Client, method: str, path: str, options: dict[str, Any]
     )
 
 
-def _write(settings: Settings, base: str, calls: list[Call]) -> tuple[str, str]:
+def _write(settings: Settings, returns: ApiReturns) -> tuple[str, str]:
     """The classic apireturns.txt (each answer after its request line) and apireturns.json."""
     folder = settings.reports_path
     text_path, json_path = folder / API_RETURNS_TEXT, folder / API_RETURNS_JSON
-    blocks = [f"riskwatch API returns from {base}"]
-    for call in calls:
+    blocks = [f"riskwatch API returns from {returns.url}"]
+    for call in returns.calls:
         status = call.status if call.status is not None else "no answer"
         blocks.append(
             f"{call.method} {call.path} -> {status} ({call.seconds * 1000:.1f} ms)"
@@ -161,6 +164,5 @@ def _write(settings: Settings, base: str, calls: list[Call]) -> tuple[str, str]:
             + ("\n" + json.dumps(call.response, indent=2) if call.response is not None else "")
         )
     write_text_atomic(text_path, "\n\n".join(blocks) + "\n")
-    document = ApiReturns(base, utcnow(), calls).to_dict()
-    write_json_atomic(json_path, document)
+    write_json_atomic(json_path, returns.to_dict())
     return str(text_path), str(json_path)
