@@ -225,11 +225,6 @@ def _drop_name(month: int, months: int) -> str:
 
 
 def demo_months(workspace: Path) -> int:
-    """The number of monthly drops of a demo workspace (FileNotFoundError if it is not one)."""
-    return _workspace_months(workspace)
-
-
-def _workspace_months(workspace: Path) -> int:
     """Return the number of months of a demo workspace, or raise FileNotFoundError."""
     for required in (
         workspace / "truth" / "truth.json",
@@ -246,7 +241,7 @@ def _workspace_months(workspace: Path) -> int:
 
 def release_month(workspace: Path, month: int) -> Path:
     """Make drop ``month`` visible in ``sourcedata`` and ``source.db``; return the copied file."""
-    months = _workspace_months(workspace)
+    months = demo_months(workspace)
     if not 1 <= month <= months:
         raise ValueError(f"month must be between 1 and {months}, got {month}")
     drop = workspace / "drops" / _drop_name(month, months)

@@ -36,7 +36,7 @@ class ModelHolder:
         self.prod_path = prod_path
         self._served: Served | None = None
         self._target: str | None = None  # the folder the pointer named when _served was loaded
-        self._failed: tuple[str, str] | None = None  # a target that would not load, and why
+        self._failed: str | None = None  # a target that would not load: not tried again
         self._lock = threading.Lock()
 
     def current(self) -> Served:
@@ -53,7 +53,7 @@ class ModelHolder:
     def _reload(self, target: str) -> Served:
         if self._served is not None and target == self._target:
             return self._served  # another request loaded it meanwhile
-        if self._served is not None and self._failed and self._failed[0] == target:
+        if self._served is not None and self._failed == target:
             return self._served  # known bad: keep serving the last good model
         try:
             served = load_served(self.prod_path)
@@ -67,17 +67,12 @@ class ModelHolder:
                 exc,
                 self._served.deployed.version,
             )
-            self._failed = (target, str(exc))
+            self._failed = target
             return self._served
         if self._served is None or served.deployed.version != self._served.deployed.version:
             log.info("serving model %s", served.deployed.version)
         self._served, self._target, self._failed = served, str(served.deployed.folder), None
         return served
-
-    @property
-    def problem(self) -> str | None:
-        """Why the newest deployment is not the one served, if it is not."""
-        return self._failed[1] if self._failed else None
 
 
 def load_served(prod_path: Path) -> Served:
