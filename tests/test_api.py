@@ -402,3 +402,25 @@ def test_no_request_the_schema_allows_causes_a_server_error(built: Path) -> None
         checked.append(operation.label)
     assert "POST /prediction" in checked
     assert len(checked) == 8
+
+
+def test_a_deployment_that_cannot_be_loaded_leaves_the_last_good_model_answering(
+    tmp_path: Path, built: Path
+) -> None:
+    from riskwatch.deployment import deploy  # noqa: PLC0415
+    from riskwatch.registry import MODEL_FILE  # noqa: PLC0415
+    from riskwatch.training import train_version  # noqa: PLC0415
+
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    first = load_deployed(settings.prod_deployment_path)[0].version
+    with TestClient(create_app(settings)) as client:
+        assert predict(client, {"clients": [ONE]}).json()["version"] == first
+        with Store(settings.database_url) as store:
+            deploy(settings, store, train_version(settings, store).version)
+        model = settings.prod_deployment_path / MODEL_FILE
+        model.write_bytes(model.read_bytes()[:-1] + b"x")  # its checksum no longer matches
+        for _ in range(2):  # the bad target is not retried on every request
+            answer = predict(client, {"clients": [ONE]})
+            assert answer.status_code == 200
+            assert answer.json()["version"] == first
