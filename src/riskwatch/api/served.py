@@ -34,8 +34,9 @@ class ModelHolder:
 
     def __init__(self, prod_path: Path) -> None:
         self.prod_path = prod_path
-        self._served: Served | None = None
-        self._target: str | None = None  # the folder the pointer named when _served was loaded
+        # The folder the pointer named and the model loaded from it, swapped as one tuple:
+        # two attributes could be read half old, half new by a request in another thread.
+        self._current: tuple[str, Served] | None = None
         self._failed: str | None = None  # a target that would not load: not tried again
         self._lock = threading.Lock()
 
@@ -44,34 +45,35 @@ class ModelHolder:
         # A deployment switches the pointer with one rename to a new, complete folder, so a
         # changed target means a new deployment and an unchanged one means nothing to do.
         target = os.path.realpath(self.prod_path)
-        served = self._served
-        if served is not None and target == self._target:
-            return served
+        current = self._current
+        if current is not None and current[0] == target:
+            return current[1]
         with self._lock:
             return self._reload(target)
 
     def _reload(self, target: str) -> Served:
-        if self._served is not None and target == self._target:
-            return self._served  # another request loaded it meanwhile
-        if self._served is not None and self._failed == target:
-            return self._served  # known bad: keep serving the last good model
+        current = self._current
+        if current is not None and current[0] == target:
+            return current[1]  # another request loaded it meanwhile
+        if current is not None and self._failed == target:
+            return current[1]  # known bad: keep serving the last good model
         try:
             served = load_served(self.prod_path)
         except (RiskwatchError, OSError, ValueError) as exc:
-            if self._served is None:
+            if current is None:
                 raise NotReadyError(str(exc)) from exc
             # A bad deployment must not take the service down: say so, serve the last good one.
             log.error(
                 "cannot load the new deployment in %s (%s); still serving %s",
                 target,
                 exc,
-                self._served.deployed.version,
+                current[1].deployed.version,
             )
             self._failed = target
-            return self._served
-        if self._served is None or served.deployed.version != self._served.deployed.version:
+            return current[1]
+        if current is None or served.deployed.version != current[1].deployed.version:
             log.info("serving model %s", served.deployed.version)
-        self._served, self._target, self._failed = served, str(served.deployed.folder), None
+        self._current, self._failed = (str(served.deployed.folder), served), None
         return served
 
 
