@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,21 +44,24 @@ __all__ = [
 
 
 def _create_batches(conn: Connection) -> None:
-    batches.create(conn)
+    batches.create(conn, checkfirst=True)
 
 
 def _create_model_records(conn: Connection) -> None:
     for table in (models, scores, deployments, promotions):
-        table.create(conn)
+        table.create(conn, checkfirst=True)
 
 
 def _create_diagnostics(conn: Connection) -> None:
-    diagnostics.create(conn)
+    diagnostics.create(conn, checkfirst=True)
+
+
+MIGRATION_ATTEMPTS = 20  # about 10 s in all for another process to finish migrating
 
 
 # Ordered migrations: append, never edit or reorder. The position is the schema version.
 def _create_cycles(conn: Connection) -> None:
-    cycles.create(conn)
+    cycles.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -126,6 +130,16 @@ class Store:
 
     def migrate(self) -> int:
         """Apply the migrations not yet applied; return the schema version."""
+        for attempt in range(1, MIGRATION_ATTEMPTS):
+            try:
+                return self._migrate_once()
+            except sa.exc.DBAPIError:
+                # Another process (the API, a cycle) is creating the same tables at this moment:
+                # wait for it to finish, then look again.
+                time.sleep(0.05 * attempt)
+        return self._migrate_once()
+
+    def _migrate_once(self) -> int:
         with self.begin() as conn:
             schema_version.create(conn, checkfirst=True)
             current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
