@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from riskwatch.config import Settings, load_settings
 
-CLASSIC = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "classic"
+CLASSIC = Path(__file__).resolve().parent / "fixtures" / "classic"  # a copy: tests read nothing outside the repo
 RISKWATCH = Path(sys.executable).with_name("riskwatch")  # the real console script
 OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index is "unknown"
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
