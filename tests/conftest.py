@@ -22,7 +22,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from riskwatch.config import Settings, load_settings
 
-CLASSIC = Path(__file__).resolve().parent / "fixtures" / "classic"  # a copy: tests read nothing outside the repo
+# A copy of the classic data, so the tests read nothing outside the repository.
+CLASSIC = Path(__file__).resolve().parent / "fixtures" / "classic"
 RISKWATCH = Path(sys.executable).with_name("riskwatch")  # the real console script
 OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index is "unknown"
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
