@@ -359,3 +359,41 @@ def test_rows_after_a_header_only_first_file_append(
     add_file("a.csv", csv_rows("x,1,12,3,0"))
     assert ingest(settings).master_rows == 1
     assert master(settings)["corporation"].tolist() == ["x"]
+
+
+def test_client_id_over_the_length_limit_is_quarantined_with_its_length(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    long_id = "x" * 200_000
+    add_file("ids.csv", csv_rows(f"{long_id},1,12,3,0", f"{'y' * 200},1,12,3,0", "ok,2,24,4,1"))
+    settings = make_settings()
+    result = ingest(settings).batches[0]
+    assert (result.rows_added, result.rows_quarantined) == (2, 1)
+    assert master(settings)["corporation"].tolist() == ["y" * 200, "ok"]
+    bad = pd.read_csv(result.quarantine_file, keep_default_na=False, dtype=str)
+    assert bad["reason"].tolist() == ["corporation is 200,000 characters long; the limit is 200"]
+    assert bad["corporation"].tolist() == [long_id]  # kept whole in quarantine, as written
+
+
+def test_quarantined_rows_keep_every_cell_as_written(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    written = [
+        "big,1e400,12,3,0",
+        "float,1e30,12,3,0",
+        'spaced," 12 ",0x1F,3,0',
+        "neg,-4,012,3.0,0",
+        "missing,NA,12,,0",
+        "formula,=1+1,12,3,0",
+        "good,2,24,4,1",
+    ]
+    add_file("asis.csv", csv_rows(*written))
+    result = ingest(make_settings()).batches[0]
+    assert result.rows_quarantined == 6
+    with Path(result.quarantine_file).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    cells = [row[header.index("corporation") :] for row in rows[1:]]
+    expected = [next(csv.reader([line])) for line in written[:-1]]
+    expected[-1][1] = "'=1+1"  # a formula stays neutralised
+    assert cells == expected

@@ -46,6 +46,11 @@ def read_file(path: Path, chunk_rows: int, *, require_target: bool = True) -> It
     return _read_csv(path, chunk_rows, require_target)
 
 
+def reads_as_csv(path: Path) -> bool:
+    """Whether read_file reads the file as CSV (every suffix but .parquet and .jsonl)."""
+    return path.suffix.lower() not in (".parquet", ".jsonl")
+
+
 def _check_text_file(path: Path) -> list[str]:
     """Refuse an empty, binary or non-UTF-8 file; return the header's column names."""
     with path.open("rb") as handle:
@@ -158,6 +163,30 @@ def _skipped_lines(caught: list[warnings.WarningMessage]) -> list[tuple[int, str
             lines.append((int(match.group(1)), match.group(2).strip()))
     caught.clear()
     return lines
+
+
+def raw_csv_cells(path: Path, lines: set[int]) -> tuple[list[str], dict[int, list[str]]]:
+    """The header and the cells of the given lines of a CSV file, exactly as written."""
+    # Line numbers here count records as the pandas reader does (a blank line is a record),
+    # so a quarantined row's line finds its own record. Reading stops at the last one wanted.
+    last = max(lines, default=0)
+    found: dict[int, list[str]] = {}
+    header: list[str] = []
+    # A quarantined cell may be longer than the csv module's default field limit (128 KiB);
+    # no cell can be longer than the file. The limit is put back afterwards.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for number, record in enumerate(csv.reader(handle), start=1):
+                if number == 1:
+                    header = [name.strip() for name in record]
+                elif number in lines:
+                    found[number] = record
+                if number >= last:
+                    break
+    finally:
+        csv.field_size_limit(limit)
+    return header, found
 
 
 def _read_jsonl(path: Path, chunk_rows: int, require_target: bool) -> Iterator[RawChunk]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.config import Settings
-from riskwatch.filereaders import UnreadableBatchError
+from riskwatch.filereaders import UnreadableBatchError, raw_csv_cells, reads_as_csv
 from riskwatch.masterdata import (
     QUARANTINE,
     append_master,
@@ -197,7 +197,25 @@ def _read_batch(
     nonempty = [b for b in bads if len(b)]
     bad = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame()
     sha = batch.sha256 or digest.hexdigest()
-    return _Read(good, bad, rows_read, missing, sha, high)
+    return _Read(good, _as_written(batch, bad), rows_read, missing, sha, high)
+
+
+def _as_written(batch: Batch, bad: pd.DataFrame) -> pd.DataFrame:
+    """Bad rows of a CSV file with each cell's text as the file has it, not as parsed."""
+    # The reader parses numbers as it reads (1e400 becomes inf, " 12 " becomes 12); the few
+    # quarantined rows are read again as text so that the quarantine shows what was written.
+    if bad.empty or batch.path is None or not reads_as_csv(batch.path):
+        return bad
+    header, records = raw_csv_cells(batch.path, {int(line) for line in bad["line"]})
+    raw = bad.copy()
+    for index, name in enumerate(header):
+        cells = [_cell(records.get(int(line)), index) for line in bad["line"]]
+        raw[name] = pd.Series(cells, index=bad.index, dtype="object")
+    return raw
+
+
+def _cell(record: list[str] | None, index: int) -> str:
+    return record[index] if record is not None and index < len(record) else ""
 
 
 def _skipped_rows(skipped: list[tuple[int, str]]) -> pd.DataFrame:

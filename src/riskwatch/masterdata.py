@@ -25,6 +25,7 @@ QUARANTINE_LOG = "quarantined_files.csv"
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
 # Cells a spreadsheet runs as a formula when they start with one of these (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 def read_master(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -115,7 +116,9 @@ def _csv_header(path: Path) -> list[str] | None:
 def neutralise(values: pd.Series) -> pd.Series:
     """Text a spreadsheet would run as a formula, prefixed with ' so it shows as text."""
     text = values.astype(str)
-    return text.where(~text.str.startswith(FORMULA_START), "'" + text)
+    # A plain number such as -4 or +1e30 runs nothing: it is left as written.
+    runs = text.str.startswith(FORMULA_START) & ~text.str.fullmatch(PLAIN_NUMBER)
+    return text.where(~runs, "'" + text)
 
 
 def write_ingested_list(folder: Path, names: list[str]) -> None:

@@ -16,6 +16,9 @@ BATCH_COLUMN = "batch_id"  # lineage: the recorded batch each master row came fr
 
 # Counts above this are data errors, not clients (and would overflow int64 arithmetic later).
 MAX_COUNT = 10**12
+# Ids longer than this are data errors (a pasted blob, a broken export), not client names; the
+# limit keeps every id readable in the call list and the reports.
+MAX_ID_LENGTH = 200  # the API refuses longer ids too (api/schemas.py)
 _INTEGER = r"\s*\+?\d+(?:\.0*)?\s*"
 _NEGATIVE = r"\s*-\s*\d+(?:\.\d*)?\s*"
 _NUMBER = r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
@@ -103,7 +106,7 @@ def _check_column(column: str, values: pd.Series) -> tuple[pd.Series, Any, Any]:
     if column == ID_COLUMN:
         text = _as_text(values).str.strip()
         empty = (text == "").to_numpy()
-        return text, ~empty, empty
+        return text, ~empty & (text.str.len() <= MAX_ID_LENGTH).to_numpy(), empty
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         numbers, empty = values, values.isna().to_numpy()
     else:  # text or mixed: the reasons are worked out later, for the failing rows only
@@ -140,7 +143,12 @@ def _shown(values: pd.Series) -> pd.Series:
 def _explain(column: str, values: pd.Series) -> pd.Series:
     """Why each of these (failing) values breaks the rules of its column."""
     if column == ID_COLUMN:
-        return pd.Series(f"{column} is empty", index=values.index)
+        length = values.str.strip().str.len()
+        too_long = (
+            f"{column} is " + length.map("{:,}".format) + f" characters long; the limit is "
+            f"{MAX_ID_LENGTH}"
+        )
+        return too_long.where(length > 0, f"{column} is empty")
     numbers = pd.to_numeric(values.where(values.str.fullmatch(_INTEGER), None), errors="coerce")
     is_number = values.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
     huge = is_number & (pd.to_numeric(values, errors="coerce") > MAX_COUNT).to_numpy(dtype=bool)
