@@ -42,7 +42,7 @@ from riskwatch.status import status
 from riskwatch.store import Store, deployments, promotions
 from riskwatch.training import train_version
 
-from .conftest import CLASSIC
+from .conftest import CLASSIC, run
 
 DEPLOYMENT_FILES = [
     "deployment.json",
@@ -528,13 +528,18 @@ def test_classic_workspace_trains_and_deploys_to_its_production_folder(tmp_path:
     store = Store(settings.database_url)
     try:
         trained = train_version(settings, store)
-        result = deploy(settings, store)
+        # The classic model ranks the 5 holdout clients exactly backwards (ROC AUC 0.0), and
+        # cross-validation cannot show it ranks either: refused unless forced.
+        with pytest.raises(DeploymentError, match="ranks no better than chance"):
+            deploy(settings, store)
+        result = deploy(settings, store, force=True)
         rows = store.rows(deployments)
     finally:
         store.close()
 
     prod = tmp_path / "classic" / "production_deployment"
     assert result.deployed.version == trained.version
+    assert "FORCED although it ranks no better than chance" in result.deployed.reason
     assert (tmp_path / "classic" / "practicemodels" / trained.version / "model.skops").is_file()
     assert prod.is_symlink()
     assert (prod / "latestscore.txt").read_text() == "0.5714285714285715\n"
@@ -574,3 +579,56 @@ def test_status_with_nothing_deployed_says_so(ws: Workspace) -> None:
         f"Nothing is deployed. 3 model version(s) saved, the newest {ws.versions.twin}. "
         "Deploy one with `riskwatch deploy` (or run a cycle: `riskwatch run`)."
     )
+
+
+# A model no better than chance
+
+
+@pytest.fixture
+def classic(tmp_path: Path) -> Path:
+    """The classic workspace with its practice data (26 rows) ingested."""
+    workspace = Path(shutil.copytree(CLASSIC, tmp_path / "classic"))
+    ingest(load_settings(workspace / "config.json", env={}))
+    return workspace
+
+
+def test_deploy_refuses_a_model_no_better_than_chance_unless_forced(classic: Path) -> None:
+    hgb = {"RISKWATCH_MODEL_KIND": "hgb"}  # cannot split 26 rows: one risk for everyone
+    assert run("train", cwd=classic, env=hgb).returncode == 0
+    refused = run("deploy", cwd=classic)
+    assert refused.returncode == 1, refused.stderr
+    assert "is not deployed: it ranks no better than chance (it gives every one of the 26 " in (
+        refused.stderr
+    )
+    assert "riskwatch deploy --force" in refused.stderr
+    assert not (classic / "production_deployment").exists()
+    forced = run("deploy", "--force", "--json", cwd=classic)
+    assert forced.returncode == 0, forced.stderr
+    record = json.loads((classic / "production_deployment" / "deployment.json").read_text())
+    assert record["reason"].startswith("manual; FORCED although it ranks no better than chance")
+
+
+def test_a_cycle_leaves_production_empty_rather_than_deploy_a_model_that_cannot_rank(
+    tmp_path: Path,
+) -> None:
+    classic = Path(shutil.copytree(CLASSIC, tmp_path / "classic"))
+    failed = run("run", cwd=classic, env={"RISKWATCH_MODEL_KIND": "hgb"})
+    assert failed.returncode == 1, failed.stdout
+    assert "error: initial model:" in failed.stderr
+    assert "ranks no better than chance" in failed.stderr
+    assert not (classic / "production_deployment").exists()
+    resumed = run("run", cwd=classic)  # auto: the cycle's work is redone with a model that ranks
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((classic / "production_deployment" / "deployment.json").read_text())
+
+
+def test_the_gate_never_promotes_a_challenger_no_better_than_chance(classic: Path) -> None:
+    settings = replace(load_settings(classic / "config.json", env={}), bootstrap_resamples=50)
+    with Store(settings.database_url) as store:
+        first = promote(settings, store, train_version(settings, store).version)
+        flat = train_version(replace(settings, model_kind="hgb"), store).version
+        decision = promote(settings, store, flat)
+    assert first.promoted
+    assert not decision.promoted
+    assert decision.reason.startswith("ranks no better than chance (it gives every one")
+    assert read_deployment(settings.prod_deployment_path).version == first.challenger

@@ -20,7 +20,7 @@ from riskwatch.schema import FEATURES, TARGET
 from riskwatch.store import Store, models
 from riskwatch.training import TrainingError, select_training_rows, train_model, train_version
 
-from .conftest import CLASSIC
+from .conftest import CLASSIC, run
 
 
 @pytest.fixture
@@ -101,6 +101,89 @@ def test_window_needs_lineage_and_says_so() -> None:
         select_training_rows(
             pd.DataFrame({"exited": [0, 1]}), window="recent", recent_batches=1, half_life=1
         )
+
+
+@pytest.fixture
+def classic_settings(tmp_path: Path) -> Settings:
+    """The classic workspace, its practice data (26 rows) ingested, default settings."""
+    shutil.copytree(CLASSIC, tmp_path / "classic")
+    settings = load_settings(tmp_path / "classic" / "config.json", env={})
+    ingest(settings)
+    return dataclasses.replace(settings, bootstrap_resamples=200)
+
+
+def test_auto_chooses_by_cross_validation_on_small_data_and_records_the_scores(
+    classic_settings: Settings,
+) -> None:
+    with Store(classic_settings.database_url) as store:
+        result = train_version(classic_settings, store)
+    choice = result.metadata["choice"]
+    assert (choice["setting"], choice["kind"], result.metadata["kind"]) == (
+        "auto",
+        "logistic",
+        "logistic",
+    )
+    assert sorted(choice["cv"]) == ["classic", "hgb", "logistic"]
+    auc = {kind: cv["roc_auc"]["value"] for kind, cv in choice["cv"].items()}
+    assert auc["logistic"] == max(auc.values()) and auc["hgb"] < 0.5
+    assert {cv["folds"] for cv in choice["cv"].values()} == {5}  # 11 stayers: capped at 5
+    assert choice["reason"].startswith("auto: 26 rows, fewer than 2,000")
+    assert result.metadata["ranking"]["better_than_chance"] is True
+    assert "on 5-fold cross-validation (26 rows)" in result.metadata["ranking"]["reason"]
+
+
+def test_a_model_that_gives_everyone_the_same_risk_is_flagged(classic_settings: Settings) -> None:
+    settings = dataclasses.replace(classic_settings, model_kind="hgb")  # honoured as set
+    with Store(settings.database_url) as store:
+        result = train_version(settings, store)
+    assert result.metadata["kind"] == "hgb"
+    assert result.metadata["ranking"] == {
+        "better_than_chance": False,
+        "reason": "it gives every one of the 26 training clients the same risk, 57.7%: "
+        "it cannot rank them",
+    }
+
+
+def test_train_prints_a_loud_warning_for_a_model_no_better_than_chance(
+    classic_settings: Settings,
+) -> None:
+    workspace = classic_settings.workspace
+    result = run("train", cwd=workspace, env={"RISKWATCH_MODEL_KIND": "hgb"})
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: this model ranks no better than chance: it gives every one" in result.stdout
+    assert "riskwatch deploy --force" in result.stdout
+    fine = run("train", cwd=workspace)
+    assert fine.returncode == 0, fine.stderr
+    assert "WARNING" not in fine.stdout
+    assert "Chosen: auto: 26 rows, fewer than 2,000; best cross-validated" in fine.stdout
+
+
+def test_auto_trains_hgb_without_cross_validation_from_2000_rows(
+    demo_settings: Settings,
+) -> None:
+    with Store(demo_settings.database_url) as store:
+        result = train_version(demo_settings, store)
+    assert result.metadata["choice"] == {
+        "setting": "auto",
+        "kind": "hgb",
+        "reason": "auto: 2,000 rows, at least 2,000, so hgb",
+        "cv": {},
+    }
+    assert result.metadata["ranking"]["better_than_chance"] is True
+
+
+def test_a_small_holdout_alone_does_not_call_a_model_no_better_than_chance(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    tiny = tmp_path / "tiny.csv"  # the classic 5-row holdout: its interval can show nothing
+    shutil.copyfile(CLASSIC / "testdata" / "testdata.csv", tiny)
+    settings = dataclasses.replace(demo_settings, test_data_path=tiny)
+    with Store(settings.database_url) as store:
+        result = train_version(settings, store)
+    ranking = result.metadata["ranking"]
+    assert result.metadata["choice"]["cv"] == {}  # 2,000 rows: hgb without choosing by CV
+    assert "on 5-fold cross-validation (2,000 rows)" in ranking["reason"], ranking
+    assert ranking["better_than_chance"] is True
 
 
 def test_train_version_saves_an_immutable_version_with_its_record(demo_settings: Settings) -> None:

@@ -47,7 +47,8 @@ def setting(
 
 SourceKind = Literal["folder", "database"]
 ExtraColumns = Literal["drop", "keep"]
-ModelKind = Literal["logistic", "hgb", "classic"]
+FittedKind = Literal["logistic", "hgb", "classic"]
+ModelKind = Literal["logistic", "hgb", "classic", "auto"]  # auto: chosen on the data
 TrainingWindow = Literal["all", "recent", "decay"]
 DriftRule = Literal["interval", "classic"]
 GateMetric = Literal["roc_auc", "pr_auc", "precision_at_k", "recall_at_k", "f1", "brier"]
@@ -99,8 +100,9 @@ class Settings:
     read_chunk_rows: int = setting(500_000, "Rows read at a time from a large file.", minimum=1)
 
     model_kind: ModelKind = setting(
-        "hgb",
-        "Model trained: hgb (gradient-boosted trees), logistic (log-scaled features and the "
+        "auto",
+        "Model trained: auto (hgb from 2,000 training rows, else the best of the three by "
+        "cross-validation), hgb (gradient-boosted trees), logistic (log-scaled features and the "
         "activity ratio) or classic; see docs/models.md.",
     )
     model_seed: int = setting(0, "Seed of every random choice in training.", minimum=0)

@@ -94,8 +94,10 @@ def deploy(
     *,
     reason: str = "manual",
     action: str = "deploy",
+    force: bool = False,
 ) -> DeployResult:
-    """Make a version (default: the newest) the production model, atomically, and record it."""
+    """Make a version (default: the newest) the production model, atomically, and record it;
+    a model that ranks no better than chance only with force."""
     root, prod = settings.output_model_path, settings.prod_deployment_path
     reconcile(settings, store)
     version = version or newest_version(settings)
@@ -104,6 +106,14 @@ def deploy(
     current = read_deployment(prod)
     if current is not None and current.version == version:
         return DeployResult(current, changed=False)
+    chance = chance_level(metadata)
+    if chance is not None and not force:
+        raise DeploymentError(
+            f"{version} is not deployed: it ranks no better than chance ({chance}). Train on "
+            f"more data, or deploy it anyway with `riskwatch deploy --force {version}`"
+        )
+    if chance is not None:
+        reason = f"{reason}; FORCED although it ranks no better than chance ({chance})"
     record = {
         "version": version,
         "deployed_at": utcnow(),
@@ -120,6 +130,14 @@ def deploy(
     if deployed is None:  # the switch was made above; only a concurrent change could do this
         raise DeploymentError(f"{prod}: the deployment disappeared after the switch")
     return DeployResult(deployed, changed=True)
+
+
+def chance_level(metadata: dict[str, Any]) -> str | None:
+    """Why a version ranks no better than chance, or None if it does (or was never checked)."""
+    ranking = metadata.get("ranking")  # versions trained before the check have none
+    if not ranking or ranking.get("better_than_chance", True):
+        return None
+    return str(ranking.get("reason", "no reason recorded"))
 
 
 def _stage(source: Path, prod: Path, metadata: dict[str, Any], record: dict[str, Any]) -> Path:
@@ -209,8 +227,14 @@ def rollback(settings: Settings, store: Store, version: str | None = None) -> De
         raise DeploymentError(
             f"{current.version} was the first deployment: no earlier version to roll back to"
         )
+    # The target was in production before: it goes back as it was, checked or not then.
     return deploy(
-        settings, store, target, reason=f"rollback from {current.version}", action="rollback"
+        settings,
+        store,
+        target,
+        reason=f"rollback from {current.version}",
+        action="rollback",
+        force=True,
     )
 
 
@@ -226,10 +250,17 @@ def promote(
     challenger = challenger or newest_version(settings)
     metric, margin = settings.gate_metric, settings.gate_margin
     current = read_deployment(settings.prod_deployment_path)
+    chance = chance_level(read_metadata(settings.output_model_path, challenger))
     if current is None:
+        if chance is not None:  # production stays empty, loudly: an arbitrary call list is worse
+            decision = GateDecision(challenger, None, metric, margin, None, None, False, "")
+            _record(store, _with(decision, False, f"ranks no better than chance ({chance})"))
         deploy(settings, store, challenger, reason="initial: nothing was deployed")
         decision = GateDecision(challenger, None, metric, margin, None, None, True, "initial")
         return _record(store, decision)
+    if chance is not None and challenger != current.version:
+        decision = GateDecision(challenger, current.version, metric, margin, None, None, False, "")
+        return _record(store, _with(decision, False, f"ranks no better than chance ({chance})"))
     frame = holdout if holdout is not None else read_labelled(settings.test_data_path)
     challenger_model = load_model(settings.output_model_path, challenger)
     production_model = load_verified(current.folder / MODEL_FILE, current.sha256)

@@ -22,7 +22,7 @@ from riskwatch.errors import RiskwatchError
 from riskwatch.files import read_json
 from riskwatch.ingestion import ingest
 from riskwatch.masterdata import MASTER_CSV, MASTER_PARQUET, read_master
-from riskwatch.models import ModelParams, predict_risk
+from riskwatch.models import predict_risk
 from riskwatch.packageindex import UNKNOWN, latest_versions
 from riskwatch.registry import (
     METADATA_FILE,
@@ -34,7 +34,7 @@ from riskwatch.registry import (
 )
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.store import BatchRecord, Store, diagnostics, utcnow
-from riskwatch.training import TrainingError, select_training_rows, train_model
+from riskwatch.training import TrainingError, fit_chosen, select_training_rows
 
 KINDS = ("predictions", "summary_statistics", "missing_data", "timings", "dependencies")
 # Kinds other steps store in the same table (the report's drift checks), readable by history().
@@ -165,7 +165,6 @@ def _time_ingestion(settings: Settings) -> dict[str, Any]:
 
 def _time_training(settings: Settings, master: pd.DataFrame) -> dict[str, Any]:
     """Train the configured model on the master dataset once, as `riskwatch train` would."""
-    params = ModelParams(kind=settings.model_kind, seed=settings.model_seed)
     try:
         rows, weights = select_training_rows(
             master,
@@ -174,11 +173,16 @@ def _time_training(settings: Settings, master: pd.DataFrame) -> dict[str, Any]:
             half_life=settings.training_half_life_batches,
         )
         started = time.perf_counter()
-        train_model(rows, params, weights)  # not saved: only the time matters
+        _, choice = fit_chosen(settings, rows, weights)  # not saved: only the time matters
     except TrainingError as exc:
-        return {"seconds": None, "rows": len(master), "kind": params.kind, "reason": str(exc)}
+        return {
+            "seconds": None,
+            "rows": len(master),
+            "kind": settings.model_kind,
+            "reason": str(exc),
+        }
     seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 4), "rows": len(rows), "kind": params.kind}
+    return {"seconds": round(seconds, 4), "rows": len(rows), "kind": choice.kind}
 
 
 def check_dependencies(settings: Settings, recorded: dict[str, Any] | None) -> list[dict[str, Any]]:

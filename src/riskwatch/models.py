@@ -12,10 +12,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from riskwatch.config import ModelKind
+from riskwatch.config import FittedKind
 from riskwatch.schema import FEATURES
 
-MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+MODEL_KINDS: tuple[str, ...] = get_args(FittedKind)
 
 # Types a saved model may contain beyond scikit-learn's and numpy's defaults; the registry
 # refuses any other type on load (skops' allowlist), so a foreign file cannot run code.
@@ -33,7 +33,7 @@ TRUSTED_TYPES = (
 class ModelParams:
     """What to build: the model kind and its seed."""
 
-    kind: ModelKind = "hgb"
+    kind: FittedKind = "hgb"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +64,13 @@ def build_model(params: ModelParams) -> Pipeline:
         return Pipeline([features, ("model", model)])
     model = LogisticRegression(max_iter=1000, random_state=params.seed)
     return Pipeline([features, ("scale", StandardScaler()), ("model", model)])
+
+
+def fit_input(params: ModelParams, frame: pd.DataFrame) -> Any:
+    """The features to fit on: the classic model is fitted on a bare array, as the classic
+    exercise does."""
+    features = frame[list(FEATURES)]
+    return features.to_numpy() if params.kind == "classic" else features
 
 
 def model_input(model: Pipeline, frame: pd.DataFrame) -> Any:

@@ -16,7 +16,9 @@ from riskwatch.config import Settings, TrainingWindow
 from riskwatch.datasets import read_labelled
 from riskwatch.errors import RiskwatchError
 from riskwatch.masterdata import read_master
-from riskwatch.models import ModelParams, build_model
+from riskwatch.metrics import Metric
+from riskwatch.modelchoice import Choice, choose_kind, cross_validate, ranking_check
+from riskwatch.models import ModelParams, build_model, fit_input, predict_risk
 from riskwatch.registry import package_versions, save_version
 from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, REQUIRED, TARGET
 from riskwatch.scoring import evaluate
@@ -62,13 +64,25 @@ def train_model(
     """Fit a fresh Pipeline on the frame's features and target, rows optionally weighted."""
     check_training_data(frame)
     model = build_model(params)
-    # The classic model is fitted on a bare array, as the classic exercise does.
-    features = (
-        frame[list(FEATURES)] if params.kind != "classic" else frame[list(FEATURES)].to_numpy()
-    )
     fit_params = {} if sample_weight is None else {"model__sample_weight": sample_weight}
-    model.fit(features, frame[TARGET].to_numpy(), **fit_params)
+    model.fit(fit_input(params, frame), frame[TARGET].to_numpy(), **fit_params)
     return model
+
+
+def fit_chosen(
+    settings: Settings, rows: pd.DataFrame, weights: np.ndarray[Any, Any] | None
+) -> tuple[Pipeline, Choice]:
+    """Choose the model kind on the rows (model_kind, or `auto`) and fit it."""
+    check_training_data(rows)  # before cross-validating: the same clear reasons
+    choice = choose_kind(
+        settings.model_kind,
+        rows,
+        seed=settings.model_seed,
+        weights=weights,
+        resamples=settings.bootstrap_resamples,
+    )
+    model = train_model(rows, ModelParams(kind=choice.kind, seed=settings.model_seed), weights)
+    return model, choice
 
 
 def select_training_rows(
@@ -127,16 +141,20 @@ def train_version(
         recent_batches=settings.training_recent_batches,
         half_life=settings.training_half_life_batches,
     )
-    params = ModelParams(kind=settings.model_kind, seed=settings.model_seed)
     holdout = read_labelled(settings.test_data_path)  # read first: a bad holdout stops early
     started = time.perf_counter()
-    model = train_model(rows, params, weights)
+    model, choice = fit_chosen(settings, rows, weights)
     seconds = time.perf_counter() - started
+    params = ModelParams(kind=choice.kind, seed=settings.model_seed)
     metrics = evaluate(model, holdout, settings)
     metadata: dict[str, Any] = {
         "created_at": utcnow(),
         "kind": params.kind,
         "params": params.to_dict(),
+        "choice": choice.to_dict(),
+        "ranking": _ranking(
+            settings, model, (rows, weights), (metrics["roc_auc"], len(holdout)), choice
+        ),
         "training": _training_record(settings, store, rows, weights, seconds),
         "metrics": {"holdout": {name: m.to_dict() for name, m in metrics.items()}},
         "holdout": {"path": str(settings.test_data_path), "rows": len(holdout)},
@@ -162,6 +180,32 @@ def train_version(
         metrics=metadata["metrics"],
     )
     return TrainResult(version, saved)
+
+
+def _ranking(
+    settings: Settings,
+    model: Pipeline,
+    training: tuple[pd.DataFrame, np.ndarray[Any, Any] | None],
+    holdout: tuple[Metric, int],
+    choice: Choice,
+) -> dict[str, Any]:
+    """Whether the trained model ranks better than chance, on the holdout and its own CV."""
+    rows, weights = training
+    risks = predict_risk(model, rows)
+    cv = choice.cv.get(choice.kind)
+    verdict = ranking_check(risks, holdout[0], cv, holdout[1])
+    if verdict["better_than_chance"] or cv is not None:
+        return verdict
+    # Large data is not cross-validated to choose, but a small holdout may not show what the
+    # model does: its own cross-validation is asked before it is called no better than chance.
+    cv = cross_validate(
+        rows,
+        (choice.kind,),
+        seed=settings.model_seed,
+        weights=weights,
+        resamples=settings.bootstrap_resamples,
+    ).get(choice.kind)
+    return ranking_check(risks, holdout[0], cv, holdout[1])
 
 
 def _training_record(

@@ -34,6 +34,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     deploy.add_argument(
         "--gate", action="store_true", help="deploy only if it beats production (gate settings)"
     )
+    deploy.add_argument(
+        "--force",
+        action="store_true",
+        help="deploy even a model that ranks no better than chance (the record says so)",
+    )
     deploy.set_defaults(command=_deploy)
     rollback = commands.add_parser(
         "rollback", parents=parents, help="return production to the previous (or a named) version"
@@ -63,10 +68,22 @@ def _train(args: argparse.Namespace) -> int:
         f"Trained {result.metadata['kind']} model {result.version} on {training['rows']:,} rows "
         f"({training['window']} data) in {training['seconds']:.2f} s; on the holdout:",
         *(f"  {LABELS[n]:<15} {format_metric(Metric(**holdout[n]))}" for n in holdout),
-        f"Deploy it with: riskwatch deploy {result.version}",
+        f"Chosen: {result.metadata['choice']['reason']}",
+        *_ranking_lines(result.metadata["ranking"], result.version),
     ]
     emit(args, result.to_dict(), "\n".join(lines))
     return EXIT_OK
+
+
+def _ranking_lines(ranking: dict[str, Any], version: str) -> list[str]:
+    """The deploy hint, or a loud warning when the model ranks no better than chance."""
+    if ranking["better_than_chance"]:
+        return [f"Deploy it with: riskwatch deploy {version}"]
+    return [
+        f"WARNING: this model ranks no better than chance: {ranking['reason']}.",
+        "WARNING: `riskwatch deploy` refuses it; train on more data, or deploy it anyway with "
+        f"`riskwatch deploy --force {version}`.",
+    ]
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -89,7 +106,7 @@ def _deploy(args: argparse.Namespace) -> int:
             verdict = "deployed" if decision.promoted else "not deployed"
             emit(args, decision.to_dict(), f"{decision.challenger} {verdict}: {decision.reason}")
             return EXIT_OK
-        result = deploy(settings, store, args.version)
+        result = deploy(settings, store, args.version, force=args.force)
     emit(args, result.to_dict(), _deployed_text(result))
     return EXIT_OK
 
