@@ -8,7 +8,7 @@ RUN := $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 UV_VERSION := 0.13.8
 
-.PHONY: install demo test lint check bench clean
+.PHONY: install demo test lint check bench soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: lint
 # Every benchmark (not part of the tests), written to benchmarks/RESULTS.md.
 bench: install
 	$(RUN)/python benchmarks/run_all.py
+
+# Crash safety at length (not part of the tests, minutes): 50 cycles killed at random points,
+# each checked after recovery; figures printed and written to benchmarks/soak_results.md.
+soak: install
+	OMP_NUM_THREADS=1 $(RUN)/python benchmarks/soak_cycles.py --kills 50 --clients 1000
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

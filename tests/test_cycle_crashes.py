@@ -1,80 +1,24 @@
-"""Crash safety: a real `riskwatch run` killed with SIGKILL at several points, then run again."""
+"""Crash safety: a real `riskwatch run` killed with SIGKILL at several points, then run again.
+
+The same kills, fifty and more, are the soak command `make soak` (benchmarks/soak_cycles.py).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 from riskwatch.config import load_settings
 from riskwatch.demo import create_demo, release_month
-from riskwatch.fullprocess.record import read_mark
-from riskwatch.masterdata import read_master
-from riskwatch.registry import load_deployed
-from riskwatch.schema import BATCH_COLUMN
-from riskwatch.store import Store, batches, cycles, deployments
+from riskwatch.store import Store, cycles
 
-from .conftest import OFFLINE_INDEX, RISKWATCH, clean_env
+from .cycle_faults import consistency, finish, kill_cycle
 
 # Each cycle is killed at a seeded random moment between start-up and the end of its report;
 # FAULT_SEED=<seed> replays a failing sequence.
 SEED = int(os.environ.get("FAULT_SEED", "20261121"))
 KILLS = 6
-
-
-def riskwatch_run(config: Path) -> subprocess.Popen[str]:
-    environment = clean_env(
-        RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX, RISKWATCH_BOOTSTRAP_RESAMPLES="50"
-    )
-    return subprocess.Popen(
-        [str(RISKWATCH), "--config", str(config), "run", "--json"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _kill(config: Path, seconds: float) -> bool:
-    """Start a cycle and SIGKILL it after the delay; whether it was still running."""
-    with riskwatch_run(config) as process:
-        time.sleep(seconds)
-        running = process.poll() is None
-        if running:
-            process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-    return running
-
-
-def finish(config: Path) -> dict[str, object]:
-    with riskwatch_run(config) as process:
-        out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    result: dict[str, object] = json.loads(out)
-    return result
-
-
-def assert_consistent(config: Path) -> None:
-    """Every batch in the master exactly once, as recorded; production whole and recorded."""
-    settings = load_settings(config, env={})
-    master = read_master(settings.output_folder_path)
-    with Store(settings.database_url) as store:
-        ingested = store.rows(batches, status="ingested")
-        assert not store.rows(batches, status="pending")
-        recorded_deployments = {row["version"] for row in store.rows(deployments)}
-        assert not store.rows(cycles, outcome="running")
-    counts = master[BATCH_COLUMN].value_counts().to_dict()
-    assert {row["id"]: row["rows_added"] for row in ingested} == counts
-    assert len({row["sha256"] for row in ingested}) == len(ingested)  # none ingested twice
-    files = sorted(p.name for p in settings.input_folder_path.iterdir())
-    assert sorted(row["name"] for row in ingested) == files  # none lost
-    deployed, _ = load_deployed(settings.prod_deployment_path)  # complete and loadable
-    assert deployed.version in recorded_deployments
-    assert read_mark(settings) is None
 
 
 def test_cycles_killed_at_random_points_are_finished_by_the_next_ones(tmp_path: Path) -> None:
@@ -86,12 +30,15 @@ def test_cycles_killed_at_random_points_are_finished_by_the_next_ones(tmp_path: 
     survived = 0
     for month, seconds in enumerate(kill_after, start=1):
         release_month(workspace, month)  # new data, so each killed run is a full cycle
-        landed = _kill(config, seconds)
-        result = finish(config)
+        landed = kill_cycle(config, seconds)
+        finished = finish(config)
         where = f"seed {SEED}, month {month}, killed after {seconds} s"
-        assert result["error"] is None, where
-        assert result["outcome"] != "no new data", where  # it finished the killed cycle's work
-        assert_consistent(config)
+        assert finished.returncode == 0, (where, finished.stderr)
+        assert finished.result["error"] is None, where
+        # It finished the killed cycle's work.
+        assert finished.result["outcome"] != "no new data", where
+        state = consistency(config)
+        assert state.ok, (where, state.to_dict())
         survived += landed
     # Most kills land inside a cycle (the rest after it ended, which is fine too).
     assert survived >= KILLS // 2, f"seed {SEED}: only {survived} kills landed in a cycle"
