@@ -81,7 +81,9 @@ class Tally:
         return "\n".join(lines)
 
 
-def soak(kills: int, clients: int, seed: int, folder: Path, out: Path) -> tuple[Tally, float]:
+def soak(
+    kills: int, clients: int, seed: int, *, folder: Path, out: Path, machine: list[str]
+) -> tuple[Tally, float]:
     """Run the kills in a fresh demo workspace; the figures and the timed first cycle."""
     rng = random.Random(seed)  # noqa: S311 - kill times, not secrets
     args_line = f"{kills} kills, demo of {clients:,} clients a month, seed {seed}"
@@ -105,18 +107,24 @@ def soak(kills: int, clients: int, seed: int, folder: Path, out: Path) -> tuple[
         outcome = done.result.get("outcome")
         tally.add(month, f"{seconds} s, then {outcome}", landed, ok, consistency(config))
         print(f"kill {tally.kills}: month {month}, after {seconds} s, landed={landed}, {outcome}")
-        write(out, report(tally, args_line, first.seconds))  # figures so far, kill by kill
+        write(out, report(tally, machine, args_line, first.seconds))  # the figures so far
     return tally, first.seconds
 
 
-def report(tally: Tally, args_line: str, cycle_seconds: float, minutes: float | None = None) -> str:
+def report(
+    tally: Tally,
+    machine: list[str],
+    args_line: str,
+    cycle_seconds: float,
+    minutes: float | None = None,
+) -> str:
     """The figures as Markdown, with the machine they were measured on."""
     took = "still running" if minutes is None else f"the soak took {minutes:.1f} min"
     failures = "none" if not tally.failures else "\n- " + "\n- ".join(tally.failures)
     return "\n".join(
         [
             "# Soak: killed cycles\n",
-            *machine_lines(),
+            *machine,
             "",
             f"{args_line}; an unkilled cycle took {cycle_seconds:.1f} s; {took}.\n",
             tally.table(),
@@ -142,12 +150,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    started = time.perf_counter()
+    started, machine = time.perf_counter(), machine_lines()  # the machine as the soak starts
     with tempfile.TemporaryDirectory() as tmp:
-        tally, seconds = soak(args.kills, args.clients, args.seed, Path(tmp), args.out)
+        tally, seconds = soak(
+            args.kills, args.clients, args.seed, folder=Path(tmp), out=args.out, machine=machine
+        )
     minutes = (time.perf_counter() - started) / 60
     args_line = f"{args.kills} kills, demo of {args.clients:,} clients a month, seed {args.seed}"
-    text = report(tally, args_line, seconds, minutes)
+    text = report(tally, machine, args_line, seconds, minutes)
     print(text)
     write(args.out, text)
     raise SystemExit(1 if tally.failures else 0)
