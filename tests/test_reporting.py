@@ -541,7 +541,7 @@ def test_a_check_on_data_the_model_was_trained_on_is_left_out_of_the_history() -
 
 def test_drift_histograms_show_shares_both_samples_in_a_legend_and_say_where_they_are_cut() -> None:
     rng = np.random.default_rng(1)
-    tailed = rng.pareto(1.5, size=2000)  # a long tail: the axis is cut
+    tailed = 100 * rng.pareto(1.5, size=2000)  # a long tail: the axis is cut
     even = rng.integers(0, 5, size=2000).astype(float)  # the 99th percentile is the maximum
     figure = plots.feature_drift_figure(
         {"tailed": tailed, "even": even}, {"tailed": tailed * 1.2, "even": even}, {}
@@ -550,6 +550,7 @@ def test_drift_histograms_show_shares_both_samples_in_a_legend_and_say_where_the
     tailed_axes, even_axes = figure.axes[:2]
     assert tailed_axes.get_ylabel() == "share of clients"
     assert "x-axis cut at the 99th percentile" in tailed_axes.get_xlabel()
+    assert f"up to {max(tailed.max(), tailed.max() * 1.2):,.0f}" in tailed_axes.get_xlabel()
     assert "cut" not in even_axes.get_xlabel()
     legend = tailed_axes.get_legend()
     assert legend is not None

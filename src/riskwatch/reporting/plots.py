@@ -248,20 +248,27 @@ def _draw_history(axes: Axes, history: History) -> None:
                     fontsize=7.5,
                     color=RED,
                 )
+    before: dict[float, int] = {}  # labels already at each x: changes on one day stand side by side
     for x, text in history.changes:
         axes.axvline(x, color=GREY, linestyle=":", linewidth=1)
+        side = before.get(x, 0)
+        before[x] = side + 1
         axes.annotate(
             text,
             (x, 1.0),
             xycoords=("data", "axes fraction"),
             rotation=90,
             va="top",
-            ha="right",
+            ha="right" if side % 2 == 0 else "left",
             fontsize=6.5,
             color=GREY,
-            xytext=(-2, -2),
+            xytext=(-2 - 9 * (side // 2), -2) if side % 2 == 0 else (2 + 9 * (side // 2), -2),
             textcoords="offset points",
         )
+    placed = [p[0] for series in history.series for p in series.points]
+    placed += [x for x, _ in history.changes]
+    if placed:  # room for the markers and labels at both ends
+        axes.set_xlim(min(placed) - 0.6, max(placed) + 0.6)
     shown = sorted(history.names)
     step = max(1, len(shown) // 14)  # at most about 14 labels, so they stay readable
     ticks = shown[::step]
