@@ -36,7 +36,7 @@ from riskwatch.registry import (
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.scoring import evaluate
 from riskwatch.status import Status, status
-from riskwatch.store import BatchRecord, Store, diagnostics, models, scores
+from riskwatch.store import BatchRecord, Store, cycles, deployments, diagnostics, models, scores
 
 Array = np.ndarray[Any, Any]
 DRIFT_KIND = "drift"
@@ -92,6 +92,7 @@ class DriftCheck:
             "prediction": self.prediction.to_dict() if self.prediction else None,
             "performance": self.performance.to_dict() if self.performance else None,
             "reason": self.reason,
+            "in_training": newest.in_training,
         }
 
 
@@ -115,6 +116,9 @@ class Facts:
     scores: list[dict[str, Any]]
     models: list[dict[str, Any]]
     new_batches: list[BatchRecord]
+    batches: list[BatchRecord]  # every ingested batch, oldest first: the history's x-axis
+    deployments: list[dict[str, Any]]  # every deployment and rollback, oldest first
+    cycles: list[dict[str, Any]]  # recent cycles, oldest first: their evaluate steps' checks
 
 
 def gather(settings: Settings, store: Store) -> Facts:
@@ -126,6 +130,7 @@ def gather(settings: Settings, store: Store) -> Facts:
     drift_rows = store.rows(diagnostics, newest_first=True, limit=HISTORY_LIMIT, kind=DRIFT_KIND)
     previous = next((r for r in drift_rows if r["result"].get("source") == REPORT_SOURCE), None)
     since = previous["created_at"] if previous else ""
+    ingested = store.batches(status="ingested")
     return Facts(
         deployed=deployed,
         metadata=metadata,
@@ -144,7 +149,10 @@ def gather(settings: Settings, store: Store) -> Facts:
         drift_history=drift_rows[::-1],
         scores=store.rows(scores, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         models=store.rows(models),
-        new_batches=[b for b in store.batches(status="ingested") if (b.finished_at or "") > since],
+        new_batches=[b for b in ingested if (b.finished_at or "") > since],
+        batches=ingested,
+        deployments=store.rows(deployments),
+        cycles=store.rows(cycles, newest_first=True, limit=HISTORY_LIMIT)[::-1],
     )
 
 
@@ -217,7 +225,13 @@ def check_drift(
     newest: Newest,
     metadata: dict[str, Any],
 ) -> DriftCheck:
-    """Data and prediction drift of the newest rows against the reference; performance on them."""
+    """Data and prediction drift of the newest rows against the reference; performance on them
+    (nothing, with the reason, when the deployed model was trained on those rows)."""
+    if newest.in_training:
+        # Scores on its own training rows say nothing of how the model does on data it has not
+        # seen, and those rows are its drift reference's source: there is nothing to judge yet.
+        reason = f"the newest data ({newest.name}) was part of this model's training"
+        return DriftCheck([], None, None, reason, {}, np.empty(0), np.empty(0))
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
     recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
     risks = predict_risk(model, newest.frame)
