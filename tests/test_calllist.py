@@ -553,3 +553,14 @@ def test_a_list_that_cannot_be_written_is_not_kept(ws: Workspace) -> None:
     with pytest.raises(OSError):
         publish(ws.settings)
     assert stored_lists(ws.settings) == []
+
+
+@pytest.mark.postgres
+def test_published_lists_are_kept_in_postgresql_too(ws: Workspace, postgres_url: str) -> None:
+    with Store(postgres_url) as store:
+        first = publish_call_list(ws.settings, store, build_call_list(ws.settings, store, 20))
+        second = publish_call_list(ws.settings, store, build_call_list(ws.settings, store, 20))
+        kept = store.rows(call_list_items, list_id=second.published.id if second.published else 0)
+    assert second.compared_with == first.published
+    assert (second.frame["change"] == "unchanged").all()
+    assert sorted(row["previous_rank"] for row in kept) == list(range(1, 21))
