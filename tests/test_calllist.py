@@ -29,11 +29,12 @@ from riskwatch.masterdata import neutralise, read_master
 from riskwatch.models import ModelParams
 from riskwatch.reasons import describe, pushes, reasons, shares
 from riskwatch.registry import RegistryError
+from riskwatch.scheduler import run_lock
 from riskwatch.schema import FEATURES
 from riskwatch.store import Store, call_list_items, call_lists
 from riskwatch.training import reference_profile, train_model
 
-from .conftest import Workspace, copy_workspace, csv_rows, deployed_demo
+from .conftest import Workspace, copy_workspace, csv_rows, deployed_demo, run
 
 MakeSettings = Callable[..., Settings]
 COLUMNS = ["rank", "corporation", "probability", "risk_band", "reasons", "change", "previous_rank"]
@@ -564,3 +565,14 @@ def test_published_lists_are_kept_in_postgresql_too(ws: Workspace, postgres_url:
     assert second.compared_with == first.published
     assert (second.frame["change"] == "unchanged").all()
     assert sorted(row["previous_rank"] for row in kept) == list(range(1, 21))
+
+
+def test_publishing_by_hand_while_a_cycle_runs_exits_3_and_publishes_nothing(
+    ws: Workspace,
+) -> None:
+    with run_lock(ws.settings):  # as a running cycle holds it
+        result = run("calllist", "--publish", cwd=ws.path)
+    assert result.returncode == 3
+    assert "a cycle is running" in result.stderr and "publishes its own list" in result.stderr
+    assert not (ws.path / "reports" / "calllist.csv").exists()
+    assert stored_lists(ws.settings) == []

@@ -151,7 +151,7 @@ def _calllist(args: argparse.Namespace) -> int:
                     calls = build_call_list(settings, store, top=args.top)
                     calls = publish_call_list(settings, store, calls)
             except LockedError as exc:
-                log.error("error: %s", exc)
+                log.error("error: a cycle is running (%s) and publishes its own list", exc.holder)
                 return EXIT_LOCKED
     text = calls.summary()
     if args.quiet:  # the clients only, for a look; nothing for a publication
