@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 
 from riskwatch.api import create_app
-from riskwatch.calllist import CALL_LIST, build_call_list
+from riskwatch.calllist import CALL_LIST, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.masterdata import read_master
 from riskwatch.models import predict_risk
@@ -320,16 +320,36 @@ def test_diagnostics_never_train_or_deploy(client: TestClient, settings: Setting
 def test_calllist_ranks_the_top_clients_without_rewriting_the_file(
     client: TestClient, settings: Settings
 ) -> None:
-    build_call_list(settings)  # the managers' list, as written
+    with Store(settings.database_url) as store:  # the managers' list, as published
+        published = publish_call_list(settings, store, build_call_list(settings, store))
+    assert published.published is not None
     path = settings.reports_path / CALL_LIST
     written = path.read_bytes()
-    body = client.get("/calllist", params={"top": 5}).json()
+    answer = client.get("/calllist", params={"top": 5})
+    body = answer.json()
     assert [row["rank"] for row in body["top"]] == [1, 2, 3, 4, 5]
     risks = [row["probability"] for row in body["top"]]
     assert risks == sorted(risks, reverse=True)
     assert all(row["change"] == "unchanged" for row in body["top"])
+    assert body["compared_with"] == published.published.to_dict()
+    assert body["published"] is None
     assert path.read_bytes() == written
     assert client.get("/calllist", params={"top": 0}).status_code == 422
+
+
+def test_calllist_reasons_are_a_list_as_in_predictions_and_no_server_path_is_given(
+    client: TestClient, settings: Settings
+) -> None:
+    answer = client.get("/calllist", params={"top": 3})
+    listed = answer.json()["top"]
+    assert all(isinstance(row["reasons"], list) and row["reasons"] for row in listed)
+    master = read_master(settings.output_folder_path)
+    first = master[master["corporation"] == listed[0]["corporation"]].iloc[[-1]]
+    records = first.drop(columns=[c for c in first.columns if c not in ONE]).to_dict("records")
+    predicted = predict(client, {"clients": records}).json()["clients"][0]
+    assert predicted["reasons"] == listed[0]["reasons"]
+    assert "path" not in answer.json()
+    assert str(settings.workspace) not in answer.text
 
 
 # The token

@@ -49,13 +49,44 @@ def test_train_deploy_score_status_rollback_and_calllist(ws: Path) -> None:
     assert status["deployed"]["version"] == second
     assert [h["version"] for h in status["history"]] == [second, first]
     assert rw(ws, "rollback")["version"] == first
-    calls = rw(ws, "calllist", "--top", "7")
+    calls = rw(ws, "calllist", "--top", "7", "--publish")
     assert calls["version"] == first
     assert [row["rank"] for row in calls["top"]] == list(range(1, 8))
     assert (ws / "reports" / "calllist.csv").read_text().startswith("rank,corporation,probability")
     text = run("status", cwd=ws)
     assert f"Deployed: {first}" in text.stdout
     assert "rollback" in text.stdout
+
+
+def test_calllist_is_a_look_unless_published_and_quiet_prints_only_the_clients(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    path = ws / "reports" / "calllist.csv"
+    look = rw(ws, "calllist", "--top", "5")
+    assert not path.exists()
+    assert look["published"] is None and look["compared_with"] is None
+    assert all(row["change"] == "new" for row in look["top"])
+
+    published = run("calllist", "--publish", cwd=ws)
+    assert published.returncode == 0, published.stderr
+    assert "Published at " in published.stdout and str(path) in published.stdout
+    written = path.read_bytes()
+    assert len(written.decode().splitlines()) == 101
+
+    peek = rw(ws, "calllist", "--top", "5")  # looking leaves the managers' list as it is
+    assert path.read_bytes() == written
+    assert [row["change"] for row in peek["top"]] == ["unchanged"] * 5
+    assert [row["previous_rank"] for row in peek["top"]] == [1, 2, 3, 4, 5]
+    text = run("calllist", "--top", "3", cwd=ws).stdout
+    assert "Not published (a look only)" in text and "--publish" in text
+
+    quiet = run("calllist", "--top", "3", "-q", cwd=ws)
+    assert quiet.returncode == 0, quiet.stderr
+    lines = quiet.stdout.splitlines()
+    assert [line.split(".")[0].strip() for line in lines] == ["1", "2", "3"]
+    assert quiet.stderr == ""
+    silent = run("calllist", "--publish", "--quiet", cwd=ws)
+    assert (silent.returncode, silent.stdout, silent.stderr) == (0, "", "")
 
 
 def test_deploy_gate_keeps_production_when_the_challenger_is_no_better(ws: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from riskwatch.config import Settings
@@ -22,7 +23,7 @@ from riskwatch.metrics import compute_metrics
 from riskwatch.models import predict_risk
 from riskwatch.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
-from riskwatch.store import Store, batches, cycles, promotions
+from riskwatch.store import Store, batches, call_lists, cycles, promotions
 
 from .conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
 
@@ -206,8 +207,8 @@ def test_run_works_on_the_classic_workspace(tmp_path: Path) -> None:
         "ingest",
         "initial model",
         "diagnose",
-        "report",
         "call list",
+        "report",
     ]
     assert (workspace / "production_deployment" / "latestscore.txt").is_file()
     assert json.loads(_command("run", "--json", cwd=workspace).stdout)["outcome"] == "no new data"
@@ -260,3 +261,36 @@ def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> Non
     assert "nothere" in result.error
     with Store(settings.database_url) as store:
         assert store.rows(cycles)[0]["error"] == result.error
+
+
+def test_a_cycle_publishes_one_call_list_compared_with_the_last_published_one(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=3, clients=2000)
+    release_month(settings.workspace, 1)
+    first = run_cycle(settings, report=False)
+    release_month(settings.workspace, 2)
+    second = run_cycle(settings)  # with the report
+
+    assert (first.error, second.error) == (None, None)
+    names = [s.name for s in second.steps]
+    assert names.index("call list") < names.index("report")  # the report shows that list
+    with Store(settings.database_url) as store:
+        lists = store.rows(call_lists)
+    assert [row["cycle_id"] for row in lists] == [first.cycle_id, second.cycle_id]
+    step = next(s for s in second.steps if s.name == "call list")
+    assert step.detail["compared_with"]["id"] == lists[0]["id"]
+    assert step.detail["list"]["id"] == lists[1]["id"]
+    listed = pd.read_csv(settings.reports_path / "calllist.csv", dtype={"corporation": str})
+    changes = listed["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    assert step.detail["changes"] == {k: int((changes == k).sum()) for k in step.detail["changes"]}
+    assert (listed["change"] != "unchanged").any()
+    assert changes.isin(["risk up", "risk down"]).any()
+    kept = listed.dropna(subset=["previous_rank"])
+    assert (kept["previous_rank"] != kept["rank"]).any()
+    # The report shows the list the managers were given, row for row.
+    html = (settings.reports_path / "report.html").read_text(encoding="utf-8")
+    at = html.index("Call first")
+    for row in listed.head(10).itertuples(index=False):
+        at = html.index(f"<td>{row.corporation}</td>", at)
+        assert html.index(f"<td>{row.change}</td>", at) < html.index("</tr>", at)

@@ -309,7 +309,8 @@ def test_second_report_keeps_the_first_and_replaces_the_fixed_paths(ws: Workspac
 
 def test_report_escapes_html_in_client_ids(ws: Workspace) -> None:
     # The hostile id gets the record of the client ranked first, so it is listed beside it.
-    top = build_call_list(ws.settings, top=1).frame.iloc[0]["corporation"]
+    with Store(ws.settings.database_url) as store:
+        top = build_call_list(ws.settings, store, top=1).frame.iloc[0]["corporation"]
     master = read_master(ws.settings.output_folder_path)
     row = master[master["corporation"] == top].iloc[-1]
     values = ",".join(str(int(row[c])) for c in FEATURES)

@@ -17,6 +17,8 @@ from riskwatch.errors import StoreError
 from riskwatch.tables import (
     JSON_COLUMNS,
     batches,
+    call_list_items,
+    call_lists,
     cycles,
     deployments,
     diagnostics,
@@ -31,6 +33,8 @@ __all__ = [
     "BatchRecord",
     "Store",
     "batches",
+    "call_list_items",
+    "call_lists",
     "cycles",
     "deployments",
     "diagnostics",
@@ -64,11 +68,17 @@ def _create_cycles(conn: Connection) -> None:
     cycles.create(conn, checkfirst=True)
 
 
+def _create_call_lists(conn: Connection) -> None:
+    for table in (call_lists, call_list_items):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_batches,
     _create_model_records,
     _create_diagnostics,
     _create_cycles,
+    _create_call_lists,
 ]
 
 

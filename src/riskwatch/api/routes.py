@@ -20,7 +20,14 @@ from riskwatch.api.inputs import (
     read_dataset,
 )
 from riskwatch.api.predict import predict_clients
-from riskwatch.api.schemas import PROBLEMS, Health, PredictionResponse, Ready, VersionInfo
+from riskwatch.api.schemas import (
+    PROBLEMS,
+    CallListResponse,
+    Health,
+    PredictionResponse,
+    Ready,
+    VersionInfo,
+)
 from riskwatch.api.served import NotReadyError, Served
 from riskwatch.calllist import build_call_list
 from riskwatch.config import Settings
@@ -118,11 +125,12 @@ def _predict(
     }
 
 
-@router.get("/calllist", responses=PROBLEMS)
+@router.get("/calllist", response_model=CallListResponse, responses=PROBLEMS)
 def calllist(
     settings: SettingsDep,
+    store: StoreDep,
     top: Annotated[int | None, Query(ge=1, le=100_000, description="clients listed")] = None,
 ) -> dict[str, Any]:
-    """The ranked call list: every current client's risk, band, reasons and change."""
-    found = build_call_list(settings, top, write=False)  # a GET leaves calllist.csv as it is
-    return found.to_dict()
+    """The call list now: each current client's risk, band, reasons, and the change since the
+    list last published to the managers. A look only: nothing is published or written."""
+    return build_call_list(settings, store, top).to_dict()

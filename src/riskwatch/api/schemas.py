@@ -62,6 +62,36 @@ class PredictionResponse(BaseModel):
     clients: list[ClientPrediction]
 
 
+class CallListRow(BaseModel):
+    """One client of the call list."""
+
+    rank: int = Field(description="1 is the client most likely to leave.")
+    corporation: str
+    probability: float = Field(description="Estimated probability of leaving.")
+    risk_band: Literal["high", "medium", "low"]
+    reasons: list[str] = Field(description="What raises this client's risk, in words.")
+    change: str = Field(description="Since the published list: new, risk up/down N pts, unchanged.")
+    previous_rank: int | None = Field(description="Rank on the published list, if it was on it.")
+
+
+class ListRef(BaseModel):
+    """A call list published to the managers."""
+
+    id: int | None = Field(description="Its id in the metadata database (none: known from file).")
+    published_at: str
+
+
+class CallListResponse(BaseModel):
+    """The call list now, ranked, compared with the list last published (none: first list)."""
+
+    version: str = Field(description="The model that scored the clients.")
+    clients: int = Field(description="Current clients scored.")
+    departed: int = Field(description="Clients whose latest record says they left: not listed.")
+    published: ListRef | None = Field(description="Always none here: a GET publishes nothing.")
+    compared_with: ListRef | None
+    top: list[CallListRow]
+
+
 class Problem(BaseModel):
     """An error: what is wrong and, for bad input, where."""
 

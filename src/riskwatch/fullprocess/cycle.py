@@ -14,6 +14,7 @@ from riskwatch.fullprocess.result import CycleResult, Step, utcnow
 from riskwatch.ingestion import check
 
 if TYPE_CHECKING:
+    from riskwatch.calllist import CallList
     from riskwatch.store import Store
 
 log = logging.getLogger("riskwatch")
@@ -125,8 +126,29 @@ def _steps(
         else:
             result.outcome = "kept"
     run("diagnose", lambda: steps.diagnose_step(settings, store))
-    if report:
-        run("report", lambda: steps.report_step(settings, store))
-    run("call list", lambda: steps.calllist_step(settings))
+    _publish(settings, store, result, run, report=report)
     if settings.cycle_apicalls:
         run("api", lambda: steps.api_step(settings))
+
+
+def _publish(
+    settings: Settings,
+    store: Store,
+    result: CycleResult,
+    run: Callable[[str, Callable[[], Step]], Step],
+    *,
+    report: bool,
+) -> None:
+    """Build and publish the call list once; the report shows that same list."""
+    from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
+
+    listed: list[CallList] = []
+
+    def call_list() -> Step:
+        step, found = steps.calllist_step(settings, store, result.cycle_id)
+        listed.append(found)
+        return step
+
+    run("call list", call_list)
+    if report:
+        run("report", lambda: steps.report_step(settings, store, listed[0]))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.apicalls import call_api
-from riskwatch.calllist import build_call_list
+from riskwatch.calllist import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.deployment import promote
@@ -32,6 +32,7 @@ from riskwatch.store import Store, cycles
 from riskwatch.training import train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
+CHANGES = ("new", "risk up", "risk down", "unchanged")  # a call list row's change, by kind
 EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to judge it on
 
 
@@ -174,18 +175,26 @@ def diagnose_step(settings: Settings, store: Store) -> Step:
     return Step("diagnose", "recorded", {"parts": sorted(found.parts)})
 
 
-def report_step(settings: Settings, store: Store) -> Step:
-    """The HTML and PDF report of the model now deployed."""
-    written = build_report(settings, store)
+def report_step(settings: Settings, store: Store, call_list: CallList) -> Step:
+    """The HTML and PDF report of the model now deployed, showing the list just published."""
+    written = build_report(settings, store, call_list=call_list)
     return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
 
 
-def calllist_step(settings: Settings) -> Step:
-    """The managers' call list from the model now deployed."""
-    found = build_call_list(settings)
+def calllist_step(settings: Settings, store: Store, cycle_id: int | None) -> tuple[Step, CallList]:
+    """The managers' call list from the model now deployed: built once, published, recorded."""
+    found = publish_call_list(settings, store, build_call_list(settings, store), cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
-    detail = {"path": found.path, "clients": found.clients, "top": top}
-    return Step("call list", f"{len(found.frame)} clients listed", detail)
+    kinds = found.frame["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    detail = {
+        "path": found.path,
+        "list": found.published.to_dict() if found.published else None,
+        "compared_with": found.compared_with.to_dict() if found.compared_with else None,
+        "clients": found.clients,
+        "changes": {kind: int((kinds == kind).sum()) for kind in CHANGES},
+        "top": top,
+    }
+    return Step("call list", f"{len(found.frame)} clients listed and published", detail), found
 
 
 def api_step(settings: Settings) -> Step:

@@ -121,8 +121,11 @@ class Facts:
     cycles: list[dict[str, Any]]  # recent cycles, oldest first: their evaluate steps' checks
 
 
-def gather(settings: Settings, store: Store) -> Facts:
-    """Read and compute what the report shows; nothing is stored but the diagnostics."""
+def gather(settings: Settings, store: Store, call_list: CallList | None = None) -> Facts:
+    """Read and compute what the report shows; nothing is stored but the diagnostics.
+
+    A cycle passes the call list it published; without one the report shows the list as it
+    would be now, compared with the last published one, and publishes nothing."""
     deployed, model, master = _inputs(settings)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     newest = newest_data(master, store, metadata)
@@ -139,7 +142,7 @@ def gather(settings: Settings, store: Store) -> Facts:
         newest=newest,
         reference=reference,
         drift=check_drift(settings, model, reference, newest, metadata),
-        call_list=build_call_list(settings),
+        call_list=call_list if call_list is not None else build_call_list(settings, store),
         status=status(settings, store),
         # The cheap parts fresh (they describe today's data); timings and the package index
         # only from the last `riskwatch diagnose`, so a report stays quick and works offline.

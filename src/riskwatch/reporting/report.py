@@ -21,6 +21,7 @@ import jinja2
 from matplotlib.figure import Figure
 
 from riskwatch import __version__
+from riskwatch.calllist import CallList
 from riskwatch.config import Settings
 from riskwatch.files import atomic_path, fsync_folder
 from riskwatch.registry import VERSION_FORMAT
@@ -72,11 +73,19 @@ class ReportResult:
         )
 
 
-def build_report(settings: Settings, store: Store, *, now: datetime | None = None) -> ReportResult:
-    """Build the report of the deployed model; keep it in reports/<time>/, publish the newest."""
+def build_report(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    call_list: CallList | None = None,
+) -> ReportResult:
+    """Build the report of the deployed model; keep it in reports/<time>/, publish the newest.
+
+    call_list: the list a cycle just published; without it, the list as it would be now."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    facts = gather(settings, store)
+    facts = gather(settings, store, call_list)
     summary = summarise(facts, settings)
     created_at = utcnow()
     record = facts.drift.record(facts.newest)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from riskwatch.calllist import CallList
 from riskwatch.config import Settings
+from riskwatch.published import reasons_line
 from riskwatch.reporting.details import when
 from riskwatch.reporting.gather import DriftCheck, Facts, Newest
 from riskwatch.schema import ID_COLUMN
@@ -269,7 +270,7 @@ def top_rows(facts: Facts) -> tuple[list[dict[str, Any]], int]:
                 "risk": f"{row['probability']:.1%}",
                 "band": str(row["risk_band"]),
                 "change": str(row["change"]),
-                "reasons": str(row["reasons"]),
+                "reasons": reasons_line(row["reasons"]),
             }
         )
     return rows, skipped
