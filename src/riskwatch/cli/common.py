@@ -40,10 +40,29 @@ def positive_int(text: str) -> int:
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     """Print one JSON document with --json, else the readable text (logs go to stderr)."""
+    args.emitted = True  # main then adds no error document: stdout holds one JSON document
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(text + ("\n" if text else ""))
+
+
+def emit_error(words: list[str], message: str, code: int) -> None:
+    """Print the JSON error document --json promises when a command fails (stdout)."""
+    document = {"error": message, "exit_code": code, "command": " ".join(words) or None}
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+class LastError(logging.Handler):
+    """Keeps the last error a command logged: the message of its JSON error document."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record's message."""
+        self.message = record.getMessage()
 
 
 def progress(label: str, total: int) -> Callable[[int], None]:
