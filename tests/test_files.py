@@ -1,4 +1,4 @@
-"""The atomic-write helpers: whole files or none, with the permissions of any file the user makes."""
+"""The atomic-write helpers: whole files or none, with the permissions of any new file."""
 
 from __future__ import annotations
 

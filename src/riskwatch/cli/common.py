@@ -65,6 +65,24 @@ class LastError(logging.Handler):
         self.message = record.getMessage()
 
 
+StepLines = Callable[[str, float | None], None]
+
+
+def step_lines(args: argparse.Namespace) -> StepLines | None:
+    """Say on stderr when each step starts and ends, only to a person at a terminal."""
+    # Nothing for scripts (--json, a pipe, cron's log) nor with -q: their output stays as it was.
+    if getattr(args, "json", False) or args.quiet or not sys.stderr.isatty():
+        return None
+
+    def said(name: str, seconds: float | None) -> None:
+        if seconds is None:
+            log.info("%s ...", name)
+        else:
+            log.info("%s: done in %.1f s", name, seconds)
+
+    return said
+
+
 def progress(label: str, total: int) -> Callable[[int], None]:
     """A progress bar on stderr (only on a terminal) over a file's bytes."""
     from tqdm import tqdm  # noqa: PLC0415
