@@ -119,3 +119,21 @@ def test_diagnose_help_names_every_stored_kind() -> None:
     said = " ".join(result.stdout.split())
     for kind in RECORDED_KINDS:
         assert kind in said
+
+
+def test_quiet_hides_progress_bars_and_step_lines() -> None:
+    import argparse  # noqa: PLC0415
+    import logging  # noqa: PLC0415
+
+    from riskwatch.cli.common import hidden, log, step_lines  # noqa: PLC0415
+
+    before = log.level
+    try:
+        log.setLevel(logging.WARNING)  # what -q sets
+        assert hidden() is True
+        log.setLevel(logging.INFO)
+        assert hidden() is None  # tqdm: shown on a terminal only
+    finally:
+        log.setLevel(before)
+    assert step_lines(argparse.Namespace(json=False, quiet=True)) is None
+    assert step_lines(argparse.Namespace(json=True, quiet=False)) is None

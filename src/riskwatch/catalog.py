@@ -13,7 +13,7 @@ from typing import Any
 
 from riskwatch.config import Settings
 from riskwatch.files import read_json
-from riskwatch.layout import DEPLOYMENT_FILE, METADATA_FILE, VERSION_PATTERN
+from riskwatch.layout import DEPLOYMENT_FILE, METADATA_FILE, saved_versions
 from riskwatch.store import Store, deployments, promotions
 
 SHOWN = (("f1", "F1"), ("roc_auc", "ROC AUC"))
@@ -73,22 +73,13 @@ def catalog(settings: Settings, store: Store) -> Catalog:
     history = store.rows(deployments)  # oldest first: each entry lasts until the next one
     gates = {row["challenger"]: row for row in store.rows(promotions)}  # the last verdict wins
     versions = []
-    for version in reversed(_saved(root)):
+    for version in reversed(saved_versions(root)):
         metadata = read_json(root / version / METADATA_FILE)
         versions.append(
             _entry(version, metadata if isinstance(metadata, dict) else {}, production)
             | {"gate": _gate(gates.get(version)), "deployments": _spans(version, history)}
         )
     return Catalog(str(root), production, versions)
-
-
-def _saved(root: Path) -> list[str]:
-    """The versions saved in root, oldest first (as registry.versions, without its imports)."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name for p in root.iterdir() if VERSION_PATTERN.fullmatch(p.name) and p.is_dir()
-    )
 
 
 def _production(prod_path: Path) -> dict[str, Any] | None:

@@ -71,11 +71,7 @@ def new_version() -> str:
 
 def versions(root: Path) -> list[str]:
     """The saved versions, oldest first."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name for p in root.iterdir() if VERSION_PATTERN.fullmatch(p.name) and p.is_dir()
-    )
+    return layout.saved_versions(root)
 
 
 def version_folder(root: Path, version: str) -> Path:

@@ -83,11 +83,16 @@ def step_lines(args: argparse.Namespace) -> StepLines | None:
     return said
 
 
+def hidden() -> bool | None:
+    """tqdm's disable argument: hidden with -q, else shown on a terminal only (None)."""
+    return True if not log.isEnabledFor(logging.INFO) else None
+
+
 def progress(label: str, total: int) -> Callable[[int], None]:
     """A progress bar on stderr (only on a terminal) over a file's bytes."""
     from tqdm import tqdm  # noqa: PLC0415
 
-    bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, disable=None, leave=False)
+    bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, disable=hidden(), leave=False)
 
     def advance(n: int) -> None:
         bar.update(n)
