@@ -71,7 +71,7 @@ StepLines = Callable[[str, float | None], None]
 def step_lines(args: argparse.Namespace) -> StepLines | None:
     """Say on stderr when each step starts and ends, only to a person at a terminal."""
     # Nothing for scripts (--json, a pipe, cron's log) nor with -q: their output stays as it was.
-    if getattr(args, "json", False) or args.quiet or not sys.stderr.isatty():
+    if getattr(args, "json", False) or getattr(args, "quiet", False) or not sys.stderr.isatty():
         return None
 
     def said(name: str, seconds: float | None) -> None:
