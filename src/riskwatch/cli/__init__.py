@@ -32,16 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
-        _logging(verbose=False, quiet=False)
-        # Unknown options are refused by the top parser, but the command's usage is the help.
-        refused_by = innermost if exc.parser is parser else exc.parser
-        sys.stderr.write(refused_by.format_usage())
-        message = explain(exc, words, innermost)
-        log.error("%s", message)
-        # An unknown command takes no option, but whoever typed --json reads stdout as JSON.
-        if _json_asked(argv) and (takes_json(innermost) or not words):
-            emit_error(words, message, EXIT_USAGE)
-        return EXIT_USAGE
+        return _refused(exc, argv, words, innermost if exc.parser is parser else exc.parser)
     # --config and friends may stand before or after the command; unset ones get defaults here
     # (set_defaults would change the actions the subcommands share and undo the first position).
     for name, default in (("config", None), ("verbose", False), ("quiet", False)):
@@ -57,6 +48,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code != EXIT_OK and getattr(args, "json", False) and not getattr(args, "emitted", False):
         emit_error(words, errors.message or f"exit code {code}", code)
     return code
+
+
+def _refused(
+    exc: UsageError, argv: list[str], words: list[str], innermost: argparse.ArgumentParser
+) -> int:
+    """Say why the command line was refused, with a did-you-mean; exit 2."""
+    _logging(verbose=False, quiet=False)
+    # Unknown options are refused by the top parser, but the command's usage is the help
+    # (the caller passes the command's parser as innermost then).
+    sys.stderr.write(innermost.format_usage())
+    message = explain(exc, words, innermost)
+    log.error("%s", message)
+    # An unknown command takes no option, but whoever typed --json reads stdout as JSON.
+    if _json_asked(argv) and (takes_json(innermost) or not words):
+        emit_error(words, message, EXIT_USAGE)
+    return EXIT_USAGE
 
 
 def _json_asked(argv: list[str]) -> bool:
