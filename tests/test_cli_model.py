@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,55 @@ def test_diagnose_prints_every_part_and_keeps_a_history(ws: Path) -> None:
     history = run("diagnose", "--history", "timings", "--json", cwd=ws)
     assert history.returncode == 0, history.stderr
     assert len(json.loads(history.stdout)["history"]) == 1
+
+
+def test_diagnose_prints_counts_as_whole_numbers_and_history_uncut(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    result = run("diagnose", "--no-timings", "--no-dependencies", cwd=ws, env=FAST)
+    assert result.returncode == 0, result.stderr
+    row = next(r for r in result.stdout.splitlines() if r.strip().startswith("exited"))
+    assert row.split()[1] == "1,500", row  # the count, as people write it
+    assert ".000" not in result.stdout
+    history = run("diagnose", "--history", "predictions", cwd=ws)
+    assert history.returncode == 0, history.stderr
+    # Each entry in full words (the stored JSON was cut at 90 characters, mid-word).
+    assert "labelled as leaving (risk >= 0.5)" in history.stdout
+    statistics = run("diagnose", "--history", "summary_statistics", cwd=ws)
+    assert "1,500" in statistics.stdout
+    assert '{"' not in statistics.stdout
+
+
+def test_models_lists_every_version_with_scores_gate_and_production(ws: Path) -> None:
+    first, second = rw(ws, "train")["version"], rw(ws, "train")["version"]
+    rw(ws, "deploy", first)
+    gate = rw(ws, "deploy", "--gate", second)
+    listed = rw(ws, "models")
+    assert [v["version"] for v in listed["versions"]] == [second, first]  # newest first
+    assert listed["production"]["version"] == first
+    newest, oldest = listed["versions"]
+    assert (newest["in_production"], oldest["in_production"]) == (False, True)
+    assert oldest["training_rows"] == 1500
+    metadata = json.loads((ws / "models" / first / "metadata.json").read_text())
+    assert oldest["holdout"]["roc_auc"] == metadata["metrics"]["holdout"]["roc_auc"]["value"]
+    assert newest["gate"]["reason"] == gate["reason"]
+    assert oldest["deployments"][0]["until"] is None  # still in production
+    text = run("models", cwd=ws).stdout
+    assert f"In production: {first} since " in text
+    assert re.search(rf"^\* {first} .* 1,500 ", text, re.MULTILINE), text
+    assert "riskwatch models" in run("status", cwd=ws).stdout
+
+
+def test_models_imports_neither_scikit_learn_nor_pandas(ingested: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['models', '--json'])\n"
+        "heavy = sorted(m for m in ('sklearn', 'pandas', 'skops') if m in sys.modules)\n"
+        "sys.stderr.write(f'HEAVY={heavy} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ingested, capture_output=True, text=True, check=False
+    )
+    assert "HEAVY=[] CODE=0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["versions"] == []

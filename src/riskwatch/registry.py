@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,17 +15,16 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
+from riskwatch import layout
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import fsync_folder, read_json, sha256_file, write_json_atomic
 from riskwatch.models import TRUSTED_TYPES
 
-# Kedro's version format: a UTC timestamp that sorts as text in time order and is a safe name.
-VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
-VERSION_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{6}Z")
+# Defined in riskwatch.layout, which `riskwatch models` reads without importing scikit-learn.
+VERSION_FORMAT, VERSION_PATTERN = layout.VERSION_FORMAT, layout.VERSION_PATTERN
+METADATA_FILE, DEPLOYMENT_FILE = layout.METADATA_FILE, layout.DEPLOYMENT_FILE
 MODEL_FILE = "model.skops"
-METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
-DEPLOYMENT_FILE = "deployment.json"
 PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
 
 
@@ -61,7 +59,7 @@ def check_version(text: str) -> str:
     if not VERSION_PATTERN.fullmatch(text):
         raise RegistryError(
             f"not a model version: {text!r}; versions look like 2026-11-21T10.15.30.123456Z "
-            "(see `riskwatch status`)"
+            "(see `riskwatch models`)"
         )
     return text
 
@@ -73,11 +71,7 @@ def new_version() -> str:
 
 def versions(root: Path) -> list[str]:
     """The saved versions, oldest first."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name for p in root.iterdir() if VERSION_PATTERN.fullmatch(p.name) and p.is_dir()
-    )
+    return layout.saved_versions(root)
 
 
 def version_folder(root: Path, version: str) -> Path:

@@ -1,4 +1,4 @@
-"""Commands about the model: train, score, deploy, rollback, status, calllist."""
+"""Commands about the model: train, score, deploy, rollback, status, models, calllist."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser(
         "status", parents=parents, help="what is deployed, since when, with what scores"
     ).set_defaults(command=_status)
+    commands.add_parser(
+        "models",
+        parents=parents,
+        help="list the saved model versions: training rows, holdout scores, gate verdicts, "
+        "when each was in production",
+    ).set_defaults(command=_models)
     calllist = commands.add_parser(
         "calllist",
         parents=parents,
@@ -134,6 +140,16 @@ def _status(args: argparse.Namespace) -> int:
     with open_store(settings) as store:
         found = status(settings, store)
     emit(args, found.to_dict(), found.summary())
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    from riskwatch.catalog import catalog  # light: no scikit-learn, no pandas
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        found = catalog(settings, store)
+    emit(args, found.to_dict(), found.text())
     return EXIT_OK
 
 

@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from riskwatch.store import Store
 
 log = logging.getLogger("riskwatch")
+# Told a step's name when it starts (seconds None) and again when it ends, with its seconds.
+StepCallback = Callable[[str, float | None], None]
 
 
-def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = True) -> CycleResult:
+def run_cycle(
+    settings: Settings,
+    *,
+    trigger: str = "manual",
+    report: bool = True,
+    on_step: StepCallback | None = None,
+) -> CycleResult:
     """Run one monitored cycle; every decision is in the result and in the database."""
     result = CycleResult(trigger=trigger, started_at=utcnow())
     started = time.perf_counter()
@@ -46,7 +54,7 @@ def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = Tru
         return result
     said = f"{len(found.new)} new batch(es)" if found.new else "an unfinished cycle's work"
     result.steps.append(Step("new data", said, {"batches": [b.name for b in found.new]}))
-    return _full_cycle(settings, result, mark or {}, report)
+    return _full_cycle(settings, result, mark or {}, report, on_step)
 
 
 def _record_with_store(settings: Settings, result: CycleResult) -> None:
@@ -57,7 +65,11 @@ def _record_with_store(settings: Settings, result: CycleResult) -> None:
 
 
 def _full_cycle(
-    settings: Settings, result: CycleResult, mark: dict[str, Any], report: bool
+    settings: Settings,
+    result: CycleResult,
+    mark: dict[str, Any],
+    report: bool,
+    on_step: StepCallback | None = None,
 ) -> CycleResult:
     from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
@@ -65,7 +77,7 @@ def _full_cycle(
         _close_interrupted(store)
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
-            _steps(settings, store, result, mark, report=report)
+            _steps(settings, store, result, mark, report=report, on_step=on_step)
         except (RiskwatchError, OSError, ValueError) as exc:
             _failed(result, exc)
         except Exception as exc:  # a bug: still recorded, still a clear message
@@ -100,14 +112,19 @@ def _steps(
     mark: dict[str, Any],
     *,
     report: bool,
+    on_step: StepCallback | None = None,
 ) -> None:
     from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
 
     def run(name: str, action: Callable[[], Step]) -> Step:
         result.steps.append(Step(name, "running"))  # a failure names the step it was in
         started = time.perf_counter()
+        if on_step:
+            on_step(name, None)
         step = action()
         step.seconds = round(time.perf_counter() - started, 3)
+        if on_step:
+            on_step(name, step.seconds)
         result.steps[-1] = step
         return step
 
