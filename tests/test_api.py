@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,12 @@ def test_health_answers_while_nothing_is_deployed(tmp_path: Path) -> None:
 
 def test_ready_and_version_name_the_served_model(client: TestClient, settings: Settings) -> None:
     deployed, _ = load_deployed(settings.prod_deployment_path)
-    assert client.get("/ready").json() == {"status": "ready", "version": deployed.version}
+    assert client.get("/ready").json() == {
+        "status": "ready",
+        "version": deployed.version,
+        "deployed_version": deployed.version,
+        "warning": None,
+    }
     version = client.get("/version").json()
     assert version["model_version"] == deployed.version
     assert version["riskwatch"]
@@ -417,10 +423,26 @@ def test_a_deployment_that_cannot_be_loaded_leaves_the_last_good_model_answering
     with TestClient(create_app(settings)) as client:
         assert predict(client, {"clients": [ONE]}).json()["version"] == first
         with Store(settings.database_url) as store:
-            deploy(settings, store, train_version(settings, store).version)
+            second = train_version(settings, store).version
+            deploy(settings, store, second)
         model = settings.prod_deployment_path / MODEL_FILE
-        model.write_bytes(model.read_bytes()[:-1] + b"x")  # its checksum no longer matches
+        good = model.read_bytes()
+        model.write_bytes(good[:-1] + b"x")  # its checksum no longer matches
         for _ in range(2):  # the bad target is not retried on every request
             answer = predict(client, {"clients": [ONE]})
             assert answer.status_code == 200
             assert answer.json()["version"] == first
+        ready = client.get("/ready")
+        assert ready.status_code == 200  # the last good model answers
+        assert ready.json()["version"] == first
+        assert ready.json()["deployed_version"] == second
+        warning = ready.json()["warning"]
+        assert f"the deployed model {second} cannot be loaded" in warning
+        assert "sha256" in warning and "next try in" in warning
+        # Fixed in place: served after the backoff (1 s after the first failure), no restart.
+        model.write_bytes(good)
+        deadline = time.monotonic() + 10
+        while predict(client, {"clients": [ONE]}).json()["version"] != second:
+            assert time.monotonic() < deadline, "the fixed deployment was never served"
+            time.sleep(0.2)
+        assert client.get("/ready").json()["warning"] is None

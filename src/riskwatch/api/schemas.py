@@ -76,10 +76,17 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    """A model is deployed and loaded, and the workspace is readable."""
+    """A model is loaded and answering, and the workspace is readable."""
 
     status: Literal["ready"]
-    version: str
+    version: str = Field(description="The version of the model being served.")
+    deployed_version: str | None = Field(
+        description="The version production points at; differs from version while it cannot "
+        "be loaded (then warning says why).",
+    )
+    warning: str | None = Field(
+        default=None, description="Set when the deployed model is not the one served."
+    )
 
 
 class VersionInfo(BaseModel):
