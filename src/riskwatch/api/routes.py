@@ -114,8 +114,9 @@ def _predict(
         frame = parse_csv(body)
     else:
         document = parse_json(body)
-        dataset = document.dataset
-        frame = read_dataset(settings, dataset) if dataset else clients_frame(document)
+        named = document.data_file()
+        dataset = named[1] if named else None
+        frame = read_dataset(settings, named[1], named[0]) if named else clients_frame(document)
     if frame.empty:
         raise RequestError(422, "no clients to predict: the data has no rows")
     if len(frame) > settings.api_max_clients:
