@@ -6,6 +6,9 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
@@ -25,6 +28,23 @@ VERSION_FORMAT, VERSION_PATTERN = layout.VERSION_FORMAT, layout.VERSION_PATTERN
 METADATA_FILE, DEPLOYMENT_FILE = layout.METADATA_FILE, layout.DEPLOYMENT_FILE
 MODEL_FILE = "model.skops"
 REFERENCE_FILE = "reference.parquet"
+# What skops raises on a file that is not a sound skops model (probed on truncated, foreign and
+# edited files); anything else is a fault of this process, not of the file, and is not hidden.
+BAD_FILE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    EOFError,
+    OSError,
+)
+# Loads are serialised in the process: skops parses numpy headers with ast.literal_eval, whose
+# recursion counter CPython <= 3.11.7 shares between threads (gh-106905), so two loads at once
+# could fail with SystemError "AST constructor recursion depth mismatch".
+_LOADING = threading.Lock()
 PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
 
 
@@ -149,17 +169,16 @@ def load_verified(path: Path, sha256: str) -> Any:
             f"{sha256[:12]}…; the file was changed after it was saved"
         )
     try:
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise RegistryError(
-                f"{path}: refusing to load: it holds types riskwatch does not trust: "
-                + ", ".join(sorted(untrusted))
-            )
-        return sio.load(path, trusted=list(TRUSTED_TYPES))
-    except RegistryError:
-        raise
-    except Exception as exc:  # skops raises many kinds on a foreign or corrupt file
+        with _LOADING:
+            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+            if not untrusted:
+                return sio.load(path, trusted=list(TRUSTED_TYPES))
+    except BAD_FILE_ERRORS as exc:
         raise RegistryError(f"{path}: not a readable skops model file: {exc}") from exc
+    raise RegistryError(
+        f"{path}: refusing to load: it holds types riskwatch does not trust: "
+        + ", ".join(sorted(untrusted))
+    )
 
 
 def read_deployment(prod_path: Path) -> Deployed | None:
