@@ -22,7 +22,7 @@ from riskwatch.drift import (
 )
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import read_json
-from riskwatch.masterdata import read_master
+from riskwatch.masterdata import quarantined_rows, read_master
 from riskwatch.metrics import Metric, compute_metrics, effective_resamples
 from riskwatch.models import predict_risk
 from riskwatch.registry import (
@@ -115,6 +115,7 @@ class Facts:
     scores: list[dict[str, Any]]
     models: list[dict[str, Any]]
     new_batches: list[BatchRecord]
+    quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
 
 
 def gather(settings: Settings, store: Store) -> Facts:
@@ -126,6 +127,7 @@ def gather(settings: Settings, store: Store) -> Facts:
     drift_rows = store.rows(diagnostics, newest_first=True, limit=HISTORY_LIMIT, kind=DRIFT_KIND)
     previous = next((r for r in drift_rows if r["result"].get("source") == REPORT_SOURCE), None)
     since = previous["created_at"] if previous else ""
+    new_batches = [b for b in store.batches(status="ingested") if (b.finished_at or "") > since]
     return Facts(
         deployed=deployed,
         metadata=metadata,
@@ -144,8 +146,24 @@ def gather(settings: Settings, store: Store) -> Facts:
         drift_history=drift_rows[::-1],
         scores=store.rows(scores, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         models=store.rows(models),
-        new_batches=[b for b in store.batches(status="ingested") if (b.finished_at or "") > since],
+        new_batches=new_batches,
+        quarantined=quarantined_in(settings, new_batches or store.batches(status="ingested")[-1:]),
     )
+
+
+def quarantined_in(settings: Settings, batches: list[BatchRecord]) -> list[dict[str, Any]]:
+    """The quarantined rows of these batches: how many, why, and where their file is."""
+    return [
+        quarantined_rows(
+            settings.output_folder_path,
+            settings.workspace,
+            batch=b.name,
+            batch_id=b.id,
+            rows=b.rows_quarantined,
+        )
+        for b in batches
+        if b.rows_quarantined
+    ]
 
 
 def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
