@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from riskwatch.calllist import build_call_list
 from riskwatch.config import Settings
 from riskwatch.demo import create_demo, release_month
 from riskwatch.fullprocess import CycleResult, run_cycle
@@ -130,6 +131,27 @@ def test_without_drift_nothing_is_promoted_after_the_initial_model(tmp_path: Pat
     assert [row["outcome"] for row in recorded] == outcomes(results)
     assert all(row["finished_at"] for row in recorded)
     assert (settings.reports_path / "report.html").is_file()  # built on the last cycle
+
+
+def test_after_a_replay_the_counts_are_of_the_current_portfolio_and_the_newest_leavers(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=4, clients=2000)
+    results = replay_demo(settings, months=4)
+    assert [r.error for r in results] == [None] * 4
+    newest = read_master(settings.output_folder_path)
+    newest = newest[newest[BATCH_COLUMN] == newest[BATCH_COLUMN].max()]
+    left = int(newest[TARGET].sum())
+    current = 2000 - left  # the portfolio at the newest drop, less who left during its month
+    assert 0.9 * 2000 < current < 2000
+    report = (settings.reports_path / "report.html").read_text()
+    assert f"Of your {current:,} current clients ({left:,} others left in the newest data)" in (
+        report
+    )
+    call_list = build_call_list(settings, write=False)
+    assert (call_list.clients, call_list.departed) == (current, left)
+    assert call_list.summary().startswith(f"Call list: 100 of {current:,} current clients")
+    assert f"; {left:,} who left in the newest data are not listed)" in call_list.summary()
 
 
 def test_a_failing_step_stops_the_cycle_keeps_what_finished_and_the_next_cycle_resumes(

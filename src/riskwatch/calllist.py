@@ -14,7 +14,7 @@ from riskwatch.files import atomic_path, read_json
 from riskwatch.masterdata import neutralise, read_master
 from riskwatch.models import predict_risk
 from riskwatch.registry import METADATA_FILE, load_deployed
-from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
+from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, TARGET
 
 CALL_LIST = "calllist.csv"
 MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be named as a reason
@@ -32,7 +32,7 @@ class CallList:
     clients: int
     frame: pd.DataFrame
     path: str
-    departed: int = 0  # clients whose latest record says they already left: not listed
+    departed: int = 0  # clients who left in the newest data (earlier leavers are not counted)
 
     def to_dict(self) -> dict[str, Any]:
         """The call list as JSON-ready values."""
@@ -49,7 +49,7 @@ class CallList:
         """The top of the list as readable lines."""
         lines = [
             f"Call list: {len(self.frame)} of {self.clients:,} current clients "
-            f"(model {self.version}; {self.departed:,} who already left are not listed)"
+            f"(model {self.version}; {self.departed:,} who left in the newest data are not listed)"
         ]
         for row in self.frame.head(shown).itertuples(index=False):
             lines.append(
@@ -64,6 +64,20 @@ class CallList:
 def latest_records(master: pd.DataFrame) -> pd.DataFrame:
     """Each client's most recent record (the master dataset is in ingestion order)."""
     return master.drop_duplicates(ID_COLUMN, keep="last").reset_index(drop=True)
+
+
+def departures(records: pd.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Of each client's latest record: whether it says the client left, and whether it did so
+    in the newest batch (every leaver when the master has no batches)."""
+    if TARGET not in records.columns:
+        return np.zeros(len(records), bool), np.zeros(len(records), bool)
+    gone = (records[TARGET] == 1).to_numpy()
+    if BATCH_COLUMN not in records.columns or records.empty:
+        return gone, gone
+    # A drop is a snapshot of the current clients: those who left before the newest one are
+    # in no later drop, and counting them all would grow by a month's leavers every month.
+    newest = (records[BATCH_COLUMN] == records[BATCH_COLUMN].max()).to_numpy()
+    return gone, gone & newest
 
 
 def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.ndarray[Any, Any]:
@@ -211,8 +225,8 @@ def build_call_list(settings: Settings, top: int | None = None, *, write: bool =
         raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
     records = latest_records(read_master(settings.output_folder_path))
     # A client whose latest record says it left is gone: there is no one to call.
-    gone = records[TARGET] == 1 if TARGET in records.columns else np.zeros(len(records), bool)
-    departed, records = int(gone.sum()), records[~gone].reset_index(drop=True)
+    gone, recent = departures(records)
+    departed, records = int(recent.sum()), records[~gone].reset_index(drop=True)
     if records.empty:
         raise RiskwatchError(
             f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"

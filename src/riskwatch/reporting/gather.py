@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskwatch.calllist import CallList, build_call_list, latest_records, risk_band
+from riskwatch.calllist import CallList, build_call_list, departures, latest_records, risk_band
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.diagnostics import Diagnosis, diagnose, history
@@ -199,12 +199,13 @@ def score_holdout(settings: Settings, model: Any) -> Holdout:
 
 
 def score_clients(settings: Settings, model: Any, master: pd.DataFrame) -> pd.DataFrame:
-    """Each client's latest record with its risk, band, and whether that record says it left."""
+    """Each client's latest record with its risk, band, whether that record says it left, and
+    whether it left in the newest batch."""
     clients = latest_records(master)
     risk = predict_risk(model, clients)
     band = risk_band(risk, high=settings.risk_band_high, medium=settings.risk_band_medium)
-    left = clients[TARGET].to_numpy() == 1 if TARGET in clients else np.zeros(len(clients), bool)
-    return clients.assign(risk=risk, band=band, left=left)
+    left, recently = departures(clients)
+    return clients.assign(risk=risk, band=band, left=left, left_recently=recently)
 
 
 def newest_data(master: pd.DataFrame, store: Store, metadata: dict[str, Any]) -> Newest:
