@@ -501,8 +501,10 @@ def test_a_better_challenger_is_promoted_and_deployed(ws: Workspace) -> None:
 def test_the_gate_compares_each_metric_the_right_way_round(
     ws: Workspace, metric: str, production: str, challenger: str, promoted: bool
 ) -> None:
-    # On the demo holdout, logistic beats classic: higher ROC AUC, lower Brier score.
-    settings = replace(ws.settings, gate_metric=metric)
+    # On the demo holdout, logistic beats classic: higher ROC AUC, lower Brier score. By less
+    # than the default margin at the demo's 6 % monthly churn (+0.008 ROC AUC, -0.005 Brier):
+    # this test is about the direction, so no margin.
+    settings = replace(ws.settings, gate_metric=metric, gate_margin=0.0)
     deploy(settings, ws.store, getattr(ws.versions, production))
 
     decision = promote(settings, ws.store, getattr(ws.versions, challenger))

@@ -16,7 +16,7 @@ from riskwatch.models import predict_risk
 from riskwatch.published import COLUMNS, ListRef, last_published, reasons_line, record
 from riskwatch.reasons import reasons
 from riskwatch.registry import METADATA_FILE, load_deployed
-from riskwatch.schema import ID_COLUMN, TARGET
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.store import Store
 
 CALL_LIST = "calllist.csv"
@@ -31,7 +31,7 @@ class CallList:
     clients: int
     frame: pd.DataFrame  # COLUMNS; reasons: a list of phrases for each client
     path: str  # the managers' published list, reports/calllist.csv (this one once published)
-    departed: int = 0  # clients whose latest record says they already left: not listed
+    departed: int = 0  # clients who left in the newest data (earlier leavers are not counted)
     compared_with: ListRef | None = None  # the published list "change" is measured against
     published: ListRef | None = None  # this list, once published
 
@@ -60,7 +60,7 @@ class CallList:
         since = self.compared_with.published_at if self.compared_with else None
         heading = [
             f"Call list: {len(self.frame)} of {self.clients:,} current clients "
-            f"(model {self.version}; {self.departed:,} who already left are not listed)",
+            f"(model {self.version}; {self.departed:,} who left in the newest data are not listed)",
             f"Change: since the list published at {since}"
             if since
             else "Change: no list was published before, so every client is new",
@@ -90,6 +90,20 @@ def _json_row(row: dict[Any, Any]) -> dict[Any, Any]:
 def latest_records(master: pd.DataFrame) -> pd.DataFrame:
     """Each client's most recent record (the master dataset is in ingestion order)."""
     return master.drop_duplicates(ID_COLUMN, keep="last").reset_index(drop=True)
+
+
+def departures(records: pd.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Of each client's latest record: whether it says the client left, and whether it did so
+    in the newest batch (every leaver when the master has no batches)."""
+    if TARGET not in records.columns:
+        return np.zeros(len(records), bool), np.zeros(len(records), bool)
+    gone = (records[TARGET] == 1).to_numpy()
+    if BATCH_COLUMN not in records.columns or records.empty:
+        return gone, gone
+    # A drop is a snapshot of the current clients: those who left before the newest one are
+    # in no later drop, and counting them all would grow by a month's leavers every month.
+    newest = (records[BATCH_COLUMN] == records[BATCH_COLUMN].max()).to_numpy()
+    return gone, gone & newest
 
 
 def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.ndarray[Any, Any]:
@@ -152,8 +166,8 @@ def build_call_list(settings: Settings, store: Store, top: int | None = None) ->
         raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
     records = latest_records(read_master(settings.output_folder_path))
     # A client whose latest record says it left is gone: there is no one to call.
-    gone = records[TARGET] == 1 if TARGET in records.columns else np.zeros(len(records), bool)
-    departed, records = int(gone.sum()), records[~gone].reset_index(drop=True)
+    gone, recent = departures(records)
+    departed, records = int(recent.sum()), records[~gone].reset_index(drop=True)
     if records.empty:
         raise RiskwatchError(
             f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"

@@ -91,3 +91,11 @@ def fsync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def shown_path(path: Path, workspace: Path) -> str:
+    """A path as a person finds it: relative to the workspace when it lies inside it."""
+    try:
+        return path.resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return str(path)

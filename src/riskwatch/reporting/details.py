@@ -152,20 +152,45 @@ def statistics_rows(facts: Facts) -> list[dict[str, Any]]:
 
 
 def missing_rows(facts: Facts) -> tuple[list[dict[str, str]], str]:
-    """Missing-value shares per column in the master and the latest batch, and the batch name."""
+    """Missing-value shares per column in the master and the latest batch, the rows the newest
+    batches had quarantined per column, and the latest batch's name."""
     part = facts.diagnosis.parts.get("missing_data") or {}
     batch = part.get("latest_batch") or {"batch": "none", "shares": {}, "counts": {}}
     columns = dict.fromkeys([*part.get("master", {}), *batch["shares"]])
+    bad = quarantined_by_column(facts.quarantined)
     rows = [
         {
             "column": column,
             "master": f"{part.get('master', {}).get(column, 0.0):.2%}",
             "batch": f"{batch['shares'].get(column, 0.0):.2%} "
             f"({batch['counts'].get(column, 0):,} rows)",
+            "quarantined": f"{bad.get(column, 0):,}",
         }
         for column in columns
     ]
+    total = sum(entry["rows"] for entry in facts.quarantined)
+    rows.append({"column": "any column", "master": "", "batch": "", "quarantined": f"{total:,}"})
     return rows, str(batch["batch"])
+
+
+def quarantined_by_column(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """How many quarantined rows break a rule of each column (a row may break several)."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for kind, number in entry["reasons"].items():
+            column = kind.split(" ", 1)[0]
+            counts[column] = counts.get(column, 0) + number
+    return counts
+
+
+def quarantine_lines(facts: Facts) -> list[str]:
+    """Each newest batch's quarantined rows in words: how many, why, and where."""
+    return [
+        f"{entry['batch']}: {entry['rows']:,} rows quarantined ("
+        + ", ".join(f"{kind}: {number:,}" for kind, number in entry["reasons"].items())
+        + f"), in {entry['file']}"
+        for entry in facts.quarantined
+    ]
 
 
 def timing_lines(facts: Facts) -> list[str]:
@@ -261,6 +286,7 @@ def details(facts: Facts) -> dict[str, Any]:
         "statistic_names": list(STATISTICS),
         "missing": missing,
         "missing_batch": batch,
+        "quarantined": quarantine_lines(facts),
         "timings": timing_lines(facts),
         "dependencies": dependencies,
         "dependencies_note": dependencies_note,

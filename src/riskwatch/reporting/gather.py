@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskwatch.calllist import CallList, build_call_list, latest_records, risk_band
+from riskwatch.calllist import CallList, build_call_list, departures, latest_records, risk_band
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.diagnostics import Diagnosis, diagnose, history
@@ -22,7 +22,7 @@ from riskwatch.drift import (
 )
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import read_json
-from riskwatch.masterdata import read_master
+from riskwatch.masterdata import quarantined_rows, read_master
 from riskwatch.metrics import Metric, compute_metrics, effective_resamples
 from riskwatch.models import predict_risk
 from riskwatch.registry import (
@@ -119,6 +119,7 @@ class Facts:
     batches: list[BatchRecord]  # every ingested batch, oldest first: the history's x-axis
     deployments: list[dict[str, Any]]  # every deployment and rollback, oldest first
     cycles: list[dict[str, Any]]  # recent cycles, oldest first: their evaluate steps' checks
+    quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
 
 
 def gather(settings: Settings, store: Store, call_list: CallList | None = None) -> Facts:
@@ -134,6 +135,7 @@ def gather(settings: Settings, store: Store, call_list: CallList | None = None) 
     previous = next((r for r in drift_rows if r["result"].get("source") == REPORT_SOURCE), None)
     since = previous["created_at"] if previous else ""
     ingested = store.batches(status="ingested")
+    new_batches = [b for b in ingested if (b.finished_at or "") > since]
     return Facts(
         deployed=deployed,
         metadata=metadata,
@@ -152,11 +154,27 @@ def gather(settings: Settings, store: Store, call_list: CallList | None = None) 
         drift_history=drift_rows[::-1],
         scores=store.rows(scores, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         models=store.rows(models),
-        new_batches=[b for b in ingested if (b.finished_at or "") > since],
+        new_batches=new_batches,
         batches=ingested,
         deployments=store.rows(deployments),
         cycles=store.rows(cycles, newest_first=True, limit=HISTORY_LIMIT)[::-1],
+        quarantined=quarantined_in(settings, new_batches or ingested[-1:]),
     )
+
+
+def quarantined_in(settings: Settings, batches: list[BatchRecord]) -> list[dict[str, Any]]:
+    """The quarantined rows of these batches: how many, why, and where their file is."""
+    return [
+        quarantined_rows(
+            settings.output_folder_path,
+            settings.workspace,
+            batch=b.name,
+            batch_id=b.id,
+            rows=b.rows_quarantined,
+        )
+        for b in batches
+        if b.rows_quarantined
+    ]
 
 
 def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
@@ -192,12 +210,13 @@ def score_holdout(settings: Settings, model: Any) -> Holdout:
 
 
 def score_clients(settings: Settings, model: Any, master: pd.DataFrame) -> pd.DataFrame:
-    """Each client's latest record with its risk, band, and whether that record says it left."""
+    """Each client's latest record with its risk, band, whether that record says it left, and
+    whether it left in the newest batch."""
     clients = latest_records(master)
     risk = predict_risk(model, clients)
     band = risk_band(risk, high=settings.risk_band_high, medium=settings.risk_band_medium)
-    left = clients[TARGET].to_numpy() == 1 if TARGET in clients else np.zeros(len(clients), bool)
-    return clients.assign(risk=risk, band=band, left=left)
+    left, recently = departures(clients)
+    return clients.assign(risk=risk, band=band, left=left, left_recently=recently)
 
 
 def newest_data(master: pd.DataFrame, store: Store, metadata: dict[str, Any]) -> Newest:

@@ -35,7 +35,7 @@ class ManagerSummary:
     verdict: str
     changes: list[str]
     clients: int  # current clients: their latest record does not say they left
-    left: int  # clients whose latest record says they left
+    left: int  # clients who left in the newest batch
     bands: dict[str, int]
     bands_sentence: str
     call_list_size: int
@@ -243,7 +243,7 @@ def bands_sentence(bands: dict[str, int], left: int, settings: Settings) -> str:
     clients = sum(bands.values())
     total = max(clients, 1)
     high, medium = bands.get("high", 0), bands.get("medium", 0)
-    gone = f" ({count(left, 'other has', 'others have')} already left)" if left else ""
+    gone = f" ({count(left, 'other')} left in the newest data)" if left else ""
     return (
         f"Of your {count(clients, 'current client')}{gone}, {high:,} ({high / total:.1%}) "
         f"are at high risk of leaving ({settings.risk_band_high:.0%} or more) and {medium:,} "
@@ -291,7 +291,7 @@ def summarise(facts: Facts, settings: Settings) -> ManagerSummary:
     state, sentence = judgement(facts.drift, facts.newest, facts.deployed.deployed_at)
     current = facts.clients.loc[~facts.clients["left"], "band"]
     bands = {name: int((current == name).sum()) for name in ("high", "medium", "low")}
-    left = int(facts.clients["left"].sum())
+    left = int(facts.clients["left_recently"].sum())  # earlier leavers are in no recent drop
     top, skipped = top_rows(facts)
     return ManagerSummary(
         healthy=None if state == "not judged" else state == "healthy",
