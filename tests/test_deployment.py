@@ -573,6 +573,7 @@ def test_status_with_nothing_deployed_says_so(ws: Workspace) -> None:
     report = status(ws.settings, ws.store)
     assert report.deployed is None
     assert report.summary() == (
-        f"Nothing is deployed. 3 model version(s) saved, the newest {ws.versions.twin}. "
+        f"Nothing is deployed. 3 model version(s) saved, the newest {ws.versions.twin} "
+        "(list them: `riskwatch models`). "
         "Deploy one with `riskwatch deploy` (or run a cycle: `riskwatch run`)."
     )

@@ -149,7 +149,8 @@ def test_after_a_replay_the_counts_are_of_the_current_portfolio_and_the_newest_l
     assert f"Of your {current:,} current clients ({left:,} others left in the newest data)" in (
         report
     )
-    call_list = build_call_list(settings, write=False)
+    with Store(settings.database_url) as store:
+        call_list = build_call_list(settings, store)
     assert (call_list.clients, call_list.departed) == (current, left)
     assert call_list.summary().startswith(f"Call list: 100 of {current:,} current clients")
     assert f"; {left:,} who left in the newest data are not listed)" in call_list.summary()
