@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 
 from riskwatch.api import create_app
-from riskwatch.calllist import CALL_LIST, build_call_list
+from riskwatch.calllist import CALL_LIST, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.masterdata import read_master
 from riskwatch.models import predict_risk
@@ -74,7 +76,12 @@ def test_health_answers_while_nothing_is_deployed(tmp_path: Path) -> None:
 
 def test_ready_and_version_name_the_served_model(client: TestClient, settings: Settings) -> None:
     deployed, _ = load_deployed(settings.prod_deployment_path)
-    assert client.get("/ready").json() == {"status": "ready", "version": deployed.version}
+    assert client.get("/ready").json() == {
+        "status": "ready",
+        "version": deployed.version,
+        "deployed_version": deployed.version,
+        "warning": None,
+    }
     version = client.get("/version").json()
     assert version["model_version"] == deployed.version
     assert version["riskwatch"]
@@ -184,9 +191,19 @@ BAD_BODIES = [
     ({"clients": [{**ONE, "corporation": ""}]}, 422, "clients[0].corporation"),
     ({"clients": []}, 422, "clients"),
     ({"clients": "everyone"}, 422, "clients"),
-    ({}, 422, "either 'clients' or 'dataset'"),
-    ({"clients": [ONE], "dataset": "testdata.csv"}, 422, "either 'clients' or 'dataset'"),
-    ({"client": [ONE]}, 422, "client"),
+    ({}, 422, "send exactly one of 'clients', 'dataset' or 'filepath'"),
+    (
+        {"clients": [ONE], "dataset": "testdata.csv"},
+        422,
+        "exactly one of 'clients', 'dataset' or 'filepath' (the classic name of 'dataset'); "
+        "this request sends clients and dataset",
+    ),
+    (
+        {"dataset": "testdata.csv", "filepath": "testdata/testdata.csv"},
+        422,
+        "this request sends dataset and filepath",
+    ),
+    ({"client": [ONE]}, 422, "client: unknown field; did you mean 'clients'?"),
     ([ONE], 422, "body"),
 ]
 
@@ -207,6 +224,63 @@ def test_prediction_error_lists_each_problem_with_its_position(client: TestClien
         ("clients[1].lastmonth_activity", 1),
         ("clients[2].lastyear_activity", 2),
     ]
+
+
+def test_prediction_refuses_a_misspelt_field_by_name_with_a_did_you_mean(
+    client: TestClient,
+) -> None:
+    sent = {k: v for k, v in ONE.items() if k != "lastmonth_activity"}
+    answer = predict(client, {"clients": [ONE, {**sent, "last_month_activity": 3}]})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["errors"][0] == {
+        "field": "clients[1].last_month_activity",
+        "position": 1,
+        "message": "unknown field; did you mean 'lastmonth_activity'?",
+    }
+    assert body["detail"].startswith(
+        "2 problem(s) in the request: clients[1].last_month_activity: unknown field; "
+        "did you mean 'lastmonth_activity'?"
+    )
+    unlike = predict(client, {"clients": [{**ONE, "zzz": 1}]}).json()["errors"][0]["message"]
+    assert unlike.startswith("unknown field; the fields are corporation, lastmonth_activity")
+
+
+def test_prediction_accepts_the_classic_filepath_confined_as_dataset(
+    client: TestClient, settings: Settings
+) -> None:
+    # The classic apicalls.py posts {"filepath": "testdata/testdata.csv"}.
+    answer = predict(client, {"filepath": "testdata/testdata.csv"}, params={"reasons": False})
+    assert answer.status_code == 200, answer.text
+    holdout = pd.read_csv(settings.test_data_path / "testdata.csv")
+    assert answer.json()["dataset"] == "testdata/testdata.csv"
+    assert [c["corporation"] for c in answer.json()["clients"]] == holdout["corporation"].tolist()
+    for name in ("../riskwatch.toml", "testdata/../riskwatch.db", "/etc/passwd"):
+        refused = predict(client, {"filepath": name})
+        assert refused.status_code == 400, (name, refused.text)
+        assert refused.json()["detail"].startswith(f"filepath {name!r} is refused")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("post", "/prediction", {"content": b"{not json"}, 400),
+        ("post", "/prediction", {"json": {"dataset": "nothere.csv"}}, 404),
+        ("post", "/prediction", {"content": b"<x/>", "headers": {"content-type": "text/xml"}}, 415),
+        ("get", "/no-such-endpoint", {}, 404),
+        ("delete", "/prediction", {}, 405),
+        ("get", "/calllist", {"params": {"top": 0}}, 422),
+    ],
+)
+def test_every_error_answer_has_detail_and_errors(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    answer = client.request(method, path, **kwargs)
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["errors"], list) and body["errors"]
+    assert all(error["message"] for error in body["errors"])
 
 
 @pytest.mark.parametrize(
@@ -320,16 +394,36 @@ def test_diagnostics_never_train_or_deploy(client: TestClient, settings: Setting
 def test_calllist_ranks_the_top_clients_without_rewriting_the_file(
     client: TestClient, settings: Settings
 ) -> None:
-    build_call_list(settings)  # the managers' list, as written
+    with Store(settings.database_url) as store:  # the managers' list, as published
+        published = publish_call_list(settings, store, build_call_list(settings, store))
+    assert published.published is not None
     path = settings.reports_path / CALL_LIST
     written = path.read_bytes()
-    body = client.get("/calllist", params={"top": 5}).json()
+    answer = client.get("/calllist", params={"top": 5})
+    body = answer.json()
     assert [row["rank"] for row in body["top"]] == [1, 2, 3, 4, 5]
     risks = [row["probability"] for row in body["top"]]
     assert risks == sorted(risks, reverse=True)
     assert all(row["change"] == "unchanged" for row in body["top"])
+    assert body["compared_with"] == published.published.to_dict()
+    assert body["published"] is None
     assert path.read_bytes() == written
     assert client.get("/calllist", params={"top": 0}).status_code == 422
+
+
+def test_calllist_reasons_are_a_list_as_in_predictions_and_no_server_path_is_given(
+    client: TestClient, settings: Settings
+) -> None:
+    answer = client.get("/calllist", params={"top": 3})
+    listed = answer.json()["top"]
+    assert all(isinstance(row["reasons"], list) and row["reasons"] for row in listed)
+    master = read_master(settings.output_folder_path)
+    first = master[master["corporation"] == listed[0]["corporation"]].iloc[[-1]]
+    records = first.drop(columns=[c for c in first.columns if c not in ONE]).to_dict("records")
+    predicted = predict(client, {"clients": records}).json()["clients"][0]
+    assert predicted["reasons"] == listed[0]["reasons"]
+    assert "path" not in answer.json()
+    assert str(settings.workspace) not in answer.text
 
 
 # The token
@@ -354,6 +448,7 @@ def test_token_is_required_everywhere_but_health(
             missing = client.request(method, path, json={"clients": [ONE]})
             assert missing.status_code == 401, path
             assert missing.headers["www-authenticate"] == "Bearer"
+            assert missing.json()["errors"][0]["message"].startswith("a valid bearer token")
             wrong = client.request(
                 method,
                 path,
@@ -368,7 +463,23 @@ def test_token_is_required_everywhere_but_health(
     assert token not in repr(api_settings(built, api_token=token))
 
 
-# The schema
+# The schema and the docs
+
+
+def test_docs_load_swagger_ui_from_the_server_itself(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    # Every URL the page loads is a path on this server: /docs works offline.
+    assert re.findall(r"https?://", page.text) == []
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assets += re.findall(r"url: *'([^']+)'", page.text)
+    assert {"/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"} <= set(
+        assets
+    ) and "/openapi.json" in assets
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN
 
 
 def test_openapi_documents_both_body_kinds(client: TestClient) -> None:
@@ -417,10 +528,50 @@ def test_a_deployment_that_cannot_be_loaded_leaves_the_last_good_model_answering
     with TestClient(create_app(settings)) as client:
         assert predict(client, {"clients": [ONE]}).json()["version"] == first
         with Store(settings.database_url) as store:
-            deploy(settings, store, train_version(settings, store).version)
+            second = train_version(settings, store).version
+            deploy(settings, store, second)
         model = settings.prod_deployment_path / MODEL_FILE
-        model.write_bytes(model.read_bytes()[:-1] + b"x")  # its checksum no longer matches
+        good = model.read_bytes()
+        model.write_bytes(good[:-1] + b"x")  # its checksum no longer matches
         for _ in range(2):  # the bad target is not retried on every request
             answer = predict(client, {"clients": [ONE]})
             assert answer.status_code == 200
             assert answer.json()["version"] == first
+        ready = client.get("/ready")
+        assert ready.status_code == 200  # the last good model answers
+        assert ready.json()["version"] == first
+        assert ready.json()["deployed_version"] == second
+        warning = ready.json()["warning"]
+        assert f"the deployed model {second} cannot be loaded" in warning
+        assert "sha256" in warning and "next try in" in warning
+        # Fixed in place: served after the backoff (1 s after the first failure), no restart.
+        model.write_bytes(good)
+        deadline = time.monotonic() + 10
+        while predict(client, {"clients": [ONE]}).json()["version"] != second:
+            assert time.monotonic() < deadline, "the fixed deployment was never served"
+            time.sleep(0.2)
+        assert client.get("/ready").json()["warning"] is None
+
+
+def test_diagnostics_report_the_served_models_predictions_after_a_deployment(
+    tmp_path: Path, built: Path
+) -> None:
+    from riskwatch.deployment import deploy  # noqa: PLC0415
+    from riskwatch.training import train_version  # noqa: PLC0415
+
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    first = load_deployed(settings.prod_deployment_path)[0].version
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/diagnostics").json()
+        assert before["version"] == first
+        assert before["parts"]["predictions"]["version"] == first
+        with Store(settings.database_url) as store:
+            second = train_version(settings, store).version
+            deploy(settings, store, second)
+        after = client.get("/diagnostics").json()
+    # The recorded predictions were the previous model's: computed anew for the served one.
+    assert after["version"] == second
+    assert after["source"] == "computed"
+    assert after["parts"]["predictions"]["version"] == second
+    assert "warning" not in after

@@ -32,6 +32,7 @@ from .conftest import (
     copy_workspace,
     deployed_demo,
     free_port,
+    run,
 )
 
 ONE = {
@@ -160,8 +161,26 @@ def test_apicalls_names_the_endpoint_that_answers_with_an_error(
     assert failure is not None
     assert failure.startswith(f"GET {url}/ready failed: HTTP 401")
     assert returns.calls[0].ok  # /health needs no token
-    document = json.loads((ws.path / "reports" / API_RETURNS_JSON).read_text())
-    assert document["ok"] is False
+    # A failed run writes nothing: the files keep the last good run (there is none here).
+    assert not (ws.path / "reports" / API_RETURNS_JSON).exists()
+    assert "Not written" in returns.summary() and "nothing yet" in returns.summary()
+
+
+def test_a_failed_apicalls_keeps_the_last_good_record(built: Path, tmp_path: Path) -> None:
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    with running(create_app(settings)) as url:
+        good = call_api(settings, url)
+    assert good.failure() is None and good.written
+    files = [settings.reports_path / API_RETURNS_TEXT, settings.reports_path / API_RETURNS_JSON]
+    before = [path.read_bytes() for path in files]
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    failed = call_api(settings, closed)
+    failure = failed.failure()
+    assert failure is not None
+    assert failure.startswith(f"GET {closed}/health failed: cannot connect")
+    assert [path.read_bytes() for path in files] == before
+    assert f"keep the last good run's answers (from {good.called_at})" in failed.summary()
 
 
 def test_apicalls_gives_up_on_a_server_that_never_answers(built: Path, tmp_path: Path) -> None:
@@ -233,6 +252,35 @@ def test_serve_and_apicalls_commands_work_on_a_demo_workspace(
     )
     assert refused.returncode == 1
     assert f"GET http://127.0.0.1:{port}/health failed: cannot connect" in refused.stderr
+    assert "apireturns.txt left as it was" in refused.stderr
+    document = json.loads((ws.path / "reports" / API_RETURNS_JSON).read_text())
+    assert document["ok"] is True  # the good run's record, not the refused one
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_busy_port_says_so_and_exits_1(
+    built: Path, tmp_path: Path, workers: str
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    with socket.socket() as taken:  # a real listener holds the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "--config",
+            str(ws.path / "riskwatch.toml"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            workers,
+            timeout=60,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert f"cannot serve on 127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert "serving" not in output and "Errno" not in output
 
 
 def _answers(url: str) -> bool:

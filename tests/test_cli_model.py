@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,13 +51,44 @@ def test_train_deploy_score_status_rollback_and_calllist(ws: Path) -> None:
     assert status["deployed"]["version"] == second
     assert [h["version"] for h in status["history"]] == [second, first]
     assert rw(ws, "rollback")["version"] == first
-    calls = rw(ws, "calllist", "--top", "7")
+    calls = rw(ws, "calllist", "--top", "7", "--publish")
     assert calls["version"] == first
     assert [row["rank"] for row in calls["top"]] == list(range(1, 8))
     assert (ws / "reports" / "calllist.csv").read_text().startswith("rank,corporation,probability")
     text = run("status", cwd=ws)
     assert f"Deployed: {first}" in text.stdout
     assert "rollback" in text.stdout
+
+
+def test_calllist_is_a_look_unless_published_and_quiet_prints_only_the_clients(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    path = ws / "reports" / "calllist.csv"
+    look = rw(ws, "calllist", "--top", "5")
+    assert not path.exists()
+    assert look["published"] is None and look["compared_with"] is None
+    assert all(row["change"] == "new" for row in look["top"])
+
+    published = run("calllist", "--publish", cwd=ws)
+    assert published.returncode == 0, published.stderr
+    assert "Published at " in published.stdout and str(path) in published.stdout
+    written = path.read_bytes()
+    assert len(written.decode().splitlines()) == 101
+
+    peek = rw(ws, "calllist", "--top", "5")  # looking leaves the managers' list as it is
+    assert path.read_bytes() == written
+    assert [row["change"] for row in peek["top"]] == ["unchanged"] * 5
+    assert [row["previous_rank"] for row in peek["top"]] == [1, 2, 3, 4, 5]
+    text = run("calllist", "--top", "3", cwd=ws).stdout
+    assert "Not published (a look only)" in text and "--publish" in text
+
+    quiet = run("calllist", "--top", "3", "-q", cwd=ws)
+    assert quiet.returncode == 0, quiet.stderr
+    lines = quiet.stdout.splitlines()
+    assert [line.split(".")[0].strip() for line in lines] == ["1", "2", "3"]
+    assert quiet.stderr == ""
+    silent = run("calllist", "--publish", "--quiet", cwd=ws)
+    assert (silent.returncode, silent.stdout, silent.stderr) == (0, "", "")
 
 
 def test_deploy_gate_keeps_production_when_the_challenger_is_no_better(ws: Path) -> None:
@@ -112,3 +145,55 @@ def test_diagnose_prints_every_part_and_keeps_a_history(ws: Path) -> None:
     history = run("diagnose", "--history", "timings", "--json", cwd=ws)
     assert history.returncode == 0, history.stderr
     assert len(json.loads(history.stdout)["history"]) == 1
+
+
+def test_diagnose_prints_counts_as_whole_numbers_and_history_uncut(ws: Path) -> None:
+    rw(ws, "train")
+    rw(ws, "deploy")
+    result = run("diagnose", "--no-timings", "--no-dependencies", cwd=ws, env=FAST)
+    assert result.returncode == 0, result.stderr
+    row = next(r for r in result.stdout.splitlines() if r.strip().startswith("exited"))
+    assert row.split()[1] == "1,500", row  # the count, as people write it
+    assert ".000" not in result.stdout
+    history = run("diagnose", "--history", "predictions", cwd=ws)
+    assert history.returncode == 0, history.stderr
+    # Each entry in full words (the stored JSON was cut at 90 characters, mid-word).
+    assert "labelled as leaving (risk >= 0.5)" in history.stdout
+    statistics = run("diagnose", "--history", "summary_statistics", cwd=ws)
+    assert "1,500" in statistics.stdout
+    assert '{"' not in statistics.stdout
+
+
+def test_models_lists_every_version_with_scores_gate_and_production(ws: Path) -> None:
+    first, second = rw(ws, "train")["version"], rw(ws, "train")["version"]
+    rw(ws, "deploy", first)
+    gate = rw(ws, "deploy", "--gate", second)
+    listed = rw(ws, "models")
+    assert [v["version"] for v in listed["versions"]] == [second, first]  # newest first
+    assert listed["production"]["version"] == first
+    newest, oldest = listed["versions"]
+    assert (newest["in_production"], oldest["in_production"]) == (False, True)
+    assert oldest["training_rows"] == 1500
+    metadata = json.loads((ws / "models" / first / "metadata.json").read_text())
+    assert oldest["holdout"]["roc_auc"] == metadata["metrics"]["holdout"]["roc_auc"]["value"]
+    assert newest["gate"]["reason"] == gate["reason"]
+    assert oldest["deployments"][0]["until"] is None  # still in production
+    text = run("models", cwd=ws).stdout
+    assert f"In production: {first} since " in text
+    assert re.search(rf"^\* {first} .* 1,500 ", text, re.MULTILINE), text
+    assert "riskwatch models" in run("status", cwd=ws).stdout
+
+
+def test_models_imports_neither_scikit_learn_nor_pandas(ingested: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['models', '--json'])\n"
+        "heavy = sorted(m for m in ('sklearn', 'pandas', 'skops') if m in sys.modules)\n"
+        "sys.stderr.write(f'HEAVY={heavy} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ingested, capture_output=True, text=True, check=False
+    )
+    assert "HEAVY=[] CODE=0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["versions"] == []

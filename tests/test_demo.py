@@ -123,13 +123,13 @@ def test_different_seed_gives_different_data(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", [0, 42, 2024])
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_exit_rate_stays_between_15_and_30_percent(
-    tmp_path: Path, scenario: str, seed: int
-) -> None:
+def test_monthly_churn_stays_a_few_percent(tmp_path: Path, scenario: str, seed: int) -> None:
+    # A drop is the current portfolio: a client leaves in a month with a plausible churn
+    # (4.3-6.7 % measured over these seeds), not the 23 % a month this demo once had.
     summary = create_demo(tmp_path, scenario=scenario, seed=seed, clients=CLIENTS, months=MONTHS)
     truth = json.loads((tmp_path / "truth" / "truth.json").read_text())
-    assert 0.15 <= summary.exit_rate <= 0.30
-    assert all(0.15 <= rate <= 0.30 for rate in truth["exit_rate_by_month"])
+    assert 0.04 <= summary.exit_rate <= 0.08
+    assert all(0.04 <= rate <= 0.08 for rate in truth["exit_rate_by_month"])
     drops = read_drops(tmp_path)
     monthly = drops.groupby("month")["exited"].mean().round(6).tolist()
     assert truth["exit_rate_by_month"] == monthly
@@ -175,6 +175,22 @@ def test_exited_clients_are_replaced_by_new_clients_the_next_month(
     assert drops.groupby("month").size().eq(CLIENTS).all()
 
 
+def test_each_drop_is_the_current_portfolio_and_only_leavers_are_replaced(
+    scenario_drops: dict[str, pd.DataFrame],
+) -> None:
+    drops = scenario_drops["none"]
+    assert drops.groupby("month")["corporation"].nunique().eq(CLIENTS).all()
+    # Over 6 months the company has met its 2,000 clients and the few hundred who replaced
+    # the leavers: not 2,000 new ones every few months.
+    replaced = int(drops.loc[drops["month"] < MONTHS, "exited"].sum())
+    assert drops["corporation"].nunique() == CLIENTS + replaced
+    assert replaced < 0.08 * CLIENTS * (MONTHS - 1)
+    # A client who left is in no later drop.
+    last_seen = drops.groupby("corporation")["month"].max()
+    leavers = drops.loc[drops["exited"] == 1, ["corporation", "month"]]
+    assert (last_seen[leavers["corporation"]].to_numpy() == leavers["month"].to_numpy()).all()
+
+
 def test_covariate_drift_shifts_features_but_keeps_the_exit_rule(
     scenario_drops: dict[str, pd.DataFrame],
 ) -> None:
@@ -198,8 +214,10 @@ def test_concept_drift_changes_the_exit_rule_but_not_the_features(
         assert before["number_of_employees"].quantile(quantile) == pytest.approx(
             after["number_of_employees"].quantile(quantile), rel=0.1
         )
-    assert small_exit_rate(after) > small_exit_rate(before) + 0.15
-    assert drop_effect(after) < drop_effect(before) - 0.15
+    # Relative changes: at a churn of ~6 % a month the absolute gaps are a quarter of what
+    # they were at 23 % (measured on seed 3: small firms 12 % -> 26 %, drop effect 0.18 -> 0.09).
+    assert small_exit_rate(after) > 1.5 * small_exit_rate(before)
+    assert drop_effect(after) < 0.7 * drop_effect(before)
     assert same_features_probability_gap(before, after).median() > 0.05
 
 

@@ -181,7 +181,10 @@ def test_retrain_when_the_recorded_score_is_far_above_the_new_interval() -> None
     result = performance_drift({"roc_auc": 0.95}, labels, risks, SETTINGS)
     assert result.decision == "retrain"
     assert result.current.high is not None and result.current.high < 0.95
-    assert f"{result.current.high:.3f}) against the recorded 0.950: worse by" in result.evidence
+    assert f"{result.current.high:.3f}, half-width" in result.evidence
+    assert "against the recorded 0.950 (no interval: taken as exact, half-width 0): worse by" in (
+        result.evidence
+    )
     assert json.loads(json.dumps(result.to_dict()))["current"]["value"] == result.current.value
 
 
@@ -205,6 +208,29 @@ def test_a_recorded_interval_counts_as_noise_too() -> None:
     noisy = performance_drift({"roc_auc": record}, labels, risks, SETTINGS)
     assert noisy.decision == "keep", noisy.evidence
     assert "noise allows" in noisy.evidence
+
+
+def test_the_evidence_shows_both_intervals_and_the_allowance_they_combine_into() -> None:
+    # The rule: a drop is noise up to √(a² + b²), a and b the half-widths of both intervals;
+    # the numbers shown must be the ones the decision used, so a reader can redo it.
+    labels, risks = labelled(2000, signal=0.5)
+    new = performance_drift({}, labels, risks, SETTINGS).current
+    assert new.value is not None and new.low is not None and new.high is not None
+    a = (new.high - new.low) / 2
+    record = Metric(new.value + 1.2 * a, new.value + 0.2 * a, new.value + 2.2 * a)
+    b = (2.2 - 0.2) * a / 2
+    result = performance_drift({"roc_auc": record}, labels, risks, SETTINGS)
+
+    assert result.allowed == pytest.approx(math.sqrt(a**2 + b**2))
+    assert (result.recorded_low, result.recorded_high) == (record.low, record.high)
+    assert result.allowed > 1.2 * a  # more than the new interval's half-width alone
+    assert result.decision == "keep"
+    assert f"half-width {a:.3f}" in result.evidence
+    assert f"half-width {b:.3f}" in result.evidence
+    assert f"noise allows {result.allowed:.3f} (√({a:.3f}² + {b:.3f}²))" in result.evidence
+    stored = json.loads(json.dumps(result.to_dict()))
+    assert stored["allowed"] == result.allowed
+    assert stored["recorded_low"] == record.low
 
 
 def test_brier_retrains_when_the_recorded_score_is_below_the_interval() -> None:

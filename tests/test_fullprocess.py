@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from riskwatch.calllist import build_call_list
 from riskwatch.config import Settings
 from riskwatch.demo import create_demo, release_month
 from riskwatch.fullprocess import CycleResult, run_cycle
@@ -22,7 +25,7 @@ from riskwatch.metrics import compute_metrics
 from riskwatch.models import predict_risk
 from riskwatch.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
-from riskwatch.store import Store, batches, cycles, promotions
+from riskwatch.store import Store, batches, call_lists, cycles, promotions
 
 from .conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
 
@@ -131,6 +134,28 @@ def test_without_drift_nothing_is_promoted_after_the_initial_model(tmp_path: Pat
     assert (settings.reports_path / "report.html").is_file()  # built on the last cycle
 
 
+def test_after_a_replay_the_counts_are_of_the_current_portfolio_and_the_newest_leavers(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=4, clients=2000)
+    results = replay_demo(settings, months=4)
+    assert [r.error for r in results] == [None] * 4
+    newest = read_master(settings.output_folder_path)
+    newest = newest[newest[BATCH_COLUMN] == newest[BATCH_COLUMN].max()]
+    left = int(newest[TARGET].sum())
+    current = 2000 - left  # the portfolio at the newest drop, less who left during its month
+    assert 0.9 * 2000 < current < 2000
+    report = (settings.reports_path / "report.html").read_text()
+    assert f"Of your {current:,} current clients ({left:,} others left in the newest data)" in (
+        report
+    )
+    with Store(settings.database_url) as store:
+        call_list = build_call_list(settings, store)
+    assert (call_list.clients, call_list.departed) == (current, left)
+    assert call_list.summary().startswith(f"Call list: 100 of {current:,} current clients")
+    assert f"; {left:,} who left in the newest data are not listed)" in call_list.summary()
+
+
 def test_a_failing_step_stops_the_cycle_keeps_what_finished_and_the_next_cycle_resumes(
     tmp_path: Path,
 ) -> None:
@@ -206,8 +231,8 @@ def test_run_works_on_the_classic_workspace(tmp_path: Path) -> None:
         "ingest",
         "initial model",
         "diagnose",
-        "report",
         "call list",
+        "report",
     ]
     assert (workspace / "production_deployment" / "latestscore.txt").is_file()
     assert json.loads(_command("run", "--json", cwd=workspace).stdout)["outcome"] == "no new data"
@@ -260,3 +285,91 @@ def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> Non
     assert "nothere" in result.error
     with Store(settings.database_url) as store:
         assert store.rows(cycles)[0]["error"] == result.error
+
+
+def test_a_cycle_publishes_one_call_list_compared_with_the_last_published_one(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=3, clients=2000)
+    release_month(settings.workspace, 1)
+    first = run_cycle(settings, report=False)
+    release_month(settings.workspace, 2)
+    second = run_cycle(settings)  # with the report
+
+    assert (first.error, second.error) == (None, None)
+    names = [s.name for s in second.steps]
+    assert names.index("call list") < names.index("report")  # the report shows that list
+    with Store(settings.database_url) as store:
+        lists = store.rows(call_lists)
+    assert [row["cycle_id"] for row in lists] == [first.cycle_id, second.cycle_id]
+    step = next(s for s in second.steps if s.name == "call list")
+    assert step.detail["compared_with"]["id"] == lists[0]["id"]
+    assert step.detail["list"]["id"] == lists[1]["id"]
+    listed = pd.read_csv(settings.reports_path / "calllist.csv", dtype={"corporation": str})
+    changes = listed["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    assert step.detail["changes"] == {k: int((changes == k).sum()) for k in step.detail["changes"]}
+    assert (listed["change"] != "unchanged").any()
+    assert changes.isin(["risk up", "risk down"]).any()
+    kept = listed.dropna(subset=["previous_rank"])
+    assert (kept["previous_rank"] != kept["rank"]).any()
+    # The report shows the list the managers were given, row for row.
+    html = (settings.reports_path / "report.html").read_text(encoding="utf-8")
+    at = html.index("Call first")
+    for row in listed.head(10).itertuples(index=False):
+        at = html.index(f"<td>{row.corporation}</td>", at)
+        assert html.index(f"<td>{row.change}</td>", at) < html.index("</tr>", at)
+
+
+def _spoil(drop: Path) -> None:
+    """Break 5 rows of a released drop: 3 negative activities, 2 impossible exits."""
+    lines = drop.read_text().splitlines()
+    for number in (2, 5, 9):
+        fields = lines[number].split(",")
+        lines[number] = ",".join([fields[0], "-3", *fields[2:]])
+    for number in (20, 30):
+        lines[number] = lines[number].rsplit(",", 1)[0] + ",2"
+    drop.write_text("\n".join(lines) + "\n")
+
+
+def _ingest_record(settings: Settings) -> dict[str, object]:
+    with Store(settings.database_url) as store:
+        steps = store.rows(cycles, newest_first=True, limit=1)[0]["steps"]
+    return next(step for step in steps if step["name"] == "ingest")
+
+
+QUARANTINED_ROWS = {"lastmonth_activity is negative": 3, "exited must be 0 or 1": 2}
+
+
+def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_report(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=500)
+    _spoil(settings.workspace / "sourcedata" / "month_01.csv")
+    first = _command("run", "--json", cwd=settings.workspace)
+    assert first.returncode == 0, first.stderr
+    where = "ingesteddata/quarantine/batch000001-month_01.csv.rows.csv"
+    ingest = json.loads(first.stdout)["steps"][1]
+    assert ingest["outcome"] == f"1 batch, 495 rows added, 5 rows quarantined (see {where})"
+    assert ingest["detail"]["rows_quarantined"] == 5
+    expected = {"batch": "month_01.csv", "whole_file": False, "rows": 5, "file": where}
+    assert ingest["detail"]["quarantined"] == [expected | {"reasons": QUARANTINED_ROWS}]
+    assert _ingest_record(settings)["detail"] == ingest["detail"]
+    assert (settings.workspace / where).is_file()
+
+    release_month(settings.workspace, 2)
+    _spoil(settings.workspace / "sourcedata" / "month_02.csv")
+    second = _command("run", cwd=settings.workspace)
+    assert second.returncode == 0, second.stderr
+    where = where.replace("000001-month_01", "000002-month_02")
+    # A client whose row did not change is a duplicate: month 2 may add a few rows less.
+    assert re.search(
+        rf"1 batch, 4\d\d rows added, 5 rows quarantined \(see {where}\)", second.stdout
+    )
+    reasons = "lastmonth_activity is negative: 3, exited must be 0 or 1: 2"
+    assert f"quarantined: month_02.csv: 5 rows ({reasons})" in second.stdout
+    assert _ingest_record(settings)["detail"]["rows_quarantined"] == 5  # type: ignore[index]
+    report = (settings.reports_path / "report.html").read_text()
+    table = report[report.index("Missing data and quarantined rows") :]
+    assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
+    assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
+    assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table

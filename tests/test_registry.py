@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +129,76 @@ def test_unknown_version_names_the_newest(tmp_path: Path) -> None:
         match=f"no model version 2020-01-01T00.00.00.000000Z .* newest is {saved['version']}",
     ):
         load_model(tmp_path, "2020-01-01T00.00.00.000000Z")
+
+
+class _Finalized:
+    """Cyclic garbage whose finalizer runs Python code wherever the collector runs it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        sum(range(20))
+
+
+@contextmanager
+def busy_process() -> Iterator[None]:
+    """A process like a busy server: frequent collections running finalizers, quick thread
+    switches; the conditions in which concurrent skops loads used to fail."""
+    stop = threading.Event()
+
+    def make_garbage() -> None:
+        while not stop.wait(0.0001):
+            for _ in range(100):
+                _Finalized()
+
+    switch, threshold = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(1e-6)
+    gc.set_threshold(50)
+    garbage = threading.Thread(target=make_garbage)
+    garbage.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        garbage.join()
+        sys.setswitchinterval(switch)
+        gc.set_threshold(*threshold)
+
+
+def test_many_threads_loading_models_at_once_all_succeed(tmp_path: Path) -> None:
+    # skops parses numpy headers with ast.literal_eval, whose recursion counter CPython
+    # 3.11.7 shares between threads (gh-106905): concurrent loads raised SystemError.
+    frame = synthetic()
+    saved = [
+        save_version(tmp_path, train_model(frame, ModelParams(kind=kind)), {})  # type: ignore[arg-type]
+        for kind in ("hgb", "logistic")
+    ]
+    expected = {
+        s["version"]: predict_risk(load_model(tmp_path, s["version"]), frame) for s in saved
+    }
+    start = threading.Barrier(4)
+    errors: list[str] = []
+    loaded: list[str] = []
+
+    def load_many(version: str) -> None:
+        start.wait()
+        for _ in range(5):
+            try:
+                model = load_model(tmp_path, version)
+            except Exception as exc:  # any failure at all is what this test looks for
+                errors.append(repr(exc))
+                return
+            if np.array_equal(predict_risk(model, frame), expected[version]):
+                loaded.append(version)
+
+    loaders = [
+        threading.Thread(target=load_many, args=(saved[i % 2]["version"],)) for i in range(4)
+    ]
+    with busy_process():
+        for loader in loaders:
+            loader.start()
+        for loader in loaders:
+            loader.join()
+    assert errors == []
+    assert len(loaded) == 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import zlib
 from datetime import UTC, datetime
@@ -18,16 +19,19 @@ from riskwatch.calllist import build_call_list
 from riskwatch.cli import report as report_cli
 from riskwatch.config import Settings
 from riskwatch.demo import release_month
+from riskwatch.deployment import deploy, rollback
 from riskwatch.drift import FeatureDrift, PerformanceDrift
 from riskwatch.ingestion import ingest
 from riskwatch.masterdata import read_master
 from riskwatch.metrics import Metric
-from riskwatch.registry import VERSION_PATTERN
-from riskwatch.reporting import ReportError, ReportResult, build_report, plots
+from riskwatch.registry import VERSION_PATTERN, read_deployment
+from riskwatch.reporting import ReportError, ReportResult, build_report, history, plots
+from riskwatch.reporting.details import when
 from riskwatch.reporting.gather import DriftCheck
 from riskwatch.reporting.summary import verdict
 from riskwatch.schema import FEATURES
-from riskwatch.store import Store, diagnostics
+from riskwatch.store import BatchRecord, Store, deployments, diagnostics
+from riskwatch.training import train_version
 
 from .conftest import Workspace, copy_workspace, csv_rows, deployed_demo
 
@@ -132,7 +136,15 @@ def test_each_plot_writes_a_readable_non_blank_png(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     risks = rng.uniform(size=400)
     labels = (rng.uniform(size=400) < risks).astype(int)
-    times = [datetime(2026, 1, day, tzinfo=UTC) for day in (1, 8, 15)]
+    history = plots.History(
+        [plots.Series("checks", [(2.0, "v1", 0.7), (3.0, "v1", 0.65), (4.0, "v2", 0.72)])],
+        [(1.5, "deploy v1"), (3.5, "deploy v2")],
+        {1: "month_01.csv", 2: "month_02.csv", 3: "month_03.csv", 4: "month_04.csv"},
+    )
+    psi = plots.History(
+        [plots.Series("a", [(2.0, "v1", 0.01), (3.0, "v1", 0.3)])], [(1.5, "deploy v1")], {}
+    )
+    empty = plots.History([], [], {})
     figures = {
         "cm": plots.confusion_matrix_figure(labels, risks, 0.5),
         "roc": plots.roc_figure(labels, risks, 0.8),
@@ -142,10 +154,10 @@ def test_each_plot_writes_a_readable_non_blank_png(tmp_path: Path) -> None:
         "drift": plots.feature_drift_figure(
             {"a": risks, "b": risks * 2}, {"a": risks + 0.1, "b": risks}, {"a": "drifted"}
         ),
-        "scores": plots.score_history_figure([(t, "holdout", 0.7) for t in times]),
-        "psi": plots.drift_history_figure(times, {"a": [0.01, 0.1, 0.3]}, 0.2),
+        "scores": plots.score_history_figure(history),
+        "psi": plots.drift_history_figure(psi, 0.2),
         "one_class": plots.roc_figure(np.zeros(10), risks[:10]),
-        "no_history": plots.score_history_figure([]),
+        "no_history": plots.score_history_figure(empty),
     }
     for name, figure in figures.items():
         assert_picture(plots.write_png(figure, tmp_path / f"{name}.png"))
@@ -259,7 +271,7 @@ def test_report_html_is_self_contained_and_holds_the_summary(ws: Workspace) -> N
     assert "Details for data scientists" in html
     # Month 2 was not in the training data: the first report checks it and says so.
     assert "This is the first report" in result.summary.changes[0]
-    assert result.summary.note == ""
+    assert result.summary.state != "not judged"
     assert sum(result.summary.bands.values()) == result.summary.clients > 0
 
 
@@ -297,7 +309,8 @@ def test_second_report_keeps_the_first_and_replaces_the_fixed_paths(ws: Workspac
 
 def test_report_escapes_html_in_client_ids(ws: Workspace) -> None:
     # The hostile id gets the record of the client ranked first, so it is listed beside it.
-    top = build_call_list(ws.settings, top=1).frame.iloc[0]["corporation"]
+    with Store(ws.settings.database_url) as store:
+        top = build_call_list(ws.settings, store, top=1).frame.iloc[0]["corporation"]
     master = read_master(ws.settings.output_folder_path)
     row = master[master["corporation"] == top].iloc[-1]
     values = ",".join(str(int(row[c])) for c in FEATURES)
@@ -339,3 +352,209 @@ def test_report_command_prints_where_the_report_is_as_json(
     assert printed["summary"]["verdict"].startswith(
         ("The model is healthy: ", "The model needs attention: ")
     )
+
+
+# What the report says after a retrain, a promotion and a rollback (#12 items 3, 4, 5)
+
+
+def manager_part(html: str) -> str:
+    """The HTML a client manager reads: everything before the details."""
+    return html.split("<body>")[1].split("Details for data scientists", maxsplit=1)[0]
+
+
+def retrain_and_deploy(ws: Workspace, reason: str) -> tuple[str, str]:
+    """A model trained on every batch (the newest included) deployed; (old, new) versions."""
+    with Store(ws.settings.database_url) as store:
+        old = rollback_target(ws)
+        new = train_version(ws.settings, store).version
+        deploy(ws.settings, store, new, reason=reason)
+    return old, new
+
+
+def rollback_target(ws: Workspace) -> str:
+    deployed = read_deployment(ws.settings.prod_deployment_path)
+    assert deployed is not None
+    return deployed.version
+
+
+GATE = (
+    "promoted: roc_auc 0.7339 vs production 0.6900 (+0.0438) on 1,000 rows: "
+    "beats production by the margin 0.01"
+)
+
+
+def test_after_a_retrain_on_the_newest_data_the_verdict_says_not_yet_judged(ws: Workspace) -> None:
+    retrain_and_deploy(ws, GATE)
+    result = report(ws)
+
+    summary = result.summary
+    assert summary.state == "not judged" and summary.healthy is None
+    assert summary.verdict.startswith("Not yet judged: no data since this model was trained.")
+    html = result.html.read_text(encoding="utf-8")
+    assert 'class="verdict notjudged"' in html
+    # Page 1 and the details agree: no red flag, no verdict on data the model was trained on.
+    assert "needs attention" not in html and "is healthy" not in html
+    assert "no evidence the model got worse" not in html
+    assert (
+        "Not judged: the newest data (month_02.csv) was part of this model&#39;s training" in html
+    )
+    # Not stored as a check of the model either: the history plots only data it had not seen.
+    assert drift_checks(ws)[-1]["result"]["in_training"] is True
+
+
+def test_page_one_says_why_a_model_was_promoted_in_words_the_details_keep_the_numbers(
+    ws: Workspace,
+) -> None:
+    _, new = retrain_and_deploy(ws, GATE)
+    result = report(ws)
+
+    html = result.html.read_text(encoding="utf-8")
+    page_one = manager_part(html)
+    said = " ".join(result.summary.changes)
+    assert "A new model went into production on" in said and new in said
+    assert "retrained with the newest data" in said
+    for jargon in ("roc_auc", "margin", "+0.0438", str(ws.path)):
+        assert jargon not in page_one, jargon
+    assert "all of them in calllist.csv" in page_one
+    assert "roc_auc 0.7339 vs production 0.6900 (+0.0438)" in html  # in the details
+    assert str(ws.path) in html.split("Details for data scientists")[1]
+
+
+def test_after_a_rollback_the_report_says_which_model_came_back_and_when_it_served_before(
+    ws: Workspace,
+) -> None:
+    old, new = retrain_and_deploy(ws, "manual")
+    with Store(ws.settings.database_url) as store:
+        history = {row["version"]: row["deployed_at"] for row in store.rows(deployments)}
+        rollback(ws.settings, store)
+    result = report(ws)
+
+    said = " ".join(result.summary.changes)
+    assert "A new model went into production" not in said
+    assert f"Rolled back from version {new} to version {old} on " in said
+    assert (
+        f"the model that was in production before, from {when(history[old])} to "
+        f"{when(history[new])}." in said
+    )
+    assert squeezed(f"Rolled back from version {new}") in squeezed(
+        result.html.read_text(encoding="utf-8")
+    )
+    # Month 2 was not in the old model's training: it is judged again.
+    assert result.summary.state in ("healthy", "attention")
+
+
+def test_the_details_show_the_numbers_the_performance_decision_used(ws: Workspace) -> None:
+    result = report(ws)
+
+    performance = drift_checks(ws)[-1]["result"]["performance"]
+    a = (performance["current"]["high"] - performance["current"]["low"]) / 2
+    b = (performance["recorded_high"] - performance["recorded_low"]) / 2
+    assert performance["allowed"] == pytest.approx(math.sqrt(a**2 + b**2))
+    html = result.html.read_text(encoding="utf-8")
+    assert "Noise allows √(a² + b²)" in html
+    assert f"{performance['allowed']:.4f}" in html
+    assert f"(half-width {a:.4f})" in html and f"(half-width {b:.4f})" in html
+
+
+# The history plots: per data batch, each model change marked, every check included
+
+
+def batch(number: int, finished_at: str) -> BatchRecord:
+    counts = dict.fromkeys(
+        ("size_bytes", "rows_read", "rows_valid", "rows_quarantined", "rows_duplicate"), 0
+    )
+    return BatchRecord(
+        id=number,
+        source="demo",
+        name=f"month_{number:02d}.csv",
+        sha256="",
+        status="ingested",
+        rows_added=0,
+        missing_values={},
+        reason="",
+        started_at=finished_at,
+        finished_at=finished_at,
+        watermark_low=None,
+        watermark_high=None,
+        **counts,
+    )
+
+
+def cycle(judged: list[int], version: str, value: float, decision: str) -> dict[str, Any]:
+    performance = {"metric": "roc_auc", "current": {"value": value}, "decision": decision}
+    drifts = [{"feature": "lastmonth_activity", "psi": value / 10}]
+    return {
+        "steps": [
+            {"name": "ingest", "detail": {"judged_batch_ids": judged}},
+            {
+                "name": "evaluate",
+                "detail": {"version": version, "performance": performance, "data_drift": drifts},
+            },
+        ]
+    }
+
+
+def test_history_is_per_batch_with_each_cycles_check_and_each_model_change() -> None:
+    # Twelve monthly batches all ingested within one minute: a time axis would show one point.
+    batches = [batch(n, f"2026-01-01T00:00:{n:02d}") for n in range(1, 13)]
+    cycles = [cycle([n], "v1", 0.74, "keep") for n in range(2, 5)]
+    cycles.append(cycle([5], "v1", 0.702, "retrain"))  # the drop the evaluate step measured
+    cycles += [cycle([n], "v2", 0.75, "keep") for n in range(6, 13)]
+    deployments_ = [
+        {"version": "v1", "deployed_at": "2026-01-01T00:00:01.5", "action": "deploy"},
+        {"version": "v2", "deployed_at": "2026-01-01T00:00:05.5", "action": "deploy"},
+    ]
+    models_ = [
+        {"version": "v1", "metrics": {"holdout": {"roc_auc": {"value": 0.75}}}},
+        {"version": "v2", "metrics": {"holdout": {"roc_auc": {"value": 0.76}}}},
+    ]
+    report_check = ("2026-01-02", "v2", {"batch_id": 12, "in_training": False, "features": []})
+    checks = history.every_check(cycles, [report_check])
+    found = history.score_history(checks, models_, deployments_, batches, "roc_auc")
+
+    checked = found.series[0]
+    assert [x for x, _, _ in checked.points] == [float(n) for n in range(2, 13)]
+    assert (5.0, "v1", 0.702) in checked.points
+    assert checked.flagged == [(5.0, 0.702)]
+    assert found.changes == [(1.5, "deploy v1"), (5.5, "deploy v2")]
+    assert found.series[1].points == [(1.5, "v1", 0.75), (5.5, "v2", 0.76)]
+    # Drawn: one line per model version, never one line joining both.
+    figure = plots.score_history_figure(found)
+    lines = [
+        line
+        for line in figure.axes[0].lines
+        if len(line.get_xdata()) > 1 and line.get_marker() == "o"
+    ]
+    assert sorted(len(line.get_xdata()) for line in lines) == [4, 7]
+    labels = [tick.get_text() for tick in figure.axes[0].get_xticklabels()]
+    assert "month_05.csv" in labels
+    psi = history.drift_history(checks, deployments_, batches, {"lastmonth_activity": "last"})
+    assert [x for x, _, _ in psi.series[0].points] == [float(n) for n in range(2, 13)]
+
+
+def test_a_check_on_data_the_model_was_trained_on_is_left_out_of_the_history() -> None:
+    stored = [
+        ("t1", "v2", {"batch_id": 5, "in_training": True, "performance": {"metric": "roc_auc"}}),
+        ("t2", "v2", {"batch_id": 6, "in_training": False, "features": []}),
+    ]
+    assert [c.batch for c in history.every_check([], stored)] == [6]
+
+
+def test_drift_histograms_show_shares_both_samples_in_a_legend_and_say_where_they_are_cut() -> None:
+    rng = np.random.default_rng(1)
+    tailed = 100 * rng.pareto(1.5, size=2000)  # a long tail: the axis is cut
+    even = rng.integers(0, 5, size=2000).astype(float)  # the 99th percentile is the maximum
+    figure = plots.feature_drift_figure(
+        {"tailed": tailed, "even": even}, {"tailed": tailed * 1.2, "even": even}, {}
+    )
+
+    tailed_axes, even_axes = figure.axes[:2]
+    assert tailed_axes.get_ylabel() == "share of clients"
+    assert "x-axis cut at the 99th percentile" in tailed_axes.get_xlabel()
+    assert f"up to {max(tailed.max(), tailed.max() * 1.2):,.0f}" in tailed_axes.get_xlabel()
+    assert "cut" not in even_axes.get_xlabel()
+    legend = tailed_axes.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["training data", "newest data"]
+    assert len(even_axes.patches) == 2  # one filled shape and one outline
+    assert 0 < even_axes.get_ylim()[1] <= 1  # shares, not densities

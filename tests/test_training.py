@@ -210,13 +210,14 @@ def test_same_data_gives_the_same_fingerprint_and_predictions(demo_settings: Set
 
 def test_recent_window_trains_on_the_newest_batch_only(demo_settings: Settings) -> None:
     release_month(demo_settings.workspace, 2)
-    ingest(demo_settings)
+    # A client whose record did not change since month 1 is an exact duplicate: not added.
+    added = ingest(demo_settings).batches[0].rows_added
     settings = dataclasses.replace(
         demo_settings, training_window="recent", training_recent_batches=1
     )
     result = train_version(settings, Store(settings.database_url))
     assert result.metadata["training"]["batches"] == ["month_02.csv"]
-    assert result.metadata["training"]["rows"] == 2000
+    assert result.metadata["training"]["rows"] == added > 1990
 
 
 def test_training_on_nothing_ingested_changes_nothing(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ import httpx2
 from riskwatch.config import Settings
 from riskwatch.datasets import data_files, read_labelled
 from riskwatch.errors import RiskwatchError
-from riskwatch.files import write_json_atomic, write_text_atomic
+from riskwatch.files import read_json, write_json_atomic, write_text_atomic
 from riskwatch.schema import TARGET
 from riskwatch.store import utcnow
 
@@ -54,6 +55,7 @@ class ApiReturns:
     called_at: str
     calls: list[Call] = field(default_factory=list)
     paths: tuple[str, str] = ("", "")
+    written: bool = False  # False when a call failed: the files keep the last good run
 
     @property
     def failed(self) -> list[Call]:
@@ -66,15 +68,13 @@ class ApiReturns:
             return None
         first, others = self.failed[0], len(self.failed) - 1
         more = f"; {others} more call(s) failed or were not made" if others else ""
-        return (
-            f"{first.method} {self.url}{first.path} failed: {first.error}{more} "
-            f"(all answers in {self.paths[0]})"
-        )
+        return f"{first.method} {self.url}{first.path} failed: {first.error}{more}"
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON-ready values."""
         calls = [asdict(call) | {"ok": call.ok} for call in self.calls]
-        return {"url": self.url, "called_at": self.called_at, "ok": not self.failed, "calls": calls}
+        ok = not self.failed
+        return {"url": self.url, "called_at": self.called_at, "ok": ok, "calls": calls}
 
     def summary(self) -> str:
         """One line per call."""
@@ -84,8 +84,18 @@ class ApiReturns:
             took = f"{call.seconds * 1000:8.1f} ms"
             ending = f"  {call.error}" if call.error else ""
             lines.append(f"  {status}  {call.method:<4} {call.path:<24} {took}{ending}")
-        lines.append(f"Written to {self.paths[0]} and {self.paths[1]}")
+        if self.written:
+            lines.append(f"Written to {self.paths[0]} and {self.paths[1]}")
+        else:
+            lines.append(f"Not written: {self.paths[0]} and {self.paths[1]} keep {self._kept()}")
         return "\n".join(lines)
+
+    def _kept(self) -> str:
+        """What the files hold instead: the last good run, or nothing yet."""
+        document = read_json(Path(self.paths[1])) if self.paths[1] else None
+        if isinstance(document, dict) and document.get("called_at"):
+            return f"the last good run's answers (from {document['called_at']})"
+        return "nothing yet (no run has succeeded)"
 
 
 def planned_calls(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
@@ -125,7 +135,12 @@ def call_api(settings: Settings, url: str | None = None) -> ApiReturns:
                 ]
                 break
     returns = ApiReturns(base, called_at, calls)
-    return dataclasses.replace(returns, paths=_write(settings, returns))
+    folder = settings.reports_path
+    paths = (str(folder / API_RETURNS_TEXT), str(folder / API_RETURNS_JSON))
+    if returns.failed:  # a failed run must not replace the last good record
+        return dataclasses.replace(returns, paths=paths)
+    _write(settings, returns)
+    return dataclasses.replace(returns, paths=paths, written=True)
 
 
 def _call(client: httpx2.Client, method: str, path: str, options: dict[str, Any]) -> Call:
@@ -151,7 +166,7 @@ def _call(client: httpx2.Client, method: str, path: str, options: dict[str, Any]
     )
 
 
-def _write(settings: Settings, returns: ApiReturns) -> tuple[str, str]:
+def _write(settings: Settings, returns: ApiReturns) -> None:
     """The classic apireturns.txt (each answer after its request line) and apireturns.json."""
     folder = settings.reports_path
     text_path, json_path = folder / API_RETURNS_TEXT, folder / API_RETURNS_JSON
@@ -165,4 +180,3 @@ def _write(settings: Settings, returns: ApiReturns) -> tuple[str, str]:
         )
     write_text_atomic(text_path, "\n\n".join(blocks) + "\n")
     write_json_atomic(json_path, returns.to_dict())
-    return str(text_path), str(json_path)

@@ -10,7 +10,8 @@ Data model
     small, the largest have thousands of employees (minimum 1 after rounding);
   - activity rate ~ gamma(shape 3, scale 8) yearly events per employee^0.8.
 
-* Month m (1..months) is a snapshot with one row per slot:
+* Month m (1..months) is a snapshot of the current portfolio: one row per client at the
+  start of the month, so every drop has ``clients`` rows:
 
   - ``number_of_employees`` = base size with a little month-to-month headcount noise (5 %);
   - ``lastyear_activity`` ~ Poisson(rate * employees^0.8 * noise), at least 1 (every
@@ -18,27 +19,32 @@ Data model
   - ``lastmonth_activity`` ~ Poisson(lastyear_activity / 12 * momentum): momentum is
     lognormal around 1 (sigma 0.3), and for 15 % of clients each month it collapses to
     uniform(0, 0.6) of that: the clients whose business is drifting away;
-  - ``exited`` ~ Bernoulli(p) with the true rule
+  - ``exited`` ~ Bernoulli(p), whether the client left during the month, with the true rule
     ``logit p = intercept + drop_weight * clip(1 - ratio, 0, 1) - size_weight * ln(employees / 20)``
     where ``ratio = lastmonth_activity / (lastyear_activity / 12)``: falling below the
-    yearly pace raises the risk, larger companies are a little safer.  Overall about 23 %.
+    yearly pace raises the risk, larger companies are a little safer.  The monthly churn is
+    about 6 % (a plausible rate for small business clients; about half leave within a
+    year), so a steady client's risk of leaving in a month is small and a client whose
+    activity collapsed is at 20-50 %.
 
 * A client who exits is replaced the next month by a new client (new id) in the same slot,
-  keeping the slot's size and rate: the sales team backfills like for like.  This keeps the
-  portfolio mix stable, so any change in the features comes from the scenario and not from
-  survivorship (small, risky clients would otherwise slowly drain out of the portfolio).
+  keeping the slot's size and rate: the sales team backfills like for like.  The portfolio
+  therefore always holds ``clients`` clients, and the mix stays stable, so any change in the
+  features comes from the scenario and not from survivorship (small, risky clients would
+  otherwise slowly drain out of the portfolio).  A client who left appears in no later drop.
 
 Scenarios (from ``drift_month`` on):
 
 * ``none``: nothing changes.
 * ``covariate``: an economic boom, every company is 1.7x larger (new hires) and activity is
   up ~50 % (1.7^0.8); the rule P(exit | features) is exactly the same.  Because larger
-  companies are safer under that rule, the exit rate dips a little (about 20 %).
+  companies are safer under that rule, the exit rate dips a little (about 5 %).
 * ``concept``: features are generated exactly as before but the rule changes: a drop in
   activity matters much less (weight 3.0 -> 1.0) and small companies become much riskier
-  (size weight 0.3 -> 1.2); the overall exit rate stays about the same.
+  (size weight 0.3 -> 1.2); the monthly churn rises a little (about 6.5 % -> 7 %).
 
-The holdout is 2,000 separate clients from the month-1 world (no drift, baseline rule).
+The holdout is 2,000 separate clients from the month-1 world (no drift, baseline rule), some 120
+of whom leave.
 Random numbers come from two independent streams of one seed, one for the portfolio and one
 for the holdout, so all scenarios share the same months before the drift and the holdout
 does not depend on the number of months.
@@ -113,8 +119,11 @@ class Rule:
         )
 
 
-BASELINE_RULE = Rule(intercept=-2.2, drop_weight=3.0, size_weight=0.3)
-CONCEPT_RULE = Rule(intercept=-2.0, drop_weight=1.0, size_weight=1.2)
+# Intercepts for a monthly churn of about 6 %. The concept rule's churn is a little higher:
+# at -3.9 (the same churn) the Brier score of the old model worsened by 0.004 where noise
+# allowed 0.004, so a check on Brier could not see the new rule; at -3.8 it worsens by 0.008.
+BASELINE_RULE = Rule(intercept=-4.0, drop_weight=3.0, size_weight=0.3)
+CONCEPT_RULE = Rule(intercept=-3.8, drop_weight=1.0, size_weight=1.2)
 
 
 @dataclass(frozen=True)

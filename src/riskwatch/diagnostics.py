@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
 import shutil
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -274,6 +276,50 @@ def _number(value: float | None, spec: str = ".3f") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def readable(value: float | None) -> str:
+    """A statistic as people write it: 119,894 (not 119894.000), 445.7, 0.243, n/a."""
+    if value is None:
+        return "n/a"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    # Larger numbers need fewer decimals to be read; small ones keep three significant digits.
+    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def history_text(kind: str, rows: list[dict[str, Any]]) -> str:
+    """Stored results of one kind, newest first: each with its time, model and whole text."""
+    if not rows:
+        return f"No stored {kind} results yet: `riskwatch diagnose` (or a cycle) records them"
+    blocks = []
+    for row in rows:
+        head = f"{row['created_at']}  model {row['version'] or 'none'}"
+        blocks.append("\n".join([head, *(f"  {line}" for line in _entry_lines(kind, row))]))
+    return "\n\n".join(blocks)
+
+
+def _entry_lines(kind: str, row: dict[str, Any]) -> list[str]:
+    """One stored result as readable lines; a result of an older shape as shortened JSON."""
+    try:
+        lines: list[str] = (_TEXT | {"drift": _drift_text})[kind](row["result"])
+        return lines
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # Shortened at a word's end, never in the middle of one; --json prints it whole.
+        said = json.dumps(row["result"], default=str)
+        return [textwrap.shorten(said, width=200, placeholder=" ... (whole with --json)")]
+
+
+def _drift_text(part: dict[str, Any]) -> list[str]:
+    drifted = [f["feature"] for f in part["features"] if f["drifted"] or f.get("psi_drifted")]
+    prediction = part.get("prediction") or {}
+    moved = prediction.get("drifted") or prediction.get("psi_drifted")
+    performance = (part.get("performance") or {}).get("evidence") or "no newly labelled rows"
+    return [
+        f"Drift on {part['batch']}: features that drifted: {', '.join(drifted) or 'none'}; "
+        f"predicted risk {'drifted' if moved else 'did not drift'}",
+        f"Performance: {performance}",
+    ]
+
+
 def _predictions_text(part: dict[str, Any]) -> list[str]:
     if not part["deployed"]:
         return [f"Predictions: {part['reason']}"]
@@ -286,9 +332,9 @@ def _predictions_text(part: dict[str, Any]) -> list[str]:
 
 def _statistics_text(part: dict[str, dict[str, float | None]]) -> list[str]:
     lines = ["Summary statistics of the master dataset:"]
-    lines.append(" " * 22 + "".join(f"{name:>11}" for name in STATISTICS))
+    lines.append(" " * 22 + "".join(f"{name:>12}" for name in STATISTICS))
     for column, stats in part.items():
-        lines.append(f"  {column:<20}" + "".join(f"{_number(stats[s]):>11}" for s in STATISTICS))
+        lines.append(f"  {column:<20}" + "".join(f"{readable(stats[s]):>12}" for s in STATISTICS))
     return lines
 
 

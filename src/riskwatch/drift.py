@@ -158,6 +158,11 @@ class PerformanceDrift:
     rows: int
     decision: Decision
     evidence: str
+    # The interval rule's numbers, so a reader can redo the decision: the recorded score's
+    # 95 % interval (when it has one) and the drop the noise of both scores allows.
+    recorded_low: float | None = None
+    recorded_high: float | None = None
+    allowed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
@@ -165,11 +170,32 @@ class PerformanceDrift:
             "rule": self.rule,
             "metric": self.metric,
             "recorded": self.recorded,
+            "recorded_low": self.recorded_low,
+            "recorded_high": self.recorded_high,
             "current": self.current.to_dict(),
             "rows": self.rows,
             "decision": self.decision,
             "evidence": self.evidence,
+            "allowed": self.allowed,
         }
+
+
+def half_width(low: float | None, high: float | None) -> float | None:
+    """Half the width of an interval (a bootstrap interval need not be symmetric)."""
+    return None if low is None or high is None else (high - low) / 2
+
+
+def noise_allowance(current: Metric, record: Metric) -> float | None:
+    """The drop the interval rule calls noise: √(a² + b²) of both intervals' half-widths.
+
+    Each half-width is about 1.96 standard errors, so this is 1.96 standard errors of the
+    difference of two independent estimates; a score without an interval counts as exact.
+    """
+    new = half_width(current.low, current.high)
+    if new is None:
+        return None
+    old = half_width(record.low, record.high) or 0.0
+    return math.sqrt(new**2 + old**2)
 
 
 def performance_drift(
@@ -201,10 +227,21 @@ def performance_drift(
     previous = record.value
     if settings.drift_rule == "classic":
         decision, evidence = _classic(metric, previous, current, y, settings)
+        allowed = None
     else:
         decision, evidence = _interval(metric, record, current, y, settings)
+        allowed = noise_allowance(current, record)
     return PerformanceDrift(
-        settings.drift_rule, metric, previous, current, len(y), decision, evidence
+        settings.drift_rule,
+        metric,
+        previous,
+        current,
+        len(y),
+        decision,
+        evidence,
+        record.low,
+        record.high,
+        allowed,
     )
 
 
@@ -252,14 +289,19 @@ def _interval(
     drop = sign * (recorded - value)
     # Both scores are estimates: the recorded one from a holdout of its own. Their difference
     # is noise unless it exceeds 1.96 combined standard errors (each from its 95 % interval).
-    spread = (high - low) ** 2
-    if record.low is not None and record.high is not None:
-        spread += (record.high - record.low) ** 2
-    allowed = math.sqrt(spread) / 2
+    allowed = noise_allowance(current, record) or 0.0
+    new_half = (high - low) / 2
+    old_half = half_width(record.low, record.high)
+    was = (
+        f" (95 % interval {record.low:.3f} to {record.high:.3f}, half-width {old_half:.3f})"
+        if old_half is not None and record.low is not None and record.high is not None
+        else " (no interval: taken as exact, half-width 0)"
+    )
     measured = (
-        f"{metric} on {rows} is {value:.3f} (95 % interval {low:.3f} to {high:.3f}) against "
-        f"the recorded {recorded:.3f}: {'worse' if drop > 0 else 'no worse'} by "
-        f"{max(drop, 0.0):.3f}, noise allows {allowed:.3f}"
+        f"{metric} on {rows} is {value:.3f} (95 % interval {low:.3f} to {high:.3f}, "
+        f"half-width {new_half:.3f}) against the recorded {recorded:.3f}{was}: "
+        f"{'worse' if drop > 0 else 'no worse'} by {max(drop, 0.0):.3f}, noise allows "
+        f"{allowed:.3f} (√({new_half:.3f}² + {old_half or 0.0:.3f}²))"
     )
     if drop > allowed:
         return "retrain", f"{measured}: the model has got worse."

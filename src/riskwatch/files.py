@@ -6,19 +6,23 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+FILE_MODE = 0o666  # before the umask: what any program gives a file it creates
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside target that replaces target only if the block succeeds."""
+    """A temporary path beside target that replaces target only if the block succeeds.
+
+    The file gets the permissions of any file the user creates (0666 less the umask), whatever
+    riskwatch writes in it: call lists, API returns, quarantine files and reports alike.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = _new_file(target)
     try:
         yield temporary
         _fsync(temporary)
@@ -26,6 +30,23 @@ def atomic_path(target: Path) -> Iterator[Path]:
         fsync_folder(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _new_file(target: Path) -> Path:
+    """A new, empty, uniquely named file beside target, created with mode 0666 less the umask."""
+    # Not tempfile.mkstemp: it makes every file private (0600), so a call list was unreadable
+    # to the managers' group while the report beside it was not. Here the kernel applies the
+    # umask, as for any file; reading the umask instead (os.umask) would change it for a moment
+    # in every thread of the process.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(path, flags, FILE_MODE))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{target.parent}: no free temporary name for {target.name}")
 
 
 def write_text_atomic(target: Path, text: str) -> None:
@@ -70,3 +91,11 @@ def fsync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def shown_path(path: Path, workspace: Path) -> str:
+    """A path as a person finds it: relative to the workspace when it lies inside it."""
+    try:
+        return path.resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return str(path)

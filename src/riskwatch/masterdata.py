@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from riskwatch.files import atomic_path
+from riskwatch.files import atomic_path, shown_path
 from riskwatch.schema import BATCH_COLUMN, REQUIRED
 
 MASTER_PARQUET = "finaldata.parquet"
@@ -127,9 +129,14 @@ def write_ingested_list(folder: Path, names: list[str]) -> None:
         temporary.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
 
 
+def rows_quarantine_path(folder: Path, batch_id: int, name: str) -> Path:
+    """Where a batch's bad rows are quarantined (whether or not it had any)."""
+    return folder / QUARANTINE / f"batch{batch_id:06d}-{_safe(name)}.rows.csv"
+
+
 def quarantine_rows(folder: Path, batch_id: int, name: str, bad: pd.DataFrame) -> Path:
     """Write a batch's bad rows, with line and reason, to quarantine/; return the file."""
-    target = folder / QUARANTINE / f"batch{batch_id:06d}-{_safe(name)}.rows.csv"
+    target = rows_quarantine_path(folder, batch_id, name)
     frame = bad.copy()
     frame.insert(0, "file", name)
     for column in frame.columns:  # bad rows are raw text: a hostile cell stays inert
@@ -154,6 +161,44 @@ def quarantine_file(folder: Path, name: str, path: Path | None, sha256: str, rea
     entry["file"], entry["reason"] = neutralise(entry["file"]), neutralise(entry["reason"])
     entry.to_csv(log, mode="a", header=not log.exists(), index=False)
     return log
+
+
+def quarantined_rows(
+    folder: Path, workspace: Path, *, batch: str, batch_id: int, rows: int
+) -> dict[str, Any]:
+    """A batch's quarantined rows: how many, why (counted by rule), and their file."""
+    path = rows_quarantine_path(folder, batch_id, batch)
+    return {
+        "batch": batch,
+        "whole_file": False,
+        "rows": rows,
+        "reasons": quarantine_reasons(path),
+        "file": shown_path(path, workspace),
+    }
+
+
+def quarantine_reasons(path: Path) -> dict[str, int]:
+    """How many quarantined rows of a rows file fail each rule, most frequent first."""
+    try:
+        reasons = pd.read_csv(path, usecols=["reason"], dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}
+    counts: dict[str, int] = {}
+    for reason in reasons["reason"]:
+        for kind in reason_kinds(reason):
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def reason_kinds(reason: str) -> list[str]:
+    """The rules a quarantined row breaks, without its values ("exited must be 0 or 1")."""
+    kinds = []
+    # A reason names each failing column as "<column> <rule> ('<value>')", joined by "; ".
+    for part in reason.removeprefix("'").split("; "):
+        kind = re.split(r" \(['\"]|: ", part, maxsplit=1)[0].strip()
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    return kinds
 
 
 def _safe(name: str) -> str:

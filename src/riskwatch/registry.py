@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import tempfile
+import threading
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
@@ -16,17 +18,33 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
+from riskwatch import layout
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import fsync_folder, read_json, sha256_file, write_json_atomic
 from riskwatch.models import TRUSTED_TYPES
 
-# Kedro's version format: a UTC timestamp that sorts as text in time order and is a safe name.
-VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
-VERSION_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{6}Z")
+# Defined in riskwatch.layout, which `riskwatch models` reads without importing scikit-learn.
+VERSION_FORMAT, VERSION_PATTERN = layout.VERSION_FORMAT, layout.VERSION_PATTERN
+METADATA_FILE, DEPLOYMENT_FILE = layout.METADATA_FILE, layout.DEPLOYMENT_FILE
 MODEL_FILE = "model.skops"
-METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
-DEPLOYMENT_FILE = "deployment.json"
+# What skops raises on a file that is not a sound skops model (probed on truncated, foreign and
+# edited files); anything else is a fault of this process, not of the file, and is not hidden.
+BAD_FILE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    EOFError,
+    OSError,
+)
+# Loads are serialised in the process: skops parses numpy headers with ast.literal_eval, whose
+# recursion counter CPython <= 3.11.7 shares between threads (gh-106905), so two loads at once
+# could fail with SystemError "AST constructor recursion depth mismatch".
+_LOADING = threading.Lock()
 PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
 
 
@@ -61,7 +79,7 @@ def check_version(text: str) -> str:
     if not VERSION_PATTERN.fullmatch(text):
         raise RegistryError(
             f"not a model version: {text!r}; versions look like 2026-11-21T10.15.30.123456Z "
-            "(see `riskwatch status`)"
+            "(see `riskwatch models`)"
         )
     return text
 
@@ -73,11 +91,7 @@ def new_version() -> str:
 
 def versions(root: Path) -> list[str]:
     """The saved versions, oldest first."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name for p in root.iterdir() if VERSION_PATTERN.fullmatch(p.name) and p.is_dir()
-    )
+    return layout.saved_versions(root)
 
 
 def version_folder(root: Path, version: str) -> Path:
@@ -155,17 +169,16 @@ def load_verified(path: Path, sha256: str) -> Any:
             f"{sha256[:12]}…; the file was changed after it was saved"
         )
     try:
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise RegistryError(
-                f"{path}: refusing to load: it holds types riskwatch does not trust: "
-                + ", ".join(sorted(untrusted))
-            )
-        return sio.load(path, trusted=list(TRUSTED_TYPES))
-    except RegistryError:
-        raise
-    except Exception as exc:  # skops raises many kinds on a foreign or corrupt file
+        with _LOADING:
+            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+            if not untrusted:
+                return sio.load(path, trusted=list(TRUSTED_TYPES))
+    except BAD_FILE_ERRORS as exc:
         raise RegistryError(f"{path}: not a readable skops model file: {exc}") from exc
+    raise RegistryError(
+        f"{path}: refusing to load: it holds types riskwatch does not trust: "
+        + ", ".join(sorted(untrusted))
+    )
 
 
 def read_deployment(prod_path: Path) -> Deployed | None:

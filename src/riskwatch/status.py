@@ -39,8 +39,8 @@ class Status:
             return (
                 f"Nothing is deployed. {self.versions} model version(s) saved"
                 + (f", the newest {self.newest_version}" if self.newest_version else "")
-                + ". Deploy one with `riskwatch deploy` (or run a cycle: `riskwatch run`)."
-                + _cycles_text(self.cycles)
+                + " (list them: `riskwatch models`). Deploy one with `riskwatch deploy` "
+                "(or run a cycle: `riskwatch run`)." + _cycles_text(self.cycles)
             )
         d = self.deployed
         lines = [
@@ -54,7 +54,7 @@ class Status:
                 + _metrics_line(s["metrics"])
             )
         newer = "" if self.newest_version == d["version"] else f"; newest {self.newest_version}"
-        lines.append(f"Versions saved: {self.versions}{newer}")
+        lines.append(f"Versions saved: {self.versions}{newer} (list them: riskwatch models)")
         lines.append("Deployments (newest first):")
         for row in self.history:
             lines.append(

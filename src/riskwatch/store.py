@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from riskwatch.errors import StoreError
 from riskwatch.tables import (
     JSON_COLUMNS,
     batches,
+    call_list_items,
+    call_lists,
     cycles,
     deployments,
     diagnostics,
@@ -31,6 +34,8 @@ __all__ = [
     "BatchRecord",
     "Store",
     "batches",
+    "call_list_items",
+    "call_lists",
     "cycles",
     "deployments",
     "diagnostics",
@@ -57,6 +62,13 @@ def _create_diagnostics(conn: Connection) -> None:
 
 
 MIGRATION_ATTEMPTS = 20  # about 10 s in all for another process to finish migrating
+# The errors of another process creating the same tables at the same moment: PostgreSQL's
+# duplicate table and unique violation (on the version row, or its catalogue when two create
+# one table), SQLite's "already exists" and "UNIQUE constraint failed". Any other error (a
+# refused connection, a wrong password) is reported at once.
+RACE_SQLSTATES = frozenset({"42P07", "23505"})
+RACE_MESSAGES = ("already exists", "unique constraint failed")
+_migrated: set[str | None] = set()  # the databases migrated by this process (never None)
 
 
 # Ordered migrations: append, never edit or reorder. The position is the schema version.
@@ -64,12 +76,36 @@ def _create_cycles(conn: Connection) -> None:
     cycles.create(conn, checkfirst=True)
 
 
+def _create_call_lists(conn: Connection) -> None:
+    for table in (call_lists, call_list_items):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_batches,
     _create_model_records,
     _create_diagnostics,
     _create_cycles,
+    _create_call_lists,
 ]
+
+
+def _is_migration_race(exc: sa.exc.DBAPIError) -> bool:
+    """The error is another process migrating the same database at the same moment."""
+    if getattr(exc.orig, "sqlstate", None) in RACE_SQLSTATES:
+        return True
+    return any(text in str(exc.orig).lower() for text in RACE_MESSAGES)
+
+
+def _migration_key(engine: Engine) -> str | None:
+    """What identifies a migrated database in this process; None when it may be new each
+    time (an in-memory or deleted SQLite database)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or not Path(url.database).is_file():
+            return None
+        return f"sqlite:{Path(url.database).resolve()}"
+    return url.render_as_string(hide_password=False)
 
 
 def utcnow() -> str:
@@ -129,15 +165,26 @@ class Store:
             yield conn
 
     def migrate(self) -> int:
-        """Apply the migrations not yet applied; return the schema version."""
+        """Apply the migrations not yet applied (once per process and database); return the
+        schema version."""
+        if _migration_key(self.engine) in _migrated:
+            return len(MIGRATIONS)
         for attempt in range(1, MIGRATION_ATTEMPTS):
             try:
-                return self._migrate_once()
-            except sa.exc.DBAPIError:
-                # Another process (the API, a cycle) is creating the same tables at this moment:
-                # wait for it to finish, then look again.
+                version = self._migrate_once()
+                break
+            except sa.exc.DBAPIError as exc:
+                if not _is_migration_race(exc):
+                    raise
+                # Another process (the API, a cycle) is creating the same tables at this
+                # moment: wait for it to finish, then look again.
                 time.sleep(0.05 * attempt)
-        return self._migrate_once()
+        else:
+            version = self._migrate_once()
+        key = _migration_key(self.engine)
+        if key is not None:
+            _migrated.add(key)
+        return version
 
     def _migrate_once(self) -> int:
         with self.begin() as conn:

@@ -111,5 +111,31 @@ cycles = sa.Table(
     sa.Column("finished_at", sa.String(32)),
 )
 
+call_lists = sa.Table(
+    "call_lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("published_at", sa.String(32), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),  # the model that scored the clients
+    sa.Column("cycle_id", sa.Integer),  # the cycle that published it; none for `calllist --publish`
+    sa.Column("clients", sa.BigInteger, nullable=False),  # current clients scored
+    sa.Column("departed", sa.BigInteger, nullable=False),  # clients not listed: they already left
+    sa.Column("size", sa.Integer, nullable=False),  # clients listed
+    sa.Column("path", sa.String(1024), nullable=False),  # the CSV file it was written to
+)
+
+call_list_items = sa.Table(
+    "call_list_items",
+    metadata,
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("call_lists.id"), primary_key=True),
+    sa.Column("rank", sa.Integer, primary_key=True),
+    sa.Column("corporation", sa.Text, nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("risk_band", sa.String(8), nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),  # a JSON list of phrases
+    sa.Column("change", sa.String(64), nullable=False),  # since the list published before
+    sa.Column("previous_rank", sa.Integer),
+)
+
 # Columns holding JSON documents, encoded on write and decoded on read by add() and rows().
-JSON_COLUMNS = frozenset({"params", "metrics", "result", "steps"})
+JSON_COLUMNS = frozenset({"params", "metrics", "result", "steps", "reasons"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -13,12 +13,14 @@ from typing import Any, cast
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskwatch import __version__
 from riskwatch.api import records, routes
 from riskwatch.api.deps import Resources, require_token
+from riskwatch.api.docs import add_docs
 from riskwatch.api.inputs import RequestError, field_name
 from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
@@ -42,14 +44,18 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Client-attrition risk: predictions, metrics, diagnostics and the call list.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by add_docs, not from a CDN
+        redoc_url=None,  # ReDoc loads from a CDN too, and /docs covers it
     )
     app.state.resources = Resources(settings)
+    add_docs(app)
     app.include_router(routes.public)
     protected: Any = [Depends(require_token)]
     app.include_router(routes.router, dependencies=protected)
     app.include_router(records.router, dependencies=protected)
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestError, _bad_input)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
     app.add_exception_handler(NotReadyError, _unavailable)
     app.add_exception_handler(RiskwatchError, _unavailable)
@@ -87,24 +93,40 @@ class ServerTiming:
         await self.app(scope, receive, timed)
 
 
+def problem(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An error answer: always detail and errors (one entry, no field, when nothing more)."""
+    listed = errors if errors is not None else [{"field": None, "message": detail}]
+    return JSONResponse({"detail": detail, "errors": listed}, status_code=status, headers=headers)
+
+
 async def _bad_input(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(RequestError, exc)  # registered for RequestError only
-    content: dict[str, Any] = {"detail": exc.detail}
-    if exc.errors is not None:
-        content["errors"] = exc.errors
-    return JSONResponse(content, status_code=exc.status)
+    return problem(exc.status, exc.detail, exc.errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # 401, 404 (no such endpoint), 405...: the same document as every other error.
+    exc = cast(StarletteHTTPException, exc)  # registered for HTTPException only
+    if exc.status_code < 400:  # pragma: no cover - not raised by riskwatch
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
 async def _bad_parameters(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(RequestValidationError, exc)  # registered for RequestValidationError only
     errors = [{"field": field_name(tuple(e["loc"][1:])), "message": e["msg"]} for e in exc.errors()]
     shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return JSONResponse({"detail": shown, "errors": errors}, status_code=422)
+    return problem(422, shown, errors)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     # The workspace cannot answer yet (nothing deployed, no data): say why, as 503.
-    return JSONResponse({"detail": str(exc)}, status_code=503)
+    return problem(503, str(exc))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

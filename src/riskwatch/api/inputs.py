@@ -3,16 +3,17 @@ file of the workspace found without ever leaving its data folders."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from riskwatch.api.schemas import PredictionRequest
+from riskwatch.api.schemas import Client, PredictionRequest
 from riskwatch.config import Settings
 from riskwatch.datasets import SUPPORTED, DataError, read_labelled
 from riskwatch.schema import FEATURES, ID_COLUMN
@@ -63,14 +64,26 @@ def parse_json(body: bytes) -> PredictionRequest:
         for problem in problems:
             loc = tuple(problem["loc"])
             position = loc[1] if len(loc) > 1 and loc[0] == "clients" else None
-            errors.append(
-                {"field": field_name(loc), "position": position, "message": problem["msg"]}
-            )
+            message = problem["msg"]
+            if problem["type"] == "extra_forbidden":
+                message = unknown_field(str(loc[-1]), Client if position is not None else None)
+            errors.append({"field": field_name(loc), "position": position, "message": message})
+        # An unknown field first: it usually explains the "Field required" beside it.
+        errors.sort(key=lambda e: not str(e["message"]).startswith("unknown field"))
         shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise RequestError(
             422, f"{len(errors)} problem(s) in the request: {shown}{more}", errors
         ) from exc
+
+
+def unknown_field(name: str, model: type[BaseModel] | None) -> str:
+    """Why a field is refused: unknown, with the closest known name."""
+    known = list((model or PredictionRequest).model_fields)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"unknown field; did you mean {close[0]!r}?"
+    return f"unknown field; the fields are {', '.join(known)}"
 
 
 def clients_frame(request: PredictionRequest) -> pd.DataFrame:
@@ -95,13 +108,13 @@ def data_roots(settings: Settings) -> list[Path]:
     return [settings.input_folder_path, settings.output_folder_path, settings.test_data_path]
 
 
-def dataset_file(settings: Settings, name: str) -> Path:
+def dataset_file(settings: Settings, name: str, field: str = "dataset") -> Path:
     """The data file a dataset name means, inside a data folder; anything else is refused."""
     roots = data_roots(settings)
     shown = ", ".join(_shown(root, settings.workspace) for root in roots)
     given = Path(name)
     if "\x00" in name or given.is_absolute() or ".." in given.parts:
-        raise RequestError(400, f"dataset {name!r} is refused: name a data file inside {shown}")
+        raise RequestError(400, f"{field} {name!r} is refused: name a data file inside {shown}")
     # "testdata.csv" inside a data folder, or "testdata/testdata.csv" from the workspace;
     # symlinks are resolved before the check, so none leads out.
     bases = [*(root for root in roots if root.is_dir()), settings.workspace]
@@ -110,7 +123,7 @@ def dataset_file(settings: Settings, name: str) -> Path:
         if _inside(real, *roots) and real.is_file() and real.suffix in SUPPORTED:
             return real
     if any(real.exists() and not _inside(real, *roots) for real in candidates):
-        raise RequestError(400, f"dataset {name!r} is refused: it leads out of {shown}")
+        raise RequestError(400, f"{field} {name!r} is refused: it leads out of {shown}")
     raise RequestError(404, f"no data file ({', '.join(SUPPORTED)}) named {name!r} in {shown}")
 
 
@@ -133,9 +146,9 @@ def _inside(path: Path, *roots: Path) -> bool:
     return False
 
 
-def read_dataset(settings: Settings, name: str) -> pd.DataFrame:
+def read_dataset(settings: Settings, name: str, field: str = "dataset") -> pd.DataFrame:
     """The clients of a workspace data file; 422 naming the line of any bad row."""
-    path = dataset_file(settings, name)
+    path = dataset_file(settings, name, field)
     try:
         return read_labelled(path, require_target=False)
     except DataError as exc:  # named as the caller named it, not by the server's path

@@ -7,9 +7,10 @@ from typing import Any
 import pandas as pd
 
 from riskwatch.api.served import Served
-from riskwatch.calllist import NO_REASON, reason_words, risk_band, risks_and_pushes
+from riskwatch.calllist import risk_band
 from riskwatch.config import Settings
 from riskwatch.models import predict_risk
+from riskwatch.reasons import NO_REASON, reason_words, risks_and_pushes
 from riskwatch.schema import ID_COLUMN
 
 

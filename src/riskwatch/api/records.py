@@ -88,19 +88,26 @@ def summarystats(
 
 @router.get("/diagnostics", responses=PROBLEMS)
 def diagnostics_(
-    settings: SettingsDep, store: StoreDep, refresh: Refresh = False
+    served: ServedDep, settings: SettingsDep, store: StoreDep, refresh: Refresh = False
 ) -> dict[str, Any]:
-    """The latest of each diagnostic: predictions, statistics, missing data, timings,
-    dependencies and drift."""
+    """The latest of each diagnostic (predictions, statistics, missing data, timings,
+    dependencies and drift); version is the model served, and predictions are its own."""
+    version = served.deployed.version
+    latest = history(store, "predictions", limit=1)
     source = "recorded"
-    if refresh or not history(store, "predictions", limit=1):
+    # Predictions recorded for another model (before a deployment) are not this one's.
+    if refresh or not latest or latest[0]["version"] != version:
         diagnose(settings, store, timings=False)  # timings train a model: not on a GET
         source = "computed"
     parts = {}
     for kind in RECORDED_KINDS:
         found = history(store, kind, limit=1)
         parts[kind] = found[0] if found else None
-    return {"source": source, "parts": parts}
+    answer: dict[str, Any] = {"source": source, "version": version, "parts": parts}
+    predicted = (parts["predictions"] or {}).get("version")
+    if predicted != version:  # production moved while this request ran
+        answer["warning"] = f"the predictions are model {predicted}'s, not the served {version}'s"
+    return answer
 
 
 def _deployed_version(settings: Settings) -> str | None:

@@ -20,7 +20,14 @@ from riskwatch.api.inputs import (
     read_dataset,
 )
 from riskwatch.api.predict import predict_clients
-from riskwatch.api.schemas import PROBLEMS, Health, PredictionResponse, Ready, VersionInfo
+from riskwatch.api.schemas import (
+    PROBLEMS,
+    CallListResponse,
+    Health,
+    PredictionResponse,
+    Ready,
+    VersionInfo,
+)
 from riskwatch.api.served import NotReadyError, Served
 from riskwatch.calllist import build_call_list
 from riskwatch.config import Settings
@@ -39,13 +46,27 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", response_model=Ready, responses=PROBLEMS)
-def ready(served: ServedDep, settings: SettingsDep, store: StoreDep) -> dict[str, str]:
-    """A model is deployed and loaded, and the workspace and its database are readable."""
+def ready(
+    request: Request, served: ServedDep, settings: SettingsDep, store: StoreDep
+) -> dict[str, str | None]:
+    """A model is loaded and answering, and the workspace and its database are readable;
+    a warning when the deployed model cannot be loaded and the previous one still answers."""
     for path in (settings.output_folder_path, settings.test_data_path):
         if not os.access(path, os.R_OK):
             raise NotReadyError(f"{path} is not readable")
     store.rows(deployments, newest_first=True, limit=1)  # the database answers
-    return {"status": "ready", "version": served.deployed.version}
+    version = served.deployed.version
+    failed = resources(request).models.failure()
+    if failed is None:
+        return {"status": "ready", "version": version, "deployed_version": version}
+    # Still 200: the last good model answers, and a 503 on every replica would turn one
+    # bad deployment into an outage.
+    deployed = failed.version or "unknown"
+    warning = (
+        f"the deployed model {deployed} cannot be loaded ({failed.error}); model {version} "
+        f"answers instead; next try in {failed.retry_in():.0f} s"
+    )
+    return {"status": "ready", "version": version, "deployed_version": deployed, "warning": warning}
 
 
 @router.get("/version", response_model=VersionInfo, responses=PROBLEMS)
@@ -100,8 +121,9 @@ def _predict(
         frame = parse_csv(body)
     else:
         document = parse_json(body)
-        dataset = document.dataset
-        frame = read_dataset(settings, dataset) if dataset else clients_frame(document)
+        named = document.data_file()
+        dataset = named[1] if named else None
+        frame = read_dataset(settings, named[1], named[0]) if named else clients_frame(document)
     if frame.empty:
         raise RequestError(422, "no clients to predict: the data has no rows")
     if len(frame) > settings.api_max_clients:
@@ -118,11 +140,12 @@ def _predict(
     }
 
 
-@router.get("/calllist", responses=PROBLEMS)
+@router.get("/calllist", response_model=CallListResponse, responses=PROBLEMS)
 def calllist(
     settings: SettingsDep,
+    store: StoreDep,
     top: Annotated[int | None, Query(ge=1, le=100_000, description="clients listed")] = None,
 ) -> dict[str, Any]:
-    """The ranked call list: every current client's risk, band, reasons and change."""
-    found = build_call_list(settings, top, write=False)  # a GET leaves calllist.csv as it is
-    return found.to_dict()
+    """The call list now: each current client's risk, band, reasons, and the change since the
+    list last published to the managers. A look only: nothing is published or written."""
+    return build_call_list(settings, store, top).to_dict()

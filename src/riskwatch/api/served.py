@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import read_json
-from riskwatch.registry import METADATA_FILE, Deployed, load_deployed
+from riskwatch.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
 
 log = logging.getLogger("riskwatch.api")
 
@@ -29,15 +30,33 @@ class Served:
     reference: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LoadFailure:
+    """A deployment that would not load: what went wrong, and when it is tried again."""
+
+    target: str
+    version: str | None
+    error: str
+    attempts: int
+    retry_at: float  # time.monotonic()
+
+    def retry_in(self) -> float:
+        """Seconds until the next try."""
+        return max(0.0, self.retry_at - time.monotonic())
+
+
 class ModelHolder:
     """The model production points at, reloaded when the pointer changes (no restart)."""
 
-    def __init__(self, prod_path: Path) -> None:
+    def __init__(self, prod_path: Path, *, first_retry: float = 1.0, last_retry: float = 60.0):
         self.prod_path = prod_path
+        # A deployment that failed to load is tried again after first_retry seconds, then
+        # twice as long each time up to last_retry: a file fixed in place gets served.
+        self.first_retry, self.last_retry = first_retry, last_retry
         # The folder the pointer named and the model loaded from it, swapped as one tuple:
         # two attributes could be read half old, half new by a request in another thread.
         self._current: tuple[str, Served] | None = None
-        self._failed: str | None = None  # a target that would not load: not tried again
+        self._failed: LoadFailure | None = None
         self._lock = threading.Lock()
 
     def current(self) -> Served:
@@ -51,30 +70,49 @@ class ModelHolder:
         with self._lock:
             return self._reload(target)
 
+    def failure(self) -> LoadFailure | None:
+        """Why the deployment production points at now is not the one served, if it failed."""
+        failed = self._failed
+        return failed if failed and failed.target == os.path.realpath(self.prod_path) else None
+
     def _reload(self, target: str) -> Served:
-        current = self._current
+        current, failed = self._current, self._failed
         if current is not None and current[0] == target:
             return current[1]  # another request loaded it meanwhile
-        if current is not None and self._failed == target:
-            return current[1]  # known bad: keep serving the last good model
+        if failed is not None and failed.target == target and failed.retry_in() > 0:
+            return self._instead(failed, current)  # not yet time to try again
         try:
             served = load_served(self.prod_path)
         except (RiskwatchError, OSError, ValueError) as exc:
-            if current is None:
-                raise NotReadyError(str(exc)) from exc
-            # A bad deployment must not take the service down: say so, serve the last good one.
-            log.error(
-                "cannot load the new deployment in %s (%s); still serving %s",
-                target,
-                exc,
-                current[1].deployed.version,
+            attempts = failed.attempts + 1 if failed and failed.target == target else 1
+            wait = min(self.first_retry * 2 ** (attempts - 1), self.last_retry)
+            self._failed = LoadFailure(
+                target, _version_at(target), str(exc), attempts, time.monotonic() + wait
             )
-            self._failed = target
-            return current[1]
+            log.error(
+                "cannot load the deployment in %s (%s); next try in %.0f s", target, exc, wait
+            )
+            return self._instead(self._failed, current)
         if current is None or served.deployed.version != current[1].deployed.version:
             log.info("serving model %s", served.deployed.version)
         self._current, self._failed = (str(served.deployed.folder), served), None
         return served
+
+    def _instead(self, failed: LoadFailure, current: tuple[str, Served] | None) -> Served:
+        """The last good model while production's cannot be loaded; NotReadyError if none."""
+        if current is None:
+            raise NotReadyError(f"{failed.error} (next try in {failed.retry_in():.0f} s)")
+        # A bad deployment must not take the service down: the last good one answers.
+        return current[1]
+
+
+def _version_at(folder: str) -> str | None:
+    """The version a deployment folder records, if it can be read."""
+    try:
+        deployed = read_deployment(Path(folder))
+    except (RiskwatchError, OSError, ValueError, KeyError):
+        return None
+    return deployed.version if deployed else None
 
 
 def load_served(prod_path: Path) -> Served:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from riskwatch import __version__
 from riskwatch.cli import automation, data, model, monitor, replay, report, serve
-from riskwatch.cli.common import EXIT_FAILED, EXIT_USAGE, log
+from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LastError, emit_error, log
+from riskwatch.cli.usage import JSON_FLAG, Parser, UsageError, command_path, explain, takes_json
 from riskwatch.config import ConfigError
 from riskwatch.errors import RiskwatchError
 
@@ -25,22 +26,64 @@ THREADS_ENV = "OMP_NUM_THREADS"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one riskwatch command and return its exit code."""
     os.environ.setdefault(THREADS_ENV, "1")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    args = parser.parse_args(argv)
+    words, innermost = command_path(parser, argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _refused(exc, argv, words, innermost if exc.parser is parser else exc.parser)
     # --config and friends may stand before or after the command; unset ones get defaults here
     # (set_defaults would change the actions the subcommands share and undo the first position).
     for name, default in (("config", None), ("verbose", False), ("quiet", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    _logging(verbose=args.verbose, quiet=args.quiet)
+    errors = LastError()
+    log.addHandler(errors)
+    try:
+        code = _call(args)
+    finally:
+        log.removeHandler(errors)
+    if code != EXIT_OK and getattr(args, "json", False) and not getattr(args, "emitted", False):
+        emit_error(words, errors.message or f"exit code {code}", code)
+    return code
+
+
+def _refused(
+    exc: UsageError, argv: list[str], words: list[str], innermost: argparse.ArgumentParser
+) -> int:
+    """Say why the command line was refused, with a did-you-mean; exit 2."""
+    _logging(verbose=False, quiet=False)
+    # Unknown options are refused by the top parser, but the command's usage is the help
+    # (the caller passes the command's parser as innermost then).
+    sys.stderr.write(innermost.format_usage())
+    message = explain(exc, words, innermost)
+    log.error("%s", message)
+    # An unknown command takes no option, but whoever typed --json reads stdout as JSON.
+    if _json_asked(argv) and (takes_json(innermost) or not words):
+        emit_error(words, message, EXIT_USAGE)
+    return EXIT_USAGE
+
+
+def _json_asked(argv: list[str]) -> bool:
+    return JSON_FLAG in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def _logging(*, verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     # Our messages at the chosen level; libraries' (WeasyPrint's layout steps, fontTools' font
     # subsetting) only when they fail, unless -v asks for everything.
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.ERROR,
+        level=logging.DEBUG if verbose else logging.ERROR,
         format="riskwatch: %(message)s",
         stream=sys.stderr,
     )
     log.setLevel(level)
+
+
+def _call(args: argparse.Namespace) -> int:
+    """The command's exit code; errors it raises become a message and their exit code."""
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)
@@ -57,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--config",
         type=Path,
@@ -65,9 +108,21 @@ def _parser() -> argparse.ArgumentParser:
         help="config file (riskwatch.toml or classic config.json); "
         "default ./riskwatch.toml, else ./config.json",
     )
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="say everything, libraries' messages and tracebacks included",
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="say only warnings and errors (no progress, no steps)",
+    )
+    parser = Parser(
         prog="riskwatch",
         description="Create, deploy and monitor a client-attrition risk model.",
         parents=[common],

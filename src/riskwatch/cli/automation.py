@@ -14,6 +14,7 @@ from riskwatch.cli.common import (
     log,
     positive_int,
     settings_of,
+    step_lines,
 )
 from riskwatch.errors import RiskwatchError
 from riskwatch.scheduler import (
@@ -98,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         with run_lock(settings, wait=args.wait):
             from riskwatch.fullprocess import run_cycle  # noqa: PLC0415 - heavy, after the lock
 
-            result = run_cycle(settings, trigger=args.trigger)
+            result = run_cycle(settings, trigger=args.trigger, on_step=step_lines(args))
     except LockedError as exc:
         log.error("%s", exc)
         return EXIT_LOCKED
@@ -116,7 +117,7 @@ def _schedule(args: argparse.Namespace) -> int:
     def tick() -> str:
         try:
             with run_lock(settings):
-                result = run_cycle(settings, trigger="schedule")
+                result = run_cycle(settings, trigger="schedule", on_step=step_lines(args))
         except LockedError as exc:
             return f"skipped: another cycle holds the lock ({exc.holder})"
         if result.error:

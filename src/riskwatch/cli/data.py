@@ -57,7 +57,8 @@ def _demo(args: argparse.Namespace) -> int:
         f"Demo workspace: {summary.workspace}\n"
         f"  {summary.clients:,} clients, {summary.months} monthly drops of "
         f"{summary.rows_per_month:,} rows, scenario {summary.scenario}{drift}\n"
-        f"  exit rate {summary.exit_rate:.1%}, holdout {summary.holdout_rows:,} rows\n"
+        f"  monthly churn {summary.exit_rate:.1%} (each leaver replaced by a new client the "
+        f"next month), holdout {summary.holdout_rows:,} rows\n"
         f"Next: riskwatch --config {summary.config_file} ingest"
     )
     emit(args, data, text)

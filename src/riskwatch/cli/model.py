@@ -1,4 +1,4 @@
-"""Commands about the model: train, score, deploy, rollback, status, calllist."""
+"""Commands about the model: train, score, deploy, rollback, status, models, calllist."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, positive_int, settings_of
+from riskwatch.cli.common import (
+    EXIT_LOCKED,
+    EXIT_OK,
+    emit,
+    log,
+    open_store,
+    positive_int,
+    settings_of,
+)
 
 # Each command imports its step inside the function: scikit-learn and pandas cost a second
 # to import, and commands such as `riskwatch ingest` with nothing new must stay fast.
@@ -48,10 +56,23 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser(
         "status", parents=parents, help="what is deployed, since when, with what scores"
     ).set_defaults(command=_status)
+    commands.add_parser(
+        "models",
+        parents=parents,
+        help="list the saved model versions: training rows, holdout scores, gate verdicts, "
+        "when each was in production",
+    ).set_defaults(command=_models)
     calllist = commands.add_parser(
-        "calllist", parents=parents, help="rank clients by risk with reasons; write calllist.csv"
+        "calllist",
+        parents=parents,
+        help="rank clients by risk with reasons (a look: writes nothing unless --publish)",
     )
     calllist.add_argument("--top", type=positive_int, help="clients listed (default: the capacity)")
+    calllist.add_argument(
+        "--publish",
+        action="store_true",
+        help="give this list to the managers: keep it and write reports/calllist.csv",
+    )
     calllist.set_defaults(command=_calllist)
 
 
@@ -139,9 +160,34 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _calllist(args: argparse.Namespace) -> int:
-    from riskwatch.calllist import build_call_list
+def _models(args: argparse.Namespace) -> int:
+    from riskwatch.catalog import catalog  # light: no scikit-learn, no pandas
 
-    calls = build_call_list(settings_of(args), top=args.top)
-    emit(args, calls.to_dict(), calls.summary())
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        found = catalog(settings, store)
+    emit(args, found.to_dict(), found.text())
+    return EXIT_OK
+
+
+def _calllist(args: argparse.Namespace) -> int:
+    from riskwatch.calllist import build_call_list, publish_call_list
+    from riskwatch.scheduler import LockedError, run_lock
+
+    settings = settings_of(args)
+    with open_store(settings) as store:
+        if not args.publish:
+            calls = build_call_list(settings, store, top=args.top)
+        else:
+            try:  # a cycle publishes too: one at a time, so each compares with the one before
+                with run_lock(settings):
+                    calls = build_call_list(settings, store, top=args.top)
+                    calls = publish_call_list(settings, store, calls)
+            except LockedError as exc:
+                log.error("error: a cycle is running (%s) and publishes its own list", exc.holder)
+                return EXIT_LOCKED
+    text = calls.summary()
+    if args.quiet:  # the clients only, for a look; nothing for a publication
+        text = "" if args.publish else "\n".join(calls.lines())
+    emit(args, calls.to_dict(), text)
     return EXIT_OK

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of
+from riskwatch.cli.common import EXIT_OK, emit, open_store, positive_int, settings_of
+
+# The kinds diagnostics.RECORDED_KINDS stores, named here so that `--help` needs no pandas
+# (a test checks the two agree).
+HISTORY_KINDS = (
+    "predictions",
+    "summary_statistics",
+    "missing_data",
+    "timings",
+    "dependencies",
+    "drift",
+)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -35,25 +45,25 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     diagnose.add_argument(
         "--history",
         metavar="KIND",
-        help="print the stored results of one diagnostic (predictions, summary_statistics, "
-        "missing_data, timings, dependencies) instead of running them",
+        choices=HISTORY_KINDS,
+        help="print the stored results of one kind instead of running the diagnostics; "
+        f"kinds: {', '.join(HISTORY_KINDS)} (drift: recorded by each report)",
     )
-    diagnose.add_argument("--limit", type=int, default=10, help="results shown with --history")
+    diagnose.add_argument(
+        "--limit", type=positive_int, default=10, help="results shown with --history (default 10)"
+    )
     diagnose.add_argument("--json", action="store_true", help="print the result as JSON")
     diagnose.set_defaults(command=_diagnose)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    from riskwatch.diagnostics import diagnose, history  # noqa: PLC0415 - heavy
+    from riskwatch.diagnostics import diagnose, history, history_text  # noqa: PLC0415 - heavy
 
     settings = settings_of(args)
     with open_store(settings) as store:
         if args.history:
             rows = history(store, args.history, limit=args.limit)
-            text = "\n".join(
-                f"{r['created_at']}  {r['version'] or '-'}  {json.dumps(r['result'])[:90]}"
-                for r in rows
-            )
+            text = history_text(args.history, rows)
             emit(args, {"kind": args.history, "history": rows}, text)
             return EXIT_OK
         found = diagnose(

@@ -11,6 +11,7 @@ from riskwatch.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
     emit,
+    hidden,
     log,
     positive_int,
     settings_of,
@@ -41,7 +42,7 @@ def _replay(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     lines: list[str] = []
     live = sys.stderr.isatty() and not args.json  # each month as it ends, on a terminal
-    with tqdm(desc="cycles", unit="month", disable=None, leave=False) as bar:
+    with tqdm(desc="cycles", unit="month", disable=hidden(), leave=False) as bar:
 
         def shown(month: int, result: CycleResult) -> None:
             bar.update(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of
+from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of, step_lines
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -26,6 +26,6 @@ def _report(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     with open_store(settings) as store:
-        result = build_report(settings, store)
+        result = build_report(settings, store, on_stage=step_lines(args))
     emit(args, result.to_dict(), result.text())
     return EXIT_OK

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 from typing import Any
 
 from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, log, positive_int, settings_of
@@ -42,20 +44,57 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - heavy, only to serve
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
     from riskwatch.api.app import CONFIG_ENV, create_app  # noqa: PLC0415
 
     settings = settings_of(args)  # a bad configuration stops here, before binding
-    log.info("serving %s on http://%s:%d (docs at /docs)", settings.workspace, args.host, args.port)
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log}
     if args.workers == 1:
-        uvicorn.run(create_app(settings), **options)
-        return EXIT_OK
-    # Worker processes build their own app, from the same config file.
-    os.environ[CONFIG_ENV] = str(settings.config_file)
-    target = "riskwatch.api.app:app_from_environment"
-    uvicorn.run(target, factory=True, workers=args.workers, **options)
+        config = uvicorn.Config(create_app(settings), **options)
+    else:  # worker processes build their own app, from the same config file
+        os.environ[CONFIG_ENV] = str(settings.config_file)
+        target = "riskwatch.api.app:app_from_environment"
+        config = uvicorn.Config(target, factory=True, workers=args.workers, **options)
+    # Bound here, not by uvicorn: a busy port is then said plainly, with exit 1 (uvicorn exits 3,
+    # which riskwatch reserves for "another cycle holds the lock"), and "serving" is only
+    # printed once the address is ours.
+    sock = _bind(args.host, args.port)
+    if sock is None:
+        return EXIT_FAILED
+    log.info("serving %s on http://%s:%d (docs at /docs)", settings.workspace, args.host, args.port)
+    with sock:
+        try:
+            if args.workers == 1:
+                uvicorn.Server(config).run(sockets=[sock])
+            else:
+                Multiprocess(config, sockets=[sock]).run()
+        except KeyboardInterrupt:
+            pass
     return EXIT_OK
+
+
+def _bind(host: str, port: int) -> socket.socket | None:
+    """A TCP socket bound to host:port as uvicorn binds it; None (and why) when it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            log.error(
+                "error: cannot serve on %s: the port is already in use (another riskwatch serve, "
+                "or another program); stop it, or choose another port with --port",
+                shown,
+            )
+        else:
+            log.error(
+                "error: cannot serve on %s: %s (check --host and --port)", shown, exc.strerror
+            )
+        return None
+    return sock
 
 
 def _apicalls(args: argparse.Namespace) -> int:
@@ -65,6 +104,6 @@ def _apicalls(args: argparse.Namespace) -> int:
     emit(args, returns.to_dict(), returns.summary())
     failure = returns.failure()
     if failure:
-        log.error("error: %s", failure)
+        log.error("error: %s; %s left as it was", failure, returns.paths[0])
         return EXIT_FAILED
     return EXIT_OK

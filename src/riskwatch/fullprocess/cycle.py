@@ -14,12 +14,21 @@ from riskwatch.fullprocess.result import CycleResult, Step, utcnow
 from riskwatch.ingestion import check
 
 if TYPE_CHECKING:
+    from riskwatch.calllist import CallList
     from riskwatch.store import Store
 
 log = logging.getLogger("riskwatch")
+# Told a step's name when it starts (seconds None) and again when it ends, with its seconds.
+StepCallback = Callable[[str, float | None], None]
 
 
-def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = True) -> CycleResult:
+def run_cycle(
+    settings: Settings,
+    *,
+    trigger: str = "manual",
+    report: bool = True,
+    on_step: StepCallback | None = None,
+) -> CycleResult:
     """Run one monitored cycle; every decision is in the result and in the database."""
     result = CycleResult(trigger=trigger, started_at=utcnow())
     started = time.perf_counter()
@@ -45,7 +54,7 @@ def run_cycle(settings: Settings, *, trigger: str = "manual", report: bool = Tru
         return result
     said = f"{len(found.new)} new batch(es)" if found.new else "an unfinished cycle's work"
     result.steps.append(Step("new data", said, {"batches": [b.name for b in found.new]}))
-    return _full_cycle(settings, result, mark or {}, report)
+    return _full_cycle(settings, result, mark or {}, report, on_step)
 
 
 def _record_with_store(settings: Settings, result: CycleResult) -> None:
@@ -56,7 +65,11 @@ def _record_with_store(settings: Settings, result: CycleResult) -> None:
 
 
 def _full_cycle(
-    settings: Settings, result: CycleResult, mark: dict[str, Any], report: bool
+    settings: Settings,
+    result: CycleResult,
+    mark: dict[str, Any],
+    report: bool,
+    on_step: StepCallback | None = None,
 ) -> CycleResult:
     from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
@@ -64,7 +77,7 @@ def _full_cycle(
         _close_interrupted(store)
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
-            _steps(settings, store, result, mark, report=report)
+            _steps(settings, store, result, mark, report=report, on_step=on_step)
         except (RiskwatchError, OSError, ValueError) as exc:
             _failed(result, exc)
         except Exception as exc:  # a bug: still recorded, still a clear message
@@ -99,14 +112,19 @@ def _steps(
     mark: dict[str, Any],
     *,
     report: bool,
+    on_step: StepCallback | None = None,
 ) -> None:
     from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
 
     def run(name: str, action: Callable[[], Step]) -> Step:
         result.steps.append(Step(name, "running"))  # a failure names the step it was in
         started = time.perf_counter()
+        if on_step:
+            on_step(name, None)
         step = action()
         step.seconds = round(time.perf_counter() - started, 3)
+        if on_step:
+            on_step(name, step.seconds)
         result.steps[-1] = step
         return step
 
@@ -125,8 +143,29 @@ def _steps(
         else:
             result.outcome = "kept"
     run("diagnose", lambda: steps.diagnose_step(settings, store))
-    if report:
-        run("report", lambda: steps.report_step(settings, store))
-    run("call list", lambda: steps.calllist_step(settings))
+    _publish(settings, store, result, run, report=report)
     if settings.cycle_apicalls:
         run("api", lambda: steps.api_step(settings))
+
+
+def _publish(
+    settings: Settings,
+    store: Store,
+    result: CycleResult,
+    run: Callable[[str, Callable[[], Step]], Step],
+    *,
+    report: bool,
+) -> None:
+    """Build and publish the call list once; the report shows that same list."""
+    from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
+
+    listed: list[CallList] = []
+
+    def call_list() -> Step:
+        step, found = steps.calllist_step(settings, store, result.cycle_id)
+        listed.append(found)
+        return step
+
+    run("call list", call_list)
+    if report:
+        run("report", lambda: steps.report_step(settings, store, listed[0]))

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskwatch.apicalls import call_api
-from riskwatch.calllist import build_call_list
+from riskwatch.calllist import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.deployment import promote
 from riskwatch.diagnostics import diagnose
-from riskwatch.files import read_json
+from riskwatch.files import read_json, shown_path
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
-from riskwatch.masterdata import read_master
+from riskwatch.loading import BatchResult
+from riskwatch.masterdata import quarantined_rows, read_master
 from riskwatch.registry import (
     METADATA_FILE,
     load_deployed,
@@ -26,12 +28,14 @@ from riskwatch.registry import (
 )
 from riskwatch.reporting import build_report
 from riskwatch.reporting.gather import Newest, check_drift, read_reference
+from riskwatch.reporting.summary import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.scoring import evaluate
 from riskwatch.store import Store, cycles
 from riskwatch.training import train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
+CHANGES = ("new", "risk up", "risk down", "unchanged")  # a call list row's change, by kind
 EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to judge it on
 
 
@@ -40,16 +44,63 @@ def ingest_step(settings: Settings, store: Store) -> Step:
     report = ingest(settings)
     judged_before = _last_judged(store)
     batch_ids = [b.id for b in store.batches(status="ingested") if b.id > judged_before]
-    quarantined = [b.name for b in report.batches if b.status == "quarantined"]
-    detail = {
+    quarantined = [_quarantined(settings, b) for b in report.batches if b.quarantine_file]
+    detail: dict[str, Any] = {
         "batches": [b.name for b in report.batches],
         "rows_added": sum(b.rows_added for b in report.batches),
+        "rows_quarantined": sum(b.rows_quarantined for b in report.batches),
         "quarantined": quarantined,
         "master_rows": report.master_rows,
         "judged_batch_ids": batch_ids,
     }
-    outcome = f"{len(report.batches)} batch(es), {detail['rows_added']:,} rows added"
-    return Step("ingest", outcome, detail)
+    if quarantined:  # the cycle's summary prints a step's reason under its outcome
+        detail["reason"] = "quarantined: " + "; ".join(_quarantine_words(q) for q in quarantined)
+    return Step("ingest", _ingest_outcome(detail, quarantined), detail)
+
+
+def _quarantined(settings: Settings, batch: BatchResult) -> dict[str, Any]:
+    """What of a batch was quarantined, why, and where (relative to the workspace)."""
+    if batch.status != "quarantined":
+        return quarantined_rows(
+            settings.output_folder_path,
+            settings.workspace,
+            batch=batch.name,
+            batch_id=batch.batch_id or 0,
+            rows=batch.rows_quarantined,
+        )
+    return {
+        "batch": batch.name,
+        "whole_file": True,
+        "rows": None,
+        "reasons": {batch.reason: 1},
+        "file": shown_path(Path(batch.quarantine_file), settings.workspace),
+    }
+
+
+def _quarantine_words(entry: dict[str, Any]) -> str:
+    if entry["whole_file"]:
+        return f"{entry['batch']}: the whole file ({'; '.join(entry['reasons'])})"
+    why = ", ".join(f"{kind}: {n:,}" for kind, n in entry["reasons"].items())
+    rows = count(entry["rows"], "row")
+    return f"{entry['batch']}: {rows} ({why})" if why else f"{entry['batch']}: {rows}"
+
+
+def _ingest_outcome(detail: dict[str, Any], quarantined: list[dict[str, Any]]) -> str:
+    """One line: batches, rows added, and rows or files quarantined with where they are."""
+    parts = [
+        count(len(detail["batches"]), "batch", "batches"),
+        f"{detail['rows_added']:,} rows added",
+    ]
+    if detail["rows_quarantined"]:
+        parts.append(f"{count(detail['rows_quarantined'], 'row')} quarantined")
+    wholes = sum(q["whole_file"] for q in quarantined)
+    if wholes:
+        parts.append(f"{count(wholes, 'file')} quarantined whole")
+    files = sorted({q["file"] for q in quarantined})
+    if not files:
+        return ", ".join(parts)
+    where = files[0] if len(files) == 1 else str(Path(files[0]).parent) + "/"
+    return f"{', '.join(parts)} (see {where})"
 
 
 def _last_judged(store: Store) -> int:
@@ -174,18 +225,26 @@ def diagnose_step(settings: Settings, store: Store) -> Step:
     return Step("diagnose", "recorded", {"parts": sorted(found.parts)})
 
 
-def report_step(settings: Settings, store: Store) -> Step:
-    """The HTML and PDF report of the model now deployed."""
-    written = build_report(settings, store)
+def report_step(settings: Settings, store: Store, call_list: CallList) -> Step:
+    """The HTML and PDF report of the model now deployed, showing the list just published."""
+    written = build_report(settings, store, call_list=call_list)
     return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
 
 
-def calllist_step(settings: Settings) -> Step:
-    """The managers' call list from the model now deployed."""
-    found = build_call_list(settings)
+def calllist_step(settings: Settings, store: Store, cycle_id: int | None) -> tuple[Step, CallList]:
+    """The managers' call list from the model now deployed: built once, published, recorded."""
+    found = publish_call_list(settings, store, build_call_list(settings, store), cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
-    detail = {"path": found.path, "clients": found.clients, "top": top}
-    return Step("call list", f"{len(found.frame)} clients listed", detail)
+    kinds = found.frame["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    detail = {
+        "path": found.path,
+        "list": found.published.to_dict() if found.published else None,
+        "compared_with": found.compared_with.to_dict() if found.compared_with else None,
+        "clients": found.clients,
+        "changes": {kind: int((kinds == kind).sum()) for kind in CHANGES},
+        "top": top,
+    }
+    return Step("call list", f"{len(found.frame)} clients listed and published", detail), found
 
 
 def api_step(settings: Settings) -> Step:

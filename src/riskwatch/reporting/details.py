@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from riskwatch.diagnostics import STATISTICS
-from riskwatch.drift import FeatureDrift
-from riskwatch.metrics import METRIC_NAMES, Metric
+from riskwatch.drift import FeatureDrift, PerformanceDrift, half_width
+from riskwatch.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
 from riskwatch.registry import package_versions
 from riskwatch.reporting.gather import Facts
 from riskwatch.scoring import LABELS, format_metric
@@ -72,6 +72,42 @@ def metric_rows(facts: Facts) -> list[dict[str, str]]:
     return rows
 
 
+def performance_text(facts: Facts) -> str:
+    """The performance check's evidence in one sentence, or why there was none."""
+    performance = facts.drift.performance
+    if performance is not None:
+        return f"Performance check on the newest data: {performance.evidence}"
+    return f"Not judged: {facts.drift.reason}; the model will be judged on data it has not seen."
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "none (taken as exact)"
+    return f"{low:.4f} to {high:.4f} (half-width {number(half_width(low, high), '.4f')})"
+
+
+def performance_rows(performance: PerformanceDrift | None) -> list[tuple[str, str]]:
+    """The interval rule's numbers, so a reader can redo the decision."""
+    if performance is None or performance.rule != "interval" or performance.allowed is None:
+        return []
+    current, recorded = performance.current, performance.recorded
+    sign = -1.0 if performance.metric in LOWER_IS_BETTER else 1.0
+    drop = None if recorded is None or current.value is None else sign * (recorded - current.value)
+    return [
+        ("Metric", LABELS.get(performance.metric, performance.metric)),
+        ("Newest data: score", f"{number(current.value, '.4f')} on {performance.rows:,} rows"),
+        ("Newest data: 95 % interval (a = half-width)", _interval(current.low, current.high)),
+        ("Recorded at training (holdout): score", number(recorded, ".4f")),
+        (
+            "Recorded: 95 % interval (b = half-width)",
+            _interval(performance.recorded_low, performance.recorded_high),
+        ),
+        ("Drop (recorded minus newest; worse when positive)", number(drop, "+.4f")),
+        ("Noise allows √(a² + b²)", number(performance.allowed, ".4f")),
+        ("Decision (retrain when the drop exceeds the allowance)", performance.decision),
+    ]
+
+
 def verdict(drift: FeatureDrift) -> str:
     """A column's drift verdict with its test, statistic and threshold, in one phrase."""
     if drift.test == "ks":
@@ -116,20 +152,45 @@ def statistics_rows(facts: Facts) -> list[dict[str, Any]]:
 
 
 def missing_rows(facts: Facts) -> tuple[list[dict[str, str]], str]:
-    """Missing-value shares per column in the master and the latest batch, and the batch name."""
+    """Missing-value shares per column in the master and the latest batch, the rows the newest
+    batches had quarantined per column, and the latest batch's name."""
     part = facts.diagnosis.parts.get("missing_data") or {}
     batch = part.get("latest_batch") or {"batch": "none", "shares": {}, "counts": {}}
     columns = dict.fromkeys([*part.get("master", {}), *batch["shares"]])
+    bad = quarantined_by_column(facts.quarantined)
     rows = [
         {
             "column": column,
             "master": f"{part.get('master', {}).get(column, 0.0):.2%}",
             "batch": f"{batch['shares'].get(column, 0.0):.2%} "
             f"({batch['counts'].get(column, 0):,} rows)",
+            "quarantined": f"{bad.get(column, 0):,}",
         }
         for column in columns
     ]
+    total = sum(entry["rows"] for entry in facts.quarantined)
+    rows.append({"column": "any column", "master": "", "batch": "", "quarantined": f"{total:,}"})
     return rows, str(batch["batch"])
+
+
+def quarantined_by_column(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """How many quarantined rows break a rule of each column (a row may break several)."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for kind, number in entry["reasons"].items():
+            column = kind.split(" ", 1)[0]
+            counts[column] = counts.get(column, 0) + number
+    return counts
+
+
+def quarantine_lines(facts: Facts) -> list[str]:
+    """Each newest batch's quarantined rows in words: how many, why, and where."""
+    return [
+        f"{entry['batch']}: {entry['rows']:,} rows quarantined ("
+        + ", ".join(f"{kind}: {number:,}" for kind, number in entry["reasons"].items())
+        + f"), in {entry['file']}"
+        for entry in facts.quarantined
+    ]
 
 
 def timing_lines(facts: Facts) -> list[str]:
@@ -217,13 +278,15 @@ def details(facts: Facts) -> dict[str, Any]:
         "model": model_rows(facts),
         "metrics": metric_rows(facts),
         "resamples": facts.holdout.resamples,
-        "performance": performance.evidence if performance else "",
+        "performance": performance_text(facts),
+        "performance_rows": performance_rows(performance),
         "drift": drift_rows(facts),
         "drift_reason": facts.drift.reason,
         "statistics": statistics_rows(facts),
         "statistic_names": list(STATISTICS),
         "missing": missing,
         "missing_batch": batch,
+        "quarantined": quarantine_lines(facts),
         "timings": timing_lines(facts),
         "dependencies": dependencies,
         "dependencies_note": dependencies_note,

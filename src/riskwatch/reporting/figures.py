@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from typing import Any
 
 from matplotlib.figure import Figure
 
 from riskwatch.config import Settings
-from riskwatch.reporting import plots
+from riskwatch.reporting import history, plots
 from riskwatch.reporting.details import verdict
 from riskwatch.reporting.gather import Facts
 from riskwatch.reporting.summary import PLAIN
@@ -18,7 +16,6 @@ from riskwatch.scoring import LABELS
 
 CONFUSION_MATRIX = "confusionmatrix.png"  # the classic exercise's name
 Check = tuple[str, dict[str, Any]]  # a drift check: its time and its stored result
-HISTORY = 50  # model versions shown in the score history
 
 
 def draw(facts: Facts, settings: Settings, current: Check) -> dict[str, Figure]:
@@ -37,10 +34,7 @@ def draw(facts: Facts, settings: Settings, current: Check) -> dict[str, Figure]:
             clients=f"your {len(active):,} current clients",
         ),
         "feature_drift.png": feature_drift(facts),
-        "score_history.png": plots.score_history_figure(
-            score_points(facts, settings.drift_metric, current),
-            metric=LABELS[settings.drift_metric],
-        ),
+        "score_history.png": score_history(facts, settings, current),
         "drift_history.png": drift_history(facts, settings, current),
     }
 
@@ -58,41 +52,27 @@ def feature_drift(facts: Facts) -> Figure:
     return plots.feature_drift_figure(before, after, verdicts)
 
 
-def _checks(facts: Facts, current: Check) -> list[Check]:
-    """The stored drift checks, oldest first, then this report's."""
-    return [*((row["created_at"], row["result"]) for row in facts.drift_history), current]
-
-
-def score_points(facts: Facts, metric: str, current: Check) -> list[tuple[datetime, str, float]]:
-    """The metric at training (holdout), at each `riskwatch score`, and on each newest data."""
-    points: list[tuple[str, str, Any]] = []
-    for row in facts.models[-HISTORY:]:
-        value = ((row["metrics"].get("holdout") or {}).get(metric) or {}).get("value")
-        points.append((row["created_at"], "holdout, at training", value))
-    for row in facts.scores:
-        value = (row["metrics"].get(metric) or {}).get("value")
-        points.append((row["scored_at"], "riskwatch score", value))
-    for created_at, result in _checks(facts, current):
-        performance = result.get("performance") or {}
-        if performance.get("metric") == metric:
-            value = performance["current"]["value"]
-            points.append((created_at, "newest data, at each report", value))
-    return [
-        (datetime.fromisoformat(when), source, float(value))
-        for when, source, value in points
-        if value is not None and math.isfinite(value)
+def _checks(facts: Facts, current: Check) -> list[history.Check]:
+    """Every check on newly arrived data: the cycles' evaluate steps, the reports', this one's."""
+    stored: list[history.Stored] = [
+        (row["created_at"], row["version"], row["result"]) for row in facts.drift_history
     ]
+    stored.append((current[0], facts.deployed.version, current[1]))
+    return history.every_check(facts.cycles, stored)
+
+
+def score_history(facts: Facts, settings: Settings, current: Check) -> Figure:
+    """The drift metric of every check per data batch, model changes marked."""
+    metric = settings.drift_metric
+    found = history.score_history(
+        _checks(facts, current), facts.models, facts.deployments, facts.batches, metric
+    )
+    return plots.score_history_figure(found, metric=LABELS[metric])
 
 
 def drift_history(facts: Facts, settings: Settings, current: Check) -> Figure:
-    """The PSI of each feature and of the predicted risk at each drift check."""
-    checks = [(t, result) for t, result in _checks(facts, current) if result.get("features")]
-    series: dict[str, list[float]] = {name: [] for name in PLAIN.values()}
-    for _, result in checks:
-        found = {f["feature"]: f["psi"] for f in result["features"]}
-        if result.get("prediction"):
-            found["predicted_risk"] = result["prediction"]["psi"]
-        for key, name in PLAIN.items():
-            series[name].append(float(found.get(key, math.nan)))
-    times = [datetime.fromisoformat(t) for t, _ in checks]
-    return plots.drift_history_figure(times, series, settings.drift_psi_threshold)
+    """The PSI of each feature and of the predicted risk at every check per data batch."""
+    found = history.drift_history(
+        _checks(facts, current), facts.deployments, facts.batches, dict(PLAIN)
+    )
+    return plots.drift_history_figure(found, settings.drift_psi_threshold)

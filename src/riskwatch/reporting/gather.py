@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskwatch.calllist import CallList, build_call_list, latest_records, risk_band
+from riskwatch.calllist import CallList, build_call_list, departures, latest_records, risk_band
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.diagnostics import Diagnosis, diagnose, history
@@ -22,7 +22,7 @@ from riskwatch.drift import (
 )
 from riskwatch.errors import RiskwatchError
 from riskwatch.files import read_json
-from riskwatch.masterdata import read_master
+from riskwatch.masterdata import quarantined_rows, read_master
 from riskwatch.metrics import Metric, compute_metrics, effective_resamples
 from riskwatch.models import predict_risk
 from riskwatch.registry import (
@@ -36,7 +36,7 @@ from riskwatch.registry import (
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.scoring import evaluate
 from riskwatch.status import Status, status
-from riskwatch.store import BatchRecord, Store, diagnostics, models, scores
+from riskwatch.store import BatchRecord, Store, cycles, deployments, diagnostics, models, scores
 
 Array = np.ndarray[Any, Any]
 DRIFT_KIND = "drift"
@@ -92,6 +92,7 @@ class DriftCheck:
             "prediction": self.prediction.to_dict() if self.prediction else None,
             "performance": self.performance.to_dict() if self.performance else None,
             "reason": self.reason,
+            "in_training": newest.in_training,
         }
 
 
@@ -115,10 +116,17 @@ class Facts:
     scores: list[dict[str, Any]]
     models: list[dict[str, Any]]
     new_batches: list[BatchRecord]
+    batches: list[BatchRecord]  # every ingested batch, oldest first: the history's x-axis
+    deployments: list[dict[str, Any]]  # every deployment and rollback, oldest first
+    cycles: list[dict[str, Any]]  # recent cycles, oldest first: their evaluate steps' checks
+    quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
 
 
-def gather(settings: Settings, store: Store) -> Facts:
-    """Read and compute what the report shows; nothing is stored but the diagnostics."""
+def gather(settings: Settings, store: Store, call_list: CallList | None = None) -> Facts:
+    """Read and compute what the report shows; nothing is stored but the diagnostics.
+
+    A cycle passes the call list it published; without one the report shows the list as it
+    would be now, compared with the last published one, and publishes nothing."""
     deployed, model, master = _inputs(settings)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     newest = newest_data(master, store, metadata)
@@ -126,6 +134,8 @@ def gather(settings: Settings, store: Store) -> Facts:
     drift_rows = store.rows(diagnostics, newest_first=True, limit=HISTORY_LIMIT, kind=DRIFT_KIND)
     previous = next((r for r in drift_rows if r["result"].get("source") == REPORT_SOURCE), None)
     since = previous["created_at"] if previous else ""
+    ingested = store.batches(status="ingested")
+    new_batches = [b for b in ingested if (b.finished_at or "") > since]
     return Facts(
         deployed=deployed,
         metadata=metadata,
@@ -134,7 +144,7 @@ def gather(settings: Settings, store: Store) -> Facts:
         newest=newest,
         reference=reference,
         drift=check_drift(settings, model, reference, newest, metadata),
-        call_list=build_call_list(settings),
+        call_list=call_list if call_list is not None else build_call_list(settings, store),
         status=status(settings, store),
         # The cheap parts fresh (they describe today's data); timings and the package index
         # only from the last `riskwatch diagnose`, so a report stays quick and works offline.
@@ -144,8 +154,27 @@ def gather(settings: Settings, store: Store) -> Facts:
         drift_history=drift_rows[::-1],
         scores=store.rows(scores, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         models=store.rows(models),
-        new_batches=[b for b in store.batches(status="ingested") if (b.finished_at or "") > since],
+        new_batches=new_batches,
+        batches=ingested,
+        deployments=store.rows(deployments),
+        cycles=store.rows(cycles, newest_first=True, limit=HISTORY_LIMIT)[::-1],
+        quarantined=quarantined_in(settings, new_batches or ingested[-1:]),
     )
+
+
+def quarantined_in(settings: Settings, batches: list[BatchRecord]) -> list[dict[str, Any]]:
+    """The quarantined rows of these batches: how many, why, and where their file is."""
+    return [
+        quarantined_rows(
+            settings.output_folder_path,
+            settings.workspace,
+            batch=b.name,
+            batch_id=b.id,
+            rows=b.rows_quarantined,
+        )
+        for b in batches
+        if b.rows_quarantined
+    ]
 
 
 def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
@@ -181,12 +210,13 @@ def score_holdout(settings: Settings, model: Any) -> Holdout:
 
 
 def score_clients(settings: Settings, model: Any, master: pd.DataFrame) -> pd.DataFrame:
-    """Each client's latest record with its risk, band, and whether that record says it left."""
+    """Each client's latest record with its risk, band, whether that record says it left, and
+    whether it left in the newest batch."""
     clients = latest_records(master)
     risk = predict_risk(model, clients)
     band = risk_band(risk, high=settings.risk_band_high, medium=settings.risk_band_medium)
-    left = clients[TARGET].to_numpy() == 1 if TARGET in clients else np.zeros(len(clients), bool)
-    return clients.assign(risk=risk, band=band, left=left)
+    left, recently = departures(clients)
+    return clients.assign(risk=risk, band=band, left=left, left_recently=recently)
 
 
 def newest_data(master: pd.DataFrame, store: Store, metadata: dict[str, Any]) -> Newest:
@@ -217,7 +247,13 @@ def check_drift(
     newest: Newest,
     metadata: dict[str, Any],
 ) -> DriftCheck:
-    """Data and prediction drift of the newest rows against the reference; performance on them."""
+    """Data and prediction drift of the newest rows against the reference; performance on them
+    (nothing, with the reason, when the deployed model was trained on those rows)."""
+    if newest.in_training:
+        # Scores on its own training rows say nothing of how the model does on data it has not
+        # seen, and those rows are its drift reference's source: there is nothing to judge yet.
+        reason = f"the newest data ({newest.name}) was part of this model's training"
+        return DriftCheck([], None, None, reason, {}, np.empty(0), np.empty(0))
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
     recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
     risks = predict_risk(model, newest.frame)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 # no backend switch, no figure registry to leak from, safe beside a server's threads.
 Array = np.ndarray[Any, Any]
 SIZE = (7.0, 3.6)  # inches: a full-width figure (840 x 432 px at DPI)
+HISTORY_SIZE = (7.0, 4.2)  # room below for the batches' names and the legend
 PAIR = (5.0, 4.0)  # a figure shown beside another, so its text stays readable when scaled
 DPI = 120
 BLUE, ORANGE, RED, GREEN, GREY = "#1f5fa8", "#e07b1a", "#c0392b", "#2e8b57", "#888888"
@@ -46,12 +47,6 @@ def message_figure(title: str, text: str) -> Figure:
 
 def _both_classes(labels: Array) -> bool:
     return len(np.unique(labels)) == 2
-
-
-def _dates(times: Sequence[datetime]) -> Array:
-    """Times as naive UTC datetime64 values, which matplotlib draws as dates."""
-    naive = [t.astimezone(UTC).replace(tzinfo=None) for t in times]
-    return np.array(naive, dtype="datetime64[us]")
 
 
 def write_png(figure: Figure, path: Path) -> Path:
@@ -148,67 +143,173 @@ def risk_distribution_figure(risks: Array, *, high: float, medium: float, client
 def feature_drift_figure(
     reference: Mapping[str, Array], current: Mapping[str, Array], verdicts: Mapping[str, str]
 ) -> Figure:
-    """For each column, the reference and the newest values overlaid, with the verdict."""
+    """Each column: reference and newest values as shares of clients, with the verdict."""
     names = list(reference)
     rows = (len(names) + 1) // 2
-    figure = Figure(figsize=(7.0, 2.7 * rows), dpi=DPI, layout="constrained")
-    figure.suptitle("Training data (reference, blue) against the newest data (orange)")
+    figure = Figure(figsize=(7.0, 2.9 * rows), dpi=DPI, layout="constrained")
+    figure.suptitle("Training data (reference) against the newest data", fontsize=11)
     grid = figure.subplots(rows, 2, squeeze=False).ravel()
     for axes, name in zip(grid, names, strict=False):
         ref, cur = np.asarray(reference[name], float), np.asarray(current[name], float)
-        both = np.concatenate([ref, cur])
-        # Counts have long tails: show the bulk (to the 99th percentile) so shapes are visible.
-        top = float(np.quantile(both, 0.99)) if len(both) else 1.0
-        bins = np.linspace(float(both.min(initial=0.0)), max(top, 1e-9), 40).tolist()
-        for values, color, label in ((ref, BLUE, "reference"), (cur, ORANGE, "newest")):
-            # A density of no values in view is 0/0: a tiny batch may lie wholly in the tail.
-            if ((values >= bins[0]) & (values <= bins[-1])).any():
-                axes.hist(values, bins=bins, density=True, alpha=0.55, color=color, label=label)
+        _drift_panel(axes, ref, cur)
         axes.set_title(f"{name}\n{verdicts.get(name, '')}", fontsize=8.5, loc="left")
-        axes.set_yticks([])
-        axes.tick_params(labelsize=8)
     for axes in grid[len(names) :]:
         axes.set_axis_off()
+    if names:
+        grid[0].legend(loc="upper right", fontsize=7.5)
     return figure
 
 
-def score_history_figure(
-    points: Sequence[tuple[datetime, str, float]], *, metric: str = "ROC AUC"
-) -> Figure:
-    """A metric over time, one series per source (at training, scored later, newest data)."""
-    figure, axes = _figure(f"{metric} over time")
-    if not points:
+def _drift_panel(axes: Axes, ref: Array, cur: Array) -> None:
+    """Both samples' shares per bin: the reference filled, the newest as an outline."""
+    both = np.concatenate([ref, cur])
+    low = float(both.min(initial=0.0))
+    peak = float(both.max()) if len(both) else 1.0
+    # Counts have long tails: show the bulk (to the 99th percentile) so shapes are visible,
+    # and say so, with how many values lie beyond.
+    top = float(np.quantile(both, 0.99)) if len(both) else 1.0
+    top = max(top, low + 1e-9)
+    bins = np.linspace(low, top, 40).tolist()
+    for values, style in (
+        (ref, {"color": BLUE, "alpha": 0.35, "histtype": "stepfilled", "label": "training data"}),
+        (cur, {"color": ORANGE, "histtype": "step", "linewidth": 1.8, "label": "newest data"}),
+    ):
+        # Each bar is a share of all the sample's clients, those beyond the cut included.
+        weights = np.full(len(values), 1.0 / max(len(values), 1))
+        axes.hist(values, bins=bins, weights=weights, **style)  # type: ignore[arg-type]
+    axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    axes.set_ylabel("share of clients", fontsize=8)
+    axes.tick_params(labelsize=7.5)
+    if peak > top:
+        beyond = int((both > top).sum())
+        axes.set_xlabel(
+            f"x-axis cut at the 99th percentile ({_short(top)}):\n"
+            f"{beyond:,} values beyond, up to {_short(peak)}",
+            fontsize=7,
+        )
+
+
+def _short(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a history plot: (x, model version, value) points; flagged ones in red."""
+
+    label: str
+    points: list[tuple[float, str, float]]
+    marker: str = "o"
+    color: str | None = None
+    flagged: list[tuple[float, float]] = field(default_factory=list)
+    joined: bool = True  # a line through each run of one model version's points
+
+
+@dataclass(frozen=True)
+class History:
+    """What a history plot shows: series, model changes (x, label) and the batches' names."""
+
+    series: list[Series]
+    changes: list[tuple[float, str]]
+    names: dict[int, str]  # batch number (x) -> the batch's name
+
+
+def _runs(points: list[tuple[float, str, float]]) -> list[list[tuple[float, float]]]:
+    """The points in x order, split wherever the model version changes."""
+    runs: list[list[tuple[float, float]]] = []
+    last = None
+    for x, version, value in sorted(points):
+        if version != last:
+            runs.append([])
+            last = version
+        runs[-1].append((x, value))
+    return runs
+
+
+def _draw_history(axes: Axes, history: History) -> None:
+    """Each series per model version (never joined across a model change); changes marked."""
+    for number, series in enumerate(history.series):
+        color = series.color or f"C{number}"
+        label: str | None = series.label
+        style = "-" if series.joined else "none"
+        for run in _runs(series.points):
+            xs, values = zip(*run, strict=True)
+            axes.plot(xs, values, marker=series.marker, linestyle=style, color=color, label=label)
+            label = None  # one legend entry per series
+        if series.flagged:
+            xs, values = zip(*series.flagged, strict=True)
+            axes.plot(xs, values, "o", color=RED, markersize=10, fillstyle="none", zorder=5)
+            for x, value in series.flagged:
+                axes.annotate(
+                    f"{value:.3f}: worse",
+                    (x, value),
+                    textcoords="offset points",
+                    xytext=(6, -12),
+                    fontsize=7.5,
+                    color=RED,
+                )
+    before: dict[float, int] = {}  # labels already at each x: changes on one day stand side by side
+    for x, text in history.changes:
+        axes.axvline(x, color=GREY, linestyle=":", linewidth=1)
+        side = before.get(x, 0)
+        before[x] = side + 1
+        axes.annotate(
+            text,
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right" if side % 2 == 0 else "left",
+            fontsize=6.5,
+            color=GREY,
+            xytext=(-2 - 9 * (side // 2), -2) if side % 2 == 0 else (2 + 9 * (side // 2), -2),
+            textcoords="offset points",
+        )
+    placed = [p[0] for series in history.series for p in series.points]
+    placed += [x for x, _ in history.changes]
+    if placed:  # room for the markers and labels at both ends
+        axes.set_xlim(min(placed) - 0.6, max(placed) + 0.6)
+    shown = sorted(history.names)
+    step = max(1, len(shown) // 14)  # at most about 14 labels, so they stay readable
+    ticks = shown[::step]
+    axes.set_xticks(ticks, [history.names[t] for t in ticks], rotation=35, ha="right", fontsize=7.5)
+    axes.set_xlabel("Data batch (each point: the check of the model then in production)")
+
+
+def _legend_below(axes: Axes) -> None:
+    """The legend under the plot, where it hides no point and no model change."""
+    figure = axes.get_figure()
+    if isinstance(figure, Figure):
+        figure.legend(loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
+
+
+def score_history_figure(history: History, *, metric: str = "ROC AUC") -> Figure:
+    """A metric per data batch: every check of the model in production, model changes marked."""
+    figure, axes = _figure(f"{metric} per data batch", HISTORY_SIZE)
+    values = [p[2] for series in history.series for p in series.points]
+    if not values:
         _message(axes, "No scores recorded yet")
         return figure
-    markers = iter("o^sDv")
-    for source in dict.fromkeys(source for _, source, _ in points):
-        chosen = sorted((when, value) for when, name, value in points if name == source)
-        times, values = zip(*chosen, strict=True)
-        axes.plot(_dates(times), values, marker=next(markers, "o"), linestyle="-", label=source)
-    low, high = min(p[2] for p in points), max(p[2] for p in points)
+    _draw_history(axes, history)
+    low, high = min(values), max(values)
     # A margin around the values, so a wobble in the third decimal does not look like a cliff.
     axes.set_ylim(max(low - 0.05, 0.0), min(high + 0.05, 1.0))
     axes.set_ylabel(metric)
-    axes.set_xlabel("Time (UTC)")
-    axes.legend(loc="lower left", fontsize=8)
-    figure.autofmt_xdate()
+    _legend_below(axes)
     return figure
 
 
-def drift_history_figure(
-    times: Sequence[datetime], series: Mapping[str, Sequence[float]], threshold: float
-) -> Figure:
-    """Each column's population stability index at each report, the threshold as a line."""
-    figure, axes = _figure("Data drift over time (PSI against the training data)")
-    if not times:
+def drift_history_figure(history: History, threshold: float) -> Figure:
+    """Each column's population stability index per data batch, the threshold as a line."""
+    figure, axes = _figure(
+        "Data drift per data batch (PSI against the model's training data)", HISTORY_SIZE
+    )
+    if not any(series.points for series in history.series):
         _message(axes, "No drift checks recorded yet")
         return figure
-    for name, values in series.items():
-        axes.plot(_dates(times), list(values), marker="o", label=name)
+    _draw_history(axes, history)
     axes.axhline(threshold, linestyle="--", color=RED, label=f"drift from PSI {threshold:g}")
     axes.set_ylabel("PSI")
-    axes.set_xlabel("Time (UTC)")
     axes.set_ylim(bottom=0)
-    axes.legend(loc="upper left", fontsize=8)
-    figure.autofmt_xdate()
+    _legend_below(axes)
     return figure

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ import jinja2
 from matplotlib.figure import Figure
 
 from riskwatch import __version__
+from riskwatch.calllist import CallList
 from riskwatch.config import Settings
 from riskwatch.files import atomic_path, fsync_folder
 from riskwatch.registry import VERSION_FORMAT
@@ -31,6 +32,8 @@ from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.store import Store, diagnostics, utcnow
 
+# Told a stage's name when it starts (seconds None) and when it ends, with its seconds.
+StageCallback = Callable[[str, float | None], None]
 TEMPLATE = "report.html.j2"
 HTML, PDF = "report.html", "report.pdf"
 PUBLISHED = (HTML, PDF, CONFUSION_MATRIX)  # also copied to the fixed paths in reports/
@@ -72,15 +75,26 @@ class ReportResult:
         )
 
 
-def build_report(settings: Settings, store: Store, *, now: datetime | None = None) -> ReportResult:
-    """Build the report of the deployed model; keep it in reports/<time>/, publish the newest."""
+def build_report(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    call_list: CallList | None = None,
+    on_stage: StageCallback | None = None,
+) -> ReportResult:
+    """Build the report of the deployed model; keep it in reports/<time>/, publish the newest.
+
+    call_list: the list a cycle just published; without it, the list as it would be now."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    facts = gather(settings, store)
+    with _stage(on_stage, "gather"):
+        facts = gather(settings, store, call_list)
     summary = summarise(facts, settings)
     created_at = utcnow()
     record = facts.drift.record(facts.newest)
-    figures = draw(facts, settings, (created_at, record))
+    with _stage(on_stage, "plots"):
+        figures = draw(facts, settings, (created_at, record))
     context = {
         "summary": summary,
         "details": details(facts),
@@ -91,7 +105,7 @@ def build_report(settings: Settings, store: Store, *, now: datetime | None = Non
         "newest": facts.newest.name,
         "threshold": settings.decision_threshold,
     }
-    folder = write_report(settings.reports_path, moment, figures, context)
+    folder = write_report(settings.reports_path, moment, figures, context, on_stage)
     publish(folder, settings.reports_path)
     # Recorded once the report exists, so each kept report adds one point to the drift history.
     version = facts.deployed.version
@@ -111,19 +125,37 @@ def build_report(settings: Settings, store: Store, *, now: datetime | None = Non
 
 
 def write_report(
-    reports: Path, moment: datetime, figures: dict[str, Figure], context: dict[str, Any]
+    reports: Path,
+    moment: datetime,
+    figures: dict[str, Figure],
+    context: dict[str, Any],
+    on_stage: StageCallback | None = None,
 ) -> Path:
     """Write the pictures, the HTML and the PDF into a new reports/<time>/ folder, whole."""
     with _staging(reports) as staging:
-        images = {
-            name: _data_uri(write_png(figure, staging / name)) for name, figure in figures.items()
-        }
-        html = render_html(context | {"images": images})
-        (staging / HTML).write_text(html, encoding="utf-8")
-        render_pdf(html, staging / PDF)
+        with _stage(on_stage, "HTML"):
+            images = {
+                name: _data_uri(write_png(figure, staging / name))
+                for name, figure in figures.items()
+            }
+            html = render_html(context | {"images": images})
+            (staging / HTML).write_text(html, encoding="utf-8")
+        with _stage(on_stage, "PDF"):
+            render_pdf(html, staging / PDF)
         for path in staging.iterdir():
             _fsync(path)
         return _commit(staging, reports, moment)
+
+
+@contextmanager
+def _stage(on_stage: StageCallback | None, name: str) -> Iterator[None]:
+    """Tell on_stage when the block starts and how many seconds it took."""
+    started = time.perf_counter()
+    if on_stage:
+        on_stage(name, None)
+    yield
+    if on_stage:
+        on_stage(name, round(time.perf_counter() - started, 3))
 
 
 @contextmanager
@@ -161,7 +193,6 @@ def publish(folder: Path, reports: Path) -> None:
     for name in PUBLISHED:
         with atomic_path(reports / name) as temporary:
             shutil.copyfile(folder / name, temporary)
-            temporary.chmod(0o644)  # readable as the kept copy is, not private as mkstemp makes it
 
 
 def render_html(context: dict[str, Any]) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Literal
 
 from riskwatch.calllist import CallList
 from riskwatch.config import Settings
+from riskwatch.published import reasons_line
 from riskwatch.reporting.details import when
-from riskwatch.reporting.gather import DriftCheck, Facts
+from riskwatch.reporting.gather import DriftCheck, Facts, Newest
 from riskwatch.schema import ID_COLUMN
 from riskwatch.scoring import LABELS
 
@@ -20,18 +23,19 @@ PLAIN = {
 }
 SHOWN = 10  # clients of the call list in the summary
 SHOWN_BATCHES = 3
+State = Literal["healthy", "attention", "not judged"]
 
 
 @dataclass(frozen=True)
 class ManagerSummary:
     """The report's first part: a verdict, what changed, the risk bands, the top of the list."""
 
-    healthy: bool
+    healthy: bool | None  # None: not judged yet (no data the model has not seen)
+    state: State
     verdict: str
-    note: str
     changes: list[str]
     clients: int  # current clients: their latest record does not say they left
-    left: int  # clients whose latest record says they left
+    left: int  # clients who left in the newest batch
     bands: dict[str, int]
     bands_sentence: str
     call_list_size: int
@@ -45,7 +49,7 @@ class ManagerSummary:
 
     def text(self) -> str:
         """The summary as readable lines for a terminal."""
-        lines = [self.verdict, *([self.note] if self.note else []), "", "What changed:"]
+        lines = [self.verdict, "", "What changed:"]
         lines += [f"  - {change}" for change in self.changes]
         lines += ["", self.bands_sentence, "", self.call_first()]
         for row in self.top:
@@ -57,9 +61,10 @@ class ManagerSummary:
 
     def call_first(self) -> str:
         """The heading of the top of the call list."""
+        # The file's name, not the server's path: managers get the file, not the machine.
         return (
             f"Call first: the top {len(self.top)} current clients of the call list of "
-            f"{self.call_list_size} (all of them in {self.call_list_path})"
+            f"{self.call_list_size} (all of them in {PurePath(self.call_list_path).name})"
         )
 
 
@@ -97,6 +102,18 @@ def verdict(drift: DriftCheck) -> tuple[bool, str]:
     return True, f"The model is healthy: {data}, and {_accuracy(drift)}."
 
 
+def judgement(drift: DriftCheck, newest: Newest, deployed_at: str) -> tuple[State, str]:
+    """The verdict on the model in production, judged only on data it was not trained on."""
+    if newest.in_training:
+        return "not judged", (
+            "Not yet judged: no data since this model was trained. It went into production "
+            f"on {when(deployed_at)}, trained on data up to the newest ({newest.name}); it "
+            "will be judged on the next data that arrives."
+        )
+    healthy, sentence = verdict(drift)
+    return ("healthy" if healthy else "attention"), sentence
+
+
 def _metric(name: str) -> str:
     return LABELS.get(name, name)
 
@@ -116,22 +133,71 @@ def changes(facts: Facts) -> list[str]:
     """What changed since the last report (or, for the first one, what the model is)."""
     since = facts.previous["created_at"] if facts.previous else None
     found = [] if since else ["This is the first report of this workspace."]
-    d = facts.deployed
-    if since is None or d.deployed_at > since:
-        replaced = f", replacing {d.previous_version}" if d.previous_version else ""
-        found.append(
-            f"A new model went into production on {when(d.deployed_at)} "
-            f"(version {d.version}; reason: {d.reason}{replaced})."
-        )
-    else:
-        found.append(
-            f"The same model has been in production since {when(d.deployed_at)} "
-            f"(version {d.version})."
-        )
+    found.append(model_change(facts, since))
     found.append(_new_data(facts, since))
     found.extend(_drift_changes(facts))
     found.append(_list_changes(facts.call_list))
     return found
+
+
+def model_change(facts: Facts, since: str | None) -> str:
+    """What happened to the production model since the last report, in words."""
+    d = facts.deployed
+    if since is not None and d.deployed_at <= since:
+        return (
+            f"The same model has been in production since {when(d.deployed_at)} "
+            f"(version {d.version})."
+        )
+    before = earlier_period(facts.deployments, d.version, d.deployed_at)
+    if before is not None:
+        how = "Rolled back" if d.reason.startswith("rollback") else "Went back"
+        away = f" from version {d.previous_version}" if d.previous_version else ""
+        return (
+            f"{how}{away} to version {d.version} on {when(d.deployed_at)}: the model that was "
+            f"in production before, from {when(before[0])} to {when(before[1])}."
+        )
+    replaced = f", replacing version {d.previous_version}" if d.previous_version else ""
+    return (
+        f"A new model went into production on {when(d.deployed_at)} (version {d.version}"
+        f"{replaced}): {_why(facts)}."
+    )
+
+
+def earlier_period(
+    deployments: list[dict[str, Any]], version: str, deployed_at: str
+) -> tuple[str, str] | None:
+    """When the version was last in production before deployed_at: (from, to), or None."""
+    rows = sorted(deployments, key=lambda row: str(row["deployed_at"]))
+    found = None
+    for row, after in itertools.pairwise(rows):
+        if row["version"] == version and after["deployed_at"] <= deployed_at:
+            found = (str(row["deployed_at"]), str(after["deployed_at"]))
+    return found
+
+
+def _why(facts: Facts) -> str:
+    """Why the deployed model went into production, in words (the numbers are in the details)."""
+    d = facts.deployed
+    if d.reason.startswith("initial"):
+        return "the first model of this workspace"
+    if d.reason.startswith("promoted"):
+        gate = next(
+            (p for p in facts.status.promotions if p["challenger"] == d.version and p["promoted"]),
+            None,
+        )
+        scores = ""
+        if gate and gate["challenger_value"] is not None and gate["production_value"] is not None:
+            scores = (
+                f" ({_metric(gate['metric'])} {gate['challenger_value']:.3f} against "
+                f"{gate['production_value']:.3f})"
+            )
+        return (
+            "retrained with the newest data, it predicted recent clients' outcomes better "
+            f"than the model it replaces{scores}"
+        )
+    if d.reason == "manual":
+        return "deployed by hand"
+    return f"reason: {d.reason}"
 
 
 def _new_data(facts: Facts, since: str | None) -> str:
@@ -177,7 +243,7 @@ def bands_sentence(bands: dict[str, int], left: int, settings: Settings) -> str:
     clients = sum(bands.values())
     total = max(clients, 1)
     high, medium = bands.get("high", 0), bands.get("medium", 0)
-    gone = f" ({count(left, 'other has', 'others have')} already left)" if left else ""
+    gone = f" ({count(left, 'other')} left in the newest data)" if left else ""
     return (
         f"Of your {count(clients, 'current client')}{gone}, {high:,} ({high / total:.1%}) "
         f"are at high risk of leaving ({settings.risk_band_high:.0%} or more) and {medium:,} "
@@ -204,7 +270,7 @@ def top_rows(facts: Facts) -> tuple[list[dict[str, Any]], int]:
                 "risk": f"{row['probability']:.1%}",
                 "band": str(row["risk_band"]),
                 "change": str(row["change"]),
-                "reasons": str(row["reasons"]),
+                "reasons": reasons_line(row["reasons"]),
             }
         )
     return rows, skipped
@@ -216,27 +282,21 @@ def _top_note(shown: int, skipped: int, path: str) -> str:
     where = "above these" if shown else "on the list"
     return (
         f"Not shown: {count(skipped, 'client')} {where} whose latest record says they already "
-        f"left (the call list, {path}, still ranks them)."
+        f"left (the call list, {PurePath(path).name}, still ranks them)."
     )
 
 
 def summarise(facts: Facts, settings: Settings) -> ManagerSummary:
     """The managers' summary of the gathered facts."""
-    healthy, sentence = verdict(facts.drift)
-    note = (
-        f"The newest data ({facts.newest.name}) was part of this model's training, so these "
-        "checks will tell more once new data arrives."
-        if facts.newest.in_training
-        else ""
-    )
+    state, sentence = judgement(facts.drift, facts.newest, facts.deployed.deployed_at)
     current = facts.clients.loc[~facts.clients["left"], "band"]
     bands = {name: int((current == name).sum()) for name in ("high", "medium", "low")}
-    left = int(facts.clients["left"].sum())
+    left = int(facts.clients["left_recently"].sum())  # earlier leavers are in no recent drop
     top, skipped = top_rows(facts)
     return ManagerSummary(
-        healthy=healthy,
+        healthy=None if state == "not judged" else state == "healthy",
+        state=state,
         verdict=sentence,
-        note=note,
         changes=changes(facts),
         clients=len(current),
         left=left,

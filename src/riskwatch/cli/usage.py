@@ -1,0 +1,101 @@
+"""Usage errors: a did-you-mean for commands, options and choices; which command argv names."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from collections.abc import Sequence
+from typing import NoReturn
+
+JSON_FLAG = "--json"
+END_OF_OPTIONS = "--"
+_CHOICE = re.compile(r"invalid choice: '(?P<given>.*?)' \(choose from (?P<known>.*)\)$")
+_UNRECOGNIZED = "unrecognized arguments: "
+
+
+class UsageError(Exception):
+    """A command line argparse refused; the parser that refused it prints its usage."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UsageError instead of printing and exiting."""
+
+    # argparse prints its message and exits at once; raising lets main add a did-you-mean
+    # and the JSON error document that --json promises.
+    def error(self, message: str) -> NoReturn:
+        """Refuse the command line."""
+        raise UsageError(self, message)
+
+
+def command_path(
+    parser: argparse.ArgumentParser, argv: Sequence[str]
+) -> tuple[list[str], argparse.ArgumentParser]:
+    """The command words argv names (e.g. ['cron', 'install']) and the innermost parser."""
+    words: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == END_OF_OPTIONS:
+            break
+        action = parser._option_string_actions.get(token.split("=", 1)[0])
+        if action is not None:
+            if action.nargs != 0 and "=" not in token:
+                next(tokens, None)  # the option's value, not a command word
+            continue
+        commands = _subcommands(parser)
+        if commands is None or token not in commands:
+            continue
+        words.append(token)
+        parser = commands[token]
+    return words, parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser] | None:
+    for action in parser._actions:  # argparse keeps its subcommands only here
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return None
+
+
+def takes_json(parser: argparse.ArgumentParser) -> bool:
+    """Whether the (sub)command parser has a --json option."""
+    return JSON_FLAG in parser._option_string_actions
+
+
+def explain(error: UsageError, words: list[str], innermost: argparse.ArgumentParser) -> str:
+    """The refusal in plain words, with the nearest known name where there is one."""
+    message = str(error)
+    choice = _CHOICE.search(message)
+    if choice:
+        given, known = choice["given"], re.findall(r"'([^']*)'", choice["known"])
+        if set(known) == set(_subcommands(error.parser) or ()):
+            near = difflib.get_close_matches(given, known, n=1)
+            hint = f"; did you mean '{' '.join([*words, near[0]])}'?" if near else ""
+            return f"unknown command '{' '.join([*words, given])}'{hint}"
+        return message + _did_you_mean(given, known)
+    if message.startswith(_UNRECOGNIZED):
+        return _unrecognized(message[len(_UNRECOGNIZED) :].split(), words, innermost)
+    return message
+
+
+def _unrecognized(tokens: list[str], words: list[str], parser: argparse.ArgumentParser) -> str:
+    options = [name for name in parser._option_string_actions if name.startswith("--")]
+    where = f" for {' '.join(words)}" if words else ""
+    said = []
+    for at, token in enumerate(tokens):
+        if token.startswith("-"):
+            name = token.split("=", 1)[0]
+            said.append(f"unknown option '{name}'{where}{_did_you_mean(name, options)}")
+        elif at == 0 or not tokens[at - 1].startswith("-") or "=" in tokens[at - 1]:
+            # (a word right after an unknown option is most likely its value: calllist --tpo 5)
+            said.append(f"unexpected argument '{token}'{where}")
+    return "; ".join(said)
+
+
+def _did_you_mean(given: str, known: list[str]) -> str:
+    near = difflib.get_close_matches(given, known, n=1)
+    return f"; did you mean '{near[0]}'?" if near else ""
