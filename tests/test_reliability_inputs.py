@@ -506,7 +506,11 @@ def test_bad_config_exits_2_naming_the_file_and_the_key_and_touches_nothing(
     assert f"configuration error: {config.resolve()}: " in result.stderr
     for word in words:
         assert word in result.stderr
-    assert result.stdout == ""
+    # --json: one error document on stdout, the same message as stderr's
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == 2
+    assert document["command"] == "ingest"
+    assert document["error"].startswith(f"configuration error: {config.resolve()}: ")
     assert sorted(tmp_path.rglob("*")) == before  # no database, no master dataset
 
 
