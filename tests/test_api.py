@@ -515,21 +515,28 @@ def test_no_request_the_schema_allows_causes_a_server_error(built: Path) -> None
     assert len(checked) == 8
 
 
+def deploy_another_version(settings: Settings) -> str:
+    """Train a new version on the workspace and deploy it, as `riskwatch train` + `deploy` do."""
+    from riskwatch.deployment import deploy  # noqa: PLC0415
+    from riskwatch.training import train_version  # noqa: PLC0415
+
+    with Store(settings.database_url) as store:
+        version = train_version(settings, store).version
+        deploy(settings, store, version)
+    return version
+
+
 def test_a_deployment_that_cannot_be_loaded_leaves_the_last_good_model_answering(
     tmp_path: Path, built: Path
 ) -> None:
-    from riskwatch.deployment import deploy  # noqa: PLC0415
     from riskwatch.registry import MODEL_FILE  # noqa: PLC0415
-    from riskwatch.training import train_version  # noqa: PLC0415
 
     ws = copy_workspace(built, tmp_path)
     settings = api_settings(ws.path)
     first = load_deployed(settings.prod_deployment_path)[0].version
     with TestClient(create_app(settings)) as client:
         assert predict(client, {"clients": [ONE]}).json()["version"] == first
-        with Store(settings.database_url) as store:
-            second = train_version(settings, store).version
-            deploy(settings, store, second)
+        second = deploy_another_version(settings)
         model = settings.prod_deployment_path / MODEL_FILE
         good = model.read_bytes()
         model.write_bytes(good[:-1] + b"x")  # its checksum no longer matches
@@ -556,9 +563,6 @@ def test_a_deployment_that_cannot_be_loaded_leaves_the_last_good_model_answering
 def test_diagnostics_report_the_served_models_predictions_after_a_deployment(
     tmp_path: Path, built: Path
 ) -> None:
-    from riskwatch.deployment import deploy  # noqa: PLC0415
-    from riskwatch.training import train_version  # noqa: PLC0415
-
     ws = copy_workspace(built, tmp_path)
     settings = api_settings(ws.path)
     first = load_deployed(settings.prod_deployment_path)[0].version
@@ -566,9 +570,7 @@ def test_diagnostics_report_the_served_models_predictions_after_a_deployment(
         before = client.get("/diagnostics").json()
         assert before["version"] == first
         assert before["parts"]["predictions"]["version"] == first
-        with Store(settings.database_url) as store:
-            second = train_version(settings, store).version
-            deploy(settings, store, second)
+        second = deploy_another_version(settings)
         after = client.get("/diagnostics").json()
     # The recorded predictions were the previous model's: computed anew for the served one.
     assert after["version"] == second
