@@ -115,11 +115,13 @@ def test_compare_names_every_move_of_exactly_half_a_point() -> None:
 
 
 def test_neutralise_prefixes_cells_a_spreadsheet_would_run_as_formulas() -> None:
-    values = pd.Series(["=1+2", "+44 20", "-3", "@SUM(A1)", "acme", "a=b", "", "3-2", "'x"])
+    values = pd.Series(
+        ["=1+2", "+44 20", "-3+cmd|'/C calc'!A0", "@SUM(A1)", "acme", "a=b", "", "3-2", "'x"]
+    )
     assert neutralise(values).tolist() == [
         "'=1+2",
         "'+44 20",
-        "'-3",
+        "'-3+cmd|'/C calc'!A0",
         "'@SUM(A1)",
         "acme",
         "a=b",
@@ -127,6 +129,9 @@ def test_neutralise_prefixes_cells_a_spreadsheet_would_run_as_formulas() -> None
         "3-2",
         "'x",
     ]
+    # A plain number runs nothing, so it is left as written (a quarantined -3 stays -3).
+    numbers = pd.Series(["-3", "+1e30", "-0.5", "-3\n", "-3 "])
+    assert neutralise(numbers).tolist() == ["-3", "+1e30", "-0.5", "'-3\n", "'-3 "]
 
 
 # Reasons in words, from hand-made percentiles
