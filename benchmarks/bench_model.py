@@ -91,8 +91,8 @@ def bench_commands(settings: Settings) -> list[str]:
     versions: list[str] = []
     train = best_of(RUNS, lambda: versions.append(train_version(settings, store).version))
     deploy(settings, store, versions[-1])
-    calls = best_of(RUNS, lambda: build_call_list(settings))
-    clients = build_call_list(settings).clients
+    calls = best_of(RUNS, lambda: build_call_list(settings, store))
+    clients = build_call_list(settings, store).clients
     store.close()
     return [
         "| step | data | seconds |",
