@@ -9,11 +9,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from riskwatch import registry
 from riskwatch.calllist import build_call_list
 from riskwatch.config import Settings
 from riskwatch.demo import create_demo, release_month
@@ -25,11 +27,13 @@ from riskwatch.metrics import compute_metrics
 from riskwatch.models import predict_risk
 from riskwatch.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
-from riskwatch.store import Store, batches, call_lists, cycles, promotions
+from riskwatch.store import Store, batches, call_lists, cycles, diagnostics, promotions
 
 from .conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
 
 DRIFT_MONTH = 4
+# What a cycle with new data and a report records in the diagnostics table, each once.
+KINDS_PER_CYCLE = ("predictions", "summary_statistics", "missing_data", "dependencies", "drift")
 
 
 def demo(path: Path, *, scenario: str, months: int, clients: int = 10_000) -> Settings:
@@ -373,3 +377,36 @@ def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_r
     assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
     assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
     assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table
+
+
+def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ws"
+    # The features shift in month 3: its data drift makes that cycle retrain.
+    create_demo(path, months=3, seed=42, clients=2000, scenario="covariate", drift_month=3)
+    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200)
+    loads: list[str] = []
+    real_load = registry.sio.load
+
+    def counted(file: Path, **options: object) -> object:
+        # Every skops model read from disk, whichever module asked: a wrapper, not a mock.
+        loads.append(Path(file).parent.name)
+        return real_load(file, **options)
+
+    monkeypatch.setattr(registry.sio, "load", counted)
+    found = []
+    for month in (1, 2, 3):
+        release_month(path, month)
+        with Store(settings.database_url) as store:
+            before = len(store.rows(diagnostics))
+        loads.clear()
+        result = run_cycle(settings)
+        with Store(settings.database_url) as store:
+            kinds = Counter(row["kind"] for row in store.rows(diagnostics)[before:])
+        found.append((result.outcome, len(loads), result.error))
+        assert kinds == Counter(KINDS_PER_CYCLE), (result.outcome, kinds)
+    assert [f[0] for f in found][:2] == ["initial", "kept"]
+    assert found[2][0] in ("promoted", "rejected")  # a retrain: production and a challenger
+    assert [f[2] for f in found] == [None] * 3
+    assert [f[1] for f in found] == [1, 1, 2]

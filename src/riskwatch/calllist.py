@@ -15,7 +15,7 @@ from riskwatch.masterdata import read_master
 from riskwatch.models import predict_risk
 from riskwatch.published import COLUMNS, ListRef, last_published, reasons_line, record
 from riskwatch.reasons import reasons
-from riskwatch.registry import METADATA_FILE, load_deployed
+from riskwatch.registry import METADATA_FILE, Loaded, load_deployed
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.store import Store
 
@@ -156,10 +156,12 @@ def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFram
     return out
 
 
-def build_call_list(settings: Settings, store: Store, top: int | None = None) -> CallList:
+def build_call_list(
+    settings: Settings, store: Store, top: int | None = None, held: Loaded | None = None
+) -> CallList:
     """Score every client's latest record with the deployed model, ranked, with the change
     since the list the managers last received. Writes nothing: see publish_call_list."""
-    deployed, model = load_deployed(settings.prod_deployment_path)
+    deployed, model = load_deployed(settings.prod_deployment_path, held)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     reference = metadata.get("reference")
     if not isinstance(reference, dict):

@@ -24,6 +24,7 @@ from riskwatch.registry import (
     MODEL_FILE,
     REFERENCE_FILE,
     Deployed,
+    Loaded,
     load_model,
     load_verified,
     read_deployment,
@@ -95,14 +96,15 @@ def deploy(
     reason: str = "manual",
     action: str = "deploy",
     force: bool = False,
+    held: Loaded | None = None,
 ) -> DeployResult:
     """Make a version (default: the newest) the production model, atomically, and record it;
-    a model that ranks no better than chance only with force."""
+    a model that ranks no better than chance only with force; held: models already loaded."""
     root, prod = settings.output_model_path, settings.prod_deployment_path
     reconcile(settings, store)
     version = version or newest_version(settings)
     metadata = read_metadata(root, version)
-    load_model(root, version)  # a tampered or foreign model never reaches production
+    load_model(root, version, held)  # a tampered or foreign model never reaches production
     current = read_deployment(prod)
     if current is not None and current.version == version:
         return DeployResult(current, changed=False)
@@ -244,6 +246,8 @@ def promote(
     challenger: str | None = None,
     holdout: pd.DataFrame | None = None,
     data_name: str = "holdout",
+    *,
+    held: Loaded | None = None,
 ) -> GateDecision:
     """Deploy the challenger (default: the newest) only if it beats production by the margin
     on the holdout (or on the labelled rows given, called data_name in the reason)."""
@@ -255,15 +259,15 @@ def promote(
         if chance is not None:  # production stays empty, loudly: an arbitrary call list is worse
             decision = GateDecision(challenger, None, metric, margin, None, None, False, "")
             _record(store, _with(decision, False, f"ranks no better than chance ({chance})"))
-        deploy(settings, store, challenger, reason="initial: nothing was deployed")
+        deploy(settings, store, challenger, reason="initial: nothing was deployed", held=held)
         decision = GateDecision(challenger, None, metric, margin, None, None, True, "initial")
         return _record(store, decision)
     if chance is not None and challenger != current.version:
         decision = GateDecision(challenger, current.version, metric, margin, None, None, False, "")
         return _record(store, _with(decision, False, f"ranks no better than chance ({chance})"))
     frame = holdout if holdout is not None else read_labelled(settings.test_data_path)
-    challenger_model = load_model(settings.output_model_path, challenger)
-    production_model = load_verified(current.folder / MODEL_FILE, current.sha256)
+    challenger_model = load_model(settings.output_model_path, challenger, held)
+    production_model = load_verified(current.folder / MODEL_FILE, current.sha256, held)
     new = evaluate(challenger_model, frame, settings)[metric].value
     old = evaluate(production_model, frame, settings)[metric].value
     decision = GateDecision(challenger, current.version, metric, margin, new, old, False, "")
@@ -278,7 +282,7 @@ def promote(
         f"{data_name} rows: {verdict} production by the margin {margin}"
     )
     if promoted:
-        deploy(settings, store, challenger, reason=f"promoted: {reason}")
+        deploy(settings, store, challenger, reason=f"promoted: {reason}", held=held)
     return _record(store, _with(decision, promoted, reason))
 
 

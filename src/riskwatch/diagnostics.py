@@ -31,6 +31,7 @@ from riskwatch.registry import (
     MODEL_FILE,
     PACKAGES,
     Deployed,
+    Loaded,
     load_verified,
     read_deployment,
 )
@@ -220,15 +221,17 @@ def diagnose(
     data: Path | None = None,
     timings: bool = True,
     dependencies: bool = True,
+    held: Loaded | None = None,
 ) -> Diagnosis:
-    """Run the diagnostics on the workspace; store each part with the time; return them."""
+    """Run the diagnostics on the workspace; store each part with the time; return them
+    (held: models already loaded, by sha256)."""
     master = read_master_or_stop(settings)
     # Read the pointer once, so the version, model and metadata come from one deployment.
     deployed = read_deployment(settings.prod_deployment_path)
     metadata = (read_json(deployed.folder / METADATA_FILE) if deployed else None) or {}
     batches = store.batches(status="ingested")
     parts: dict[str, Any] = {
-        "predictions": _predictions_part(settings, deployed, data),
+        "predictions": _predictions_part(settings, deployed, data, held),
         "summary_statistics": summary_statistics(master),
         "missing_data": {
             "master": missing_shares(master),
@@ -250,13 +253,13 @@ def diagnose(
 
 
 def _predictions_part(
-    settings: Settings, deployed: Deployed | None, data: Path | None
+    settings: Settings, deployed: Deployed | None, data: Path | None, held: Loaded | None
 ) -> dict[str, Any]:
     if deployed is None:
         where = settings.prod_deployment_path
         reason = f"no model is deployed in {where}: run `riskwatch train` then `riskwatch deploy`"
         return {"deployed": False, "reason": reason}
-    model = load_verified(deployed.folder / MODEL_FILE, deployed.sha256)
+    model = load_verified(deployed.folder / MODEL_FILE, deployed.sha256, held)
     path = data if data is not None else settings.test_data_path
     frame = read_labelled(path, require_target=False)  # labels are not needed to predict
     threshold = settings.decision_threshold

@@ -45,6 +45,8 @@ BAD_FILE_ERRORS = (
 # recursion counter CPython <= 3.11.7 shares between threads (gh-106905), so two loads at once
 # could fail with SystemError "AST constructor recursion depth mismatch".
 _LOADING = threading.Lock()
+# Models a caller already loaded, by the sha256 of their file: a cycle loads each file once.
+Loaded = dict[str, Any]
 PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
 
 
@@ -152,14 +154,25 @@ def read_metadata(root: Path, version: str) -> dict[str, Any]:
     return document
 
 
-def load_model(root: Path, version: str) -> Any:
+def load_model(root: Path, version: str, held: Loaded | None = None) -> Any:
     """The model of a version, refused if its file changed since it was saved."""
     folder = version_folder(root, version)
-    return load_verified(folder / MODEL_FILE, read_metadata(root, version).get("sha256", ""))
+    sha256 = read_metadata(root, version).get("sha256", "")
+    return load_verified(folder / MODEL_FILE, sha256, held)
 
 
-def load_verified(path: Path, sha256: str) -> Any:
-    """Load a skops model file whose sha256 matches and which holds only trusted types."""
+def load_verified(path: Path, sha256: str, held: Loaded | None = None) -> Any:
+    """Load a skops model file whose sha256 matches and which holds only trusted types; one
+    already in held (checked when it was loaded) is reused, one loaded now is added to it."""
+    if held is not None and sha256 in held:
+        return held[sha256]
+    model = _load_verified(path, sha256)
+    if held is not None:
+        held[sha256] = model
+    return model
+
+
+def _load_verified(path: Path, sha256: str) -> Any:
     if not path.is_file():
         raise RegistryError(f"{path}: the model file is missing")
     actual = sha256_file(path)
@@ -199,11 +212,11 @@ def read_deployment(prod_path: Path) -> Deployed | None:
     )
 
 
-def load_deployed(prod_path: Path) -> tuple[Deployed, Any]:
-    """The deployed version and its model; RegistryError when nothing is deployed."""
+def load_deployed(prod_path: Path, held: Loaded | None = None) -> tuple[Deployed, Any]:
+    """The deployed version and its model (from held if loaded); RegistryError when none is."""
     deployed = read_deployment(prod_path)
     if deployed is None:
         raise RegistryError(
             f"no model is deployed in {prod_path}: run `riskwatch train` then `riskwatch deploy`"
         )
-    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256)
+    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256, held)

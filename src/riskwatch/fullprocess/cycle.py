@@ -15,6 +15,7 @@ from riskwatch.ingestion import check
 
 if TYPE_CHECKING:
     from riskwatch.calllist import CallList
+    from riskwatch.fullprocess.steps import Held
     from riskwatch.store import Store
 
 log = logging.getLogger("riskwatch")
@@ -128,22 +129,23 @@ def _steps(
         result.steps[-1] = step
         return step
 
+    held = steps.Held()  # what one step computed and a later one uses: loaded once
     # The mark stays if the cycle dies: the next cycle then judges these batches again.
     write_mark(settings, {"cycle_id": result.cycle_id, "resumes": mark.get("cycle_id")})
     ingested = run("ingest", lambda: steps.ingest_step(settings, store))
     batch_ids = ingested.detail["judged_batch_ids"]
     if not steps.deployed(settings):
-        run("initial model", lambda: steps.initial_step(settings, store))
+        run("initial model", lambda: steps.initial_step(settings, store, held))
         result.outcome = "initial"
     else:
-        judged = run("evaluate", lambda: steps.evaluate_step(settings, batch_ids))
+        judged = run("evaluate", lambda: steps.evaluate_step(settings, batch_ids, held))
         if judged.outcome == "retrain":
-            gate = run("retrain", lambda: steps.retrain_step(settings, store, batch_ids))
+            gate = run("retrain", lambda: steps.retrain_step(settings, store, batch_ids, held))
             result.outcome = "promoted" if gate.outcome == "promoted" else "rejected"
         else:
             result.outcome = "kept"
-    run("diagnose", lambda: steps.diagnose_step(settings, store))
-    _publish(settings, store, result, run, report=report)
+    run("diagnose", lambda: steps.diagnose_step(settings, store, held))
+    _publish(settings, store, result, run, held, report=report)
     if settings.cycle_apicalls:
         run("api", lambda: steps.api_step(settings))
 
@@ -153,6 +155,7 @@ def _publish(
     store: Store,
     result: CycleResult,
     run: Callable[[str, Callable[[], Step]], Step],
+    held: Held,
     *,
     report: bool,
 ) -> None:
@@ -162,10 +165,10 @@ def _publish(
     listed: list[CallList] = []
 
     def call_list() -> Step:
-        step, found = steps.calllist_step(settings, store, result.cycle_id)
+        step, found = steps.calllist_step(settings, store, result.cycle_id, held)
         listed.append(found)
         return step
 
     run("call list", call_list)
     if report:
-        run("report", lambda: steps.report_step(settings, store, listed[0]))
+        run("report", lambda: steps.report_step(settings, store, listed[0], held))

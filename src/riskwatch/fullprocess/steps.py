@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from riskwatch.calllist import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.datasets import read_labelled
 from riskwatch.deployment import promote
-from riskwatch.diagnostics import diagnose
+from riskwatch.diagnostics import Diagnosis, diagnose
 from riskwatch.files import read_json, shown_path
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
@@ -21,6 +22,7 @@ from riskwatch.loading import BatchResult
 from riskwatch.masterdata import quarantined_rows, read_master
 from riskwatch.registry import (
     METADATA_FILE,
+    Loaded,
     load_deployed,
     load_model,
     read_deployment,
@@ -37,6 +39,15 @@ from riskwatch.training import train_version
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
 CHANGES = ("new", "risk up", "risk down", "unchanged")  # a call list row's change, by kind
 EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to judge it on
+
+
+@dataclass
+class Held:
+    """What a cycle computed, passed to the steps after: each model file loaded once (by its
+    sha256: production, and a challenger) and the diagnosis, which the report shows."""
+
+    models: Loaded = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None
 
 
 def ingest_step(settings: Settings, store: Store) -> Step:
@@ -117,10 +128,10 @@ def deployed(settings: Settings) -> bool:
     return read_deployment(settings.prod_deployment_path) is not None
 
 
-def initial_step(settings: Settings, store: Store) -> Step:
+def initial_step(settings: Settings, store: Store, held: Held | None = None) -> Step:
     """Nothing deployed yet: train on the master data, score on the holdout, deploy."""
     version = train_version(settings, store).version
-    decision = promote(settings, store, version)
+    decision = promote(settings, store, version, held=(held or Held()).models)
     holdout = _holdout_metrics(settings, version)
     detail = {"version": version, "holdout": holdout, "reason": "initial: nothing was deployed"}
     return Step("initial model", "deployed" if decision.promoted else "not deployed", detail)
@@ -139,12 +150,12 @@ def new_rows(settings: Settings, batch_ids: list[int]) -> pd.DataFrame:
     return master[master[BATCH_COLUMN].isin(batch_ids)].reset_index(drop=True)
 
 
-def evaluate_step(settings: Settings, batch_ids: list[int]) -> Step:
+def evaluate_step(settings: Settings, batch_ids: list[int], held: Held | None = None) -> Step:
     """Score the deployed model on the new labelled rows, check drift; retrain or keep."""
     rows = new_rows(settings, batch_ids)
     if rows.empty:
         return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
-    found, model = load_deployed(settings.prod_deployment_path)
+    found, model = load_deployed(settings.prod_deployment_path, (held or Held()).models)
     metadata = read_json(found.folder / METADATA_FILE) or {}
     judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
     # The report's own check: the same tests, thresholds and evidence.
@@ -176,9 +187,12 @@ def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.n
     return rows[mask].reset_index(drop=True), mask
 
 
-def retrain_step(settings: Settings, store: Store, batch_ids: list[int]) -> Step:
+def retrain_step(
+    settings: Settings, store: Store, batch_ids: list[int], held: Held | None = None
+) -> Step:
     """Train a challenger on the retrain window, without the judging clients' new rows, and
     promote it only if it beats production on those rows (the world as it is now)."""
+    models = (held or Held()).models
     master = read_master(settings.output_folder_path)
     is_new = master[BATCH_COLUMN].isin(batch_ids).to_numpy()
     judging, chosen = split_for_judging(master[is_new].reset_index(drop=True), settings.model_seed)
@@ -187,20 +201,22 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int]) -> Step
     challenger = train_version(
         settings, store, master=master[~kept_out], window=settings.retrain_window
     ).version
-    decision = promote(settings, store, challenger, judging, data_name="newly labelled")
+    decision = promote(
+        settings, store, challenger, judging, data_name="newly labelled", held=models
+    )
     detail = {
         "challenger": challenger,
         "window": settings.retrain_window,
         "judged_on_rows": len(judging),
         "gate": decision.to_dict(),
-        "holdout": _holdout_comparison(settings, challenger, decision.production),
+        "holdout": _holdout_comparison(settings, challenger, decision.production, models),
         "reason": decision.reason,
     }
     return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
 
 
 def _holdout_comparison(
-    settings: Settings, challenger: str, production: str | None
+    settings: Settings, challenger: str, production: str | None, held: Loaded
 ) -> dict[str, Any]:
     """Both models on the fixed holdout: evidence beside the gate, which judged on new rows."""
     metric = settings.gate_metric
@@ -213,27 +229,37 @@ def _holdout_comparison(
         "challenger": (recorded.get(metric) or {}).get("value"),
     }
     if production is not None:  # production's record may be of an older holdout: score it now
-        model = load_model(settings.output_model_path, production)
+        model = load_model(settings.output_model_path, production, held)
         holdout = read_labelled(settings.test_data_path)
         values["production"] = evaluate(model, holdout, settings)[metric].value
     return values
 
 
-def diagnose_step(settings: Settings, store: Store) -> Step:
+def diagnose_step(settings: Settings, store: Store, held: Held | None = None) -> Step:
     """Predictions, statistics, missing data and dependencies (timings train: not here)."""
-    found = diagnose(settings, store, timings=False)
+    held = held or Held()
+    found = held.diagnosis = diagnose(settings, store, timings=False, held=held.models)
     return Step("diagnose", "recorded", {"parts": sorted(found.parts)})
 
 
-def report_step(settings: Settings, store: Store, call_list: CallList) -> Step:
-    """The HTML and PDF report of the model now deployed, showing the list just published."""
-    written = build_report(settings, store, call_list=call_list)
+def report_step(
+    settings: Settings, store: Store, call_list: CallList, held: Held | None = None
+) -> Step:
+    """The HTML and PDF report of the model now deployed, showing the list just published
+    (and the cycle's diagnosis, not a second one)."""
+    held = held or Held()
+    written = build_report(
+        settings, store, call_list=call_list, held=held.models, diagnosis=held.diagnosis
+    )
     return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
 
 
-def calllist_step(settings: Settings, store: Store, cycle_id: int | None) -> tuple[Step, CallList]:
+def calllist_step(
+    settings: Settings, store: Store, cycle_id: int | None, held: Held | None = None
+) -> tuple[Step, CallList]:
     """The managers' call list from the model now deployed: built once, published, recorded."""
-    found = publish_call_list(settings, store, build_call_list(settings, store), cycle_id=cycle_id)
+    built = build_call_list(settings, store, held=(held or Held()).models)
+    found = publish_call_list(settings, store, built, cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
     kinds = found.frame["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
     detail = {

@@ -30,6 +30,7 @@ from riskwatch.registry import (
     MODEL_FILE,
     REFERENCE_FILE,
     Deployed,
+    Loaded,
     load_verified,
     read_deployment,
 )
@@ -122,12 +123,20 @@ class Facts:
     quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
 
 
-def gather(settings: Settings, store: Store, call_list: CallList | None = None) -> Facts:
+def gather(
+    settings: Settings,
+    store: Store,
+    call_list: CallList | None = None,
+    *,
+    held: Loaded | None = None,
+    diagnosis: Diagnosis | None = None,
+) -> Facts:
     """Read and compute what the report shows; nothing is stored but the diagnostics.
 
-    A cycle passes the call list it published; without one the report shows the list as it
-    would be now, compared with the last published one, and publishes nothing."""
-    deployed, model, master = _inputs(settings)
+    A cycle passes the call list it published, the models it loaded (by sha256) and the
+    diagnosis it ran; without the list the report shows the list as it would be now, compared
+    with the last published one, and publishes nothing; without the diagnosis it runs one."""
+    deployed, model, master = _inputs(settings, held)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     newest = newest_data(master, store, metadata)
     reference = read_reference(settings, deployed)
@@ -144,11 +153,15 @@ def gather(settings: Settings, store: Store, call_list: CallList | None = None) 
         newest=newest,
         reference=reference,
         drift=check_drift(settings, model, reference, newest, metadata),
-        call_list=call_list if call_list is not None else build_call_list(settings, store),
+        call_list=call_list
+        if call_list is not None
+        else build_call_list(settings, store, held=held),
         status=status(settings, store),
         # The cheap parts fresh (they describe today's data); timings and the package index
         # only from the last `riskwatch diagnose`, so a report stays quick and works offline.
-        diagnosis=diagnose(settings, store, timings=False, dependencies=False),
+        diagnosis=diagnosis
+        if diagnosis is not None
+        else diagnose(settings, store, timings=False, dependencies=False, held=held),
         stored={kind: next(iter(history(store, kind, 1)), None) for kind in STORED_KINDS},
         previous=previous,
         drift_history=drift_rows[::-1],
@@ -177,7 +190,7 @@ def quarantined_in(settings: Settings, batches: list[BatchRecord]) -> list[dict[
     ]
 
 
-def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
+def _inputs(settings: Settings, held: Loaded | None) -> tuple[Deployed, Any, pd.DataFrame]:
     """The deployment, its model and the master dataset; ReportError when one is missing."""
     # Read the pointer once, so the version, model, metadata and reference match.
     deployed = read_deployment(settings.prod_deployment_path)
@@ -192,7 +205,7 @@ def _inputs(settings: Settings) -> tuple[Deployed, Any, pd.DataFrame]:
             f"cannot build a report: no data in {settings.output_folder_path}: "
             "run `riskwatch ingest` first"
         )
-    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256), master
+    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256, held), master
 
 
 def score_holdout(settings: Settings, model: Any) -> Holdout:

@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from riskwatch import __version__
 from riskwatch.calllist import CallList
 from riskwatch.config import Settings
+from riskwatch.diagnostics import Diagnosis
 from riskwatch.files import atomic_path, fsync_folder
-from riskwatch.registry import VERSION_FORMAT
+from riskwatch.registry import VERSION_FORMAT, Loaded
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, gather
@@ -82,14 +83,17 @@ def build_report(
     now: datetime | None = None,
     call_list: CallList | None = None,
     on_stage: StageCallback | None = None,
+    held: Loaded | None = None,
+    diagnosis: Diagnosis | None = None,
 ) -> ReportResult:
     """Build the report of the deployed model; keep it in reports/<time>/, publish the newest.
 
-    call_list: the list a cycle just published; without it, the list as it would be now."""
+    call_list: the list a cycle just published; without it, the list as it would be now.
+    held, diagnosis: the models a cycle loaded (by sha256) and the diagnosis it ran."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     with _stage(on_stage, "gather"):
-        facts = gather(settings, store, call_list)
+        facts = gather(settings, store, call_list, held=held, diagnosis=diagnosis)
     summary = summarise(facts, settings)
     created_at = utcnow()
     record = facts.drift.record(facts.newest)
