@@ -128,10 +128,10 @@ def deployed(settings: Settings) -> bool:
     return read_deployment(settings.prod_deployment_path) is not None
 
 
-def initial_step(settings: Settings, store: Store, held: Held | None = None) -> Step:
+def initial_step(settings: Settings, store: Store, held: Held) -> Step:
     """Nothing deployed yet: train on the master data, score on the holdout, deploy."""
     version = train_version(settings, store).version
-    decision = promote(settings, store, version, held=(held or Held()).models)
+    decision = promote(settings, store, version, held=held.models)
     holdout = _holdout_metrics(settings, version)
     detail = {"version": version, "holdout": holdout, "reason": "initial: nothing was deployed"}
     return Step("initial model", "deployed" if decision.promoted else "not deployed", detail)
@@ -150,12 +150,12 @@ def new_rows(settings: Settings, batch_ids: list[int]) -> pd.DataFrame:
     return master[master[BATCH_COLUMN].isin(batch_ids)].reset_index(drop=True)
 
 
-def evaluate_step(settings: Settings, batch_ids: list[int], held: Held | None = None) -> Step:
+def evaluate_step(settings: Settings, batch_ids: list[int], held: Held) -> Step:
     """Score the deployed model on the new labelled rows, check drift; retrain or keep."""
     rows = new_rows(settings, batch_ids)
     if rows.empty:
         return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
-    found, model = load_deployed(settings.prod_deployment_path, (held or Held()).models)
+    found, model = load_deployed(settings.prod_deployment_path, held.models)
     metadata = read_json(found.folder / METADATA_FILE) or {}
     judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
     # The report's own check: the same tests, thresholds and evidence.
@@ -187,12 +187,10 @@ def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.n
     return rows[mask].reset_index(drop=True), mask
 
 
-def retrain_step(
-    settings: Settings, store: Store, batch_ids: list[int], held: Held | None = None
-) -> Step:
+def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
     """Train a challenger on the retrain window, without the judging clients' new rows, and
     promote it only if it beats production on those rows (the world as it is now)."""
-    models = (held or Held()).models
+    models = held.models
     master = read_master(settings.output_folder_path)
     is_new = master[BATCH_COLUMN].isin(batch_ids).to_numpy()
     judging, chosen = split_for_judging(master[is_new].reset_index(drop=True), settings.model_seed)
@@ -235,19 +233,15 @@ def _holdout_comparison(
     return values
 
 
-def diagnose_step(settings: Settings, store: Store, held: Held | None = None) -> Step:
+def diagnose_step(settings: Settings, store: Store, held: Held) -> Step:
     """Predictions, statistics, missing data and dependencies (timings train: not here)."""
-    held = held or Held()
     found = held.diagnosis = diagnose(settings, store, timings=False, held=held.models)
     return Step("diagnose", "recorded", {"parts": sorted(found.parts)})
 
 
-def report_step(
-    settings: Settings, store: Store, call_list: CallList, held: Held | None = None
-) -> Step:
+def report_step(settings: Settings, store: Store, call_list: CallList, held: Held) -> Step:
     """The HTML and PDF report of the model now deployed, showing the list just published
     (and the cycle's diagnosis, not a second one)."""
-    held = held or Held()
     written = build_report(
         settings, store, call_list=call_list, held=held.models, diagnosis=held.diagnosis
     )
@@ -255,13 +249,13 @@ def report_step(
 
 
 def calllist_step(
-    settings: Settings, store: Store, cycle_id: int | None, held: Held | None = None
+    settings: Settings, store: Store, cycle_id: int | None, held: Held
 ) -> tuple[Step, CallList]:
     """The managers' call list from the model now deployed: built once, published, recorded."""
-    built = build_call_list(settings, store, held=(held or Held()).models)
+    built = build_call_list(settings, store, held=held.models)
     found = publish_call_list(settings, store, built, cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
-    kinds = found.frame["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    kinds = found.frame["change"].str.extract(f"^({'|'.join(CHANGES)})")[0]
     detail = {
         "path": found.path,
         "list": found.published.to_dict() if found.published else None,
