@@ -33,11 +33,11 @@ import uvicorn
 from common import Aim, footer, heading, print_aims
 
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import create_demo
+from riskwatch.demo.workspace import create_demo
 from riskwatch.deployment import deploy
-from riskwatch.ingestion import ingest
-from riskwatch.masterdata import read_master
-from riskwatch.store import Store
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.ingestion.master import read_master
+from riskwatch.storage.store import Store
 from riskwatch.training import train_version
 
 HOST = "127.0.0.1"

@@ -30,7 +30,7 @@ from typing import Any
 from common import Aim, footer, heading, print_aims, verdict
 
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import SCENARIOS, create_demo, release_month
+from riskwatch.demo.workspace import SCENARIOS, create_demo, release_month
 from riskwatch.fullprocess import run_cycle
 
 BIN = Path(sys.executable).parent

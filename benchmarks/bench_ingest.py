@@ -48,8 +48,8 @@ def status(key):
 
 import pandas as pd
 from riskwatch.config import load_settings
-from riskwatch.ingestion import ingest
-import riskwatch.loading  # the read path's imports (SQLAlchemy, pyarrow): timed apart
+from riskwatch.ingestion.ingest import ingest
+import riskwatch.ingestion.batches  # the read path's imports (SQLAlchemy, pyarrow): timed apart
 baseline = status("VmRSS:")
 mode, target = sys.argv[1], sys.argv[2]
 start = time.perf_counter()

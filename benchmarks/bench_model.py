@@ -19,14 +19,14 @@ from pathlib import Path
 import pandas as pd
 from common import footer, heading
 
-from riskwatch.calllist import build_call_list
+from riskwatch.calllist.build import build_call_list
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import create_demo, release_month
+from riskwatch.demo.workspace import create_demo, release_month
 from riskwatch.deployment import deploy
-from riskwatch.ingestion import ingest
-from riskwatch.metrics import compute_metrics, effective_resamples
-from riskwatch.models import ModelParams, predict_risk
-from riskwatch.store import Store
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.model.metrics import compute_metrics, effective_resamples
+from riskwatch.model.pipeline import ModelParams, predict_risk
+from riskwatch.storage.store import Store
 from riskwatch.training import train_model, train_version
 
 SIZES = (10_000, 1_000_000)

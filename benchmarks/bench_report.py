@@ -18,12 +18,12 @@ from typing import Any
 from common import footer, heading
 
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import create_demo, release_month
+from riskwatch.demo.workspace import create_demo, release_month
 from riskwatch.deployment import deploy
-from riskwatch.diagnostics import diagnose
-from riskwatch.ingestion import ingest
+from riskwatch.diagnostics.diagnosis import diagnose
+from riskwatch.ingestion.ingest import ingest
 from riskwatch.reporting import build_report
-from riskwatch.store import Store
+from riskwatch.storage.store import Store
 from riskwatch.training import train_version
 
 

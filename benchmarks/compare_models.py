@@ -4,10 +4,10 @@ Run: .venv/bin/python benchmarks/compare_models.py [--seed 42] [--scenario none]
 
 Every figure is computed here, on a fresh demo workspace in a temporary folder:
 
-* candidates (each built with riskwatch.models.build_model, model seed 0): classic, logistic,
+* candidates (each built with model.pipeline.build_model, seed 0): classic, logistic,
   hgb, and hgb / logistic wrapped in isotonic calibration (CalibratedClassifierCV, cv=5);
 * trained on all monthly drops, and on the first month only;
-* scored on the labelled holdout with riskwatch.metrics.compute_metrics (95 % bootstrap
+* scored on the labelled holdout with riskwatch.model.metrics.compute_metrics (95 % bootstrap
   intervals, 1000 resamples), plus the expected calibration error, the mean absolute error
   against the true probabilities (truth/probabilities.csv), E[P@K] (the mean true probability
   of the top K: precision at K without the luck of the labels) and the fit time;
@@ -42,10 +42,10 @@ import pandas as pd
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 
-from riskwatch.demo import SCENARIOS, create_demo
-from riskwatch.demodata import PROBABILITY_COLUMN
-from riskwatch.metrics import METRICS, Metric, compute_metrics
-from riskwatch.models import ModelParams, build_model, predict_risk
+from riskwatch.demo.portfolio import PROBABILITY_COLUMN
+from riskwatch.demo.workspace import SCENARIOS, create_demo
+from riskwatch.model.metrics import METRICS, Metric, compute_metrics
+from riskwatch.model.pipeline import ModelParams, build_model, predict_risk
 from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 
 Array = np.ndarray[Any, Any]

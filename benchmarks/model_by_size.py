@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/model_by_size.py [--seed 42] [--draws 5]
 
 A demo workspace (10,000 clients, month 1) is made in a temporary folder. For each size, `draws`
-random samples of month 1 are drawn; each kind is fitted on the sample (riskwatch.models,
+random samples of month 1 are drawn; each kind is fitted on the sample (riskwatch.model.pipeline,
 model seed 0) and scored on the 2,000-row holdout (ROC AUC). The table gives the mean over the
 draws and how often `hgb` ranked better than `logistic`; the last column is the time the `auto`
 choice's cross-validation of the three kinds takes at that size (riskwatch.training).
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskwatch.demo import create_demo
-from riskwatch.metrics import compute_metrics
-from riskwatch.modelchoice import cross_validate
-from riskwatch.models import ModelParams, build_model, predict_risk
+from riskwatch.demo.workspace import create_demo
+from riskwatch.model.choice import cross_validate
+from riskwatch.model.metrics import compute_metrics
+from riskwatch.model.pipeline import ModelParams, build_model, predict_risk
 from riskwatch.schema import FEATURES, TARGET
 
 SIZES = (100, 250, 500, 1000, 2000, 3000, 5000, 10_000)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))  # the kill and check helpers live with the crash 
 
 from tests.cycle_faults import Consistency, consistency, finish, kill_cycle
 
-from riskwatch.demo import create_demo, release_month
+from riskwatch.demo.workspace import create_demo, release_month
 
 DEFAULT_OUT = Path(__file__).with_name("soak_results.md")
 

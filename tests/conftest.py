@@ -154,10 +154,10 @@ def workspace_settings(path: Path) -> Settings:
 
 def deployed_demo(path: Path, *, months: int, seed: int, later: int = 0) -> Path:
     """A 2,000-client demo trained and deployed on month 1, then `later` more months ingested."""
-    from riskwatch.demo import create_demo, release_month  # noqa: PLC0415 - heavy
+    from riskwatch.demo.workspace import create_demo, release_month  # noqa: PLC0415 - heavy
     from riskwatch.deployment import deploy  # noqa: PLC0415
-    from riskwatch.ingestion import ingest  # noqa: PLC0415
-    from riskwatch.store import Store  # noqa: PLC0415
+    from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
+    from riskwatch.storage.store import Store  # noqa: PLC0415
     from riskwatch.training import train_version  # noqa: PLC0415
 
     create_demo(path, months=months, seed=seed, clients=2000)
@@ -180,8 +180,8 @@ def copy_workspace(template: Path, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def demo_settings(tmp_path: Path) -> Settings:
     """A small demo workspace (2,000 clients) with month 1 ingested; quick bootstrap."""
-    from riskwatch.demo import create_demo  # noqa: PLC0415 - heavy, only for these tests
-    from riskwatch.ingestion import ingest  # noqa: PLC0415
+    from riskwatch.demo.workspace import create_demo  # noqa: PLC0415 - heavy, only for these tests
+    from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
 
     create_demo(tmp_path / "demo", months=3, seed=3, clients=2000)
     settings = load_settings(tmp_path / "demo" / "riskwatch.toml", env={})

@@ -13,10 +13,10 @@ from typing import Any
 
 from riskwatch.config import load_settings
 from riskwatch.fullprocess.record import read_mark
-from riskwatch.masterdata import read_master
-from riskwatch.registry import RegistryError, load_deployed
+from riskwatch.ingestion.master import read_master
+from riskwatch.model.registry import RegistryError, load_deployed
 from riskwatch.schema import BATCH_COLUMN
-from riskwatch.store import Store, batches, cycles, deployments
+from riskwatch.storage.store import Store, batches, cycles, deployments
 
 from .conftest import OFFLINE_INDEX, RISKWATCH, clean_env
 

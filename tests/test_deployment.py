@@ -20,7 +20,7 @@ import pytest
 
 from riskwatch import deployment
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import create_demo
+from riskwatch.demo.workspace import create_demo
 from riskwatch.deployment import (
     DeploymentError,
     deploy,
@@ -28,10 +28,9 @@ from riskwatch.deployment import (
     promote,
     rollback,
 )
-from riskwatch.files import sha256_file
-from riskwatch.ingestion import ingest
-from riskwatch.models import predict_risk
-from riskwatch.registry import (
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import (
     RegistryError,
     load_deployed,
     load_model,
@@ -39,7 +38,8 @@ from riskwatch.registry import (
     read_metadata,
 )
 from riskwatch.status import status
-from riskwatch.store import Store, deployments, promotions
+from riskwatch.storage.files import sha256_file
+from riskwatch.storage.store import Store, deployments, promotions
 from riskwatch.training import train_version
 
 from .conftest import CLASSIC, run

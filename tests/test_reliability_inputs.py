@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient
 
 from riskwatch.api import create_app
 from riskwatch.config import Settings, load_settings
-from riskwatch.ingestion import ingest
-from riskwatch.registry import read_deployment
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.model.registry import read_deployment
 from riskwatch.schema import REQUIRED
 
 from .conftest import (

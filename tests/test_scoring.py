@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from riskwatch.config import Settings
-from riskwatch.datasets import DataError, read_labelled
 from riskwatch.deployment import deploy
-from riskwatch.metrics import METRIC_NAMES
-from riskwatch.registry import RegistryError
+from riskwatch.ingestion.datasets import DataError, read_labelled
+from riskwatch.model.metrics import METRIC_NAMES
+from riskwatch.model.registry import RegistryError
 from riskwatch.scoring import score
-from riskwatch.store import Store, scores
+from riskwatch.storage.store import Store, scores
 from riskwatch.training import train_version
 
 from .conftest import csv_rows

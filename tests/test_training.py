@@ -12,12 +12,12 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from riskwatch.config import Settings, load_settings
-from riskwatch.demo import release_month
-from riskwatch.ingestion import ingest
-from riskwatch.models import ModelParams
-from riskwatch.registry import versions
+from riskwatch.demo.workspace import release_month
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.model.pipeline import ModelParams
+from riskwatch.model.registry import versions
 from riskwatch.schema import FEATURES, TARGET
-from riskwatch.store import Store, models
+from riskwatch.storage.store import Store, models
 from riskwatch.training import TrainingError, select_training_rows, train_model, train_version
 
 from .conftest import CLASSIC, run

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.config import Settings
-from riskwatch.files import read_json
-from riskwatch.layout import DEPLOYMENT_FILE, METADATA_FILE, saved_versions
-from riskwatch.store import Store, deployments, promotions
+from riskwatch.model.layout import DEPLOYMENT_FILE, METADATA_FILE, saved_versions
+from riskwatch.storage.files import read_json
+from riskwatch.storage.store import Store, deployments, promotions
 
 SHOWN = (("f1", "F1"), ("roc_auc", "ROC AUC"))
 

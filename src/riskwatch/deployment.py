@@ -14,11 +14,10 @@ from typing import Any
 import pandas as pd
 
 from riskwatch.config import Settings
-from riskwatch.datasets import read_labelled
 from riskwatch.errors import RiskwatchError
-from riskwatch.files import fsync_folder, write_json_atomic, write_text_atomic
-from riskwatch.metrics import better
-from riskwatch.registry import (
+from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.model.metrics import better
+from riskwatch.model.registry import (
     DEPLOYMENT_FILE,
     METADATA_FILE,
     MODEL_FILE,
@@ -32,7 +31,8 @@ from riskwatch.registry import (
     versions,
 )
 from riskwatch.scoring import LATEST_SCORE, evaluate, score_text
-from riskwatch.store import Store, deployments, promotions, utcnow
+from riskwatch.storage.files import fsync_folder, write_json_atomic, write_text_atomic
+from riskwatch.storage.store import Store, deployments, promotions, utcnow
 
 INGESTED_FILES = "ingestedfiles.txt"
 MOVED_ASIDE = "previous-folder-"

@@ -22,7 +22,7 @@ from typing import Any
 
 from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
-from riskwatch.files import read_json, write_text_atomic
+from riskwatch.storage.files import read_json, write_text_atomic
 
 log = logging.getLogger("riskwatch")
 

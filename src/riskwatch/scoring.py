@@ -10,13 +10,13 @@ from typing import Any
 import pandas as pd
 
 from riskwatch.config import Settings
-from riskwatch.datasets import DataError, data_files, read_labelled
-from riskwatch.files import sha256_file, write_text_atomic
-from riskwatch.metrics import METRIC_NAMES, Metric, compute_metrics, effective_resamples
-from riskwatch.models import predict_risk
-from riskwatch.registry import load_deployed, load_model
+from riskwatch.ingestion.datasets import DataError, data_files, read_labelled
+from riskwatch.model.metrics import METRIC_NAMES, Metric, compute_metrics, effective_resamples
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import load_deployed, load_model
 from riskwatch.schema import TARGET
-from riskwatch.store import Store, scores, utcnow
+from riskwatch.storage.files import sha256_file, write_text_atomic
+from riskwatch.storage.store import Store, scores, utcnow
 
 LATEST_SCORE = "latestscore.txt"
 LABELS = {

@@ -7,9 +7,9 @@ from typing import Any
 
 from riskwatch.config import Settings
 from riskwatch.deployment import reconcile
-from riskwatch.files import read_json
-from riskwatch.registry import METADATA_FILE, read_deployment, versions
-from riskwatch.store import Store, cycles, deployments, promotions, scores
+from riskwatch.model.registry import METADATA_FILE, read_deployment, versions
+from riskwatch.storage.files import read_json
+from riskwatch.storage.store import Store, cycles, deployments, promotions, scores
 
 HISTORY = 10
 CYCLES = 5

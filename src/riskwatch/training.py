@@ -13,16 +13,16 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from riskwatch.config import Settings, TrainingWindow
-from riskwatch.datasets import read_labelled
 from riskwatch.errors import RiskwatchError
-from riskwatch.masterdata import read_master
-from riskwatch.metrics import Metric
-from riskwatch.modelchoice import Choice, choose_kind, cross_validate, ranking_check
-from riskwatch.models import ModelParams, build_model, fit_input, predict_risk
-from riskwatch.registry import package_versions, save_version
+from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.ingestion.master import read_master
+from riskwatch.model.choice import Choice, choose_kind, cross_validate, ranking_check
+from riskwatch.model.metrics import Metric
+from riskwatch.model.pipeline import ModelParams, build_model, fit_input, predict_risk
+from riskwatch.model.registry import package_versions, save_version
 from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, REQUIRED, TARGET
 from riskwatch.scoring import evaluate
-from riskwatch.store import Store, batches, models, utcnow
+from riskwatch.storage.store import Store, batches, models, utcnow
 
 MIN_ROWS = 10
 REFERENCE_ROWS = 10_000  # a sample of the training data kept with each version (drift reference)

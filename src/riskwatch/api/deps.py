@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from riskwatch.api.served import ModelHolder, Served
 from riskwatch.config import Settings
-from riskwatch.store import Store
+from riskwatch.storage.store import Store
 
 bearer = HTTPBearer(auto_error=False, description="The API token (setting api_token).")
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from riskwatch.api.schemas import Client, PredictionRequest
 from riskwatch.config import Settings
-from riskwatch.datasets import SUPPORTED, DataError, read_labelled
+from riskwatch.ingestion.datasets import SUPPORTED, DataError, read_labelled
 from riskwatch.schema import FEATURES, ID_COLUMN
 
 COLUMNS = (ID_COLUMN, *FEATURES)

@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 
 from riskwatch.api.served import Served
-from riskwatch.calllist import risk_band
+from riskwatch.calllist.build import risk_band
 from riskwatch.config import Settings
-from riskwatch.models import predict_risk
-from riskwatch.reasons import NO_REASON, reason_words, risks_and_pushes
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.reasons import NO_REASON, reason_words, risks_and_pushes
 from riskwatch.schema import ID_COLUMN
 
 

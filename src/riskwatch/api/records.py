@@ -14,18 +14,18 @@ from fastapi import APIRouter, Query
 from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep
 from riskwatch.api.schemas import PROBLEMS
 from riskwatch.config import Settings
-from riskwatch.diagnostics import (
+from riskwatch.diagnostics.diagnosis import (
     RECORDED_KINDS,
     diagnose,
     history,
     read_master_or_stop,
     summary_statistics,
 )
-from riskwatch.files import read_json
-from riskwatch.metrics import METRIC_NAMES
-from riskwatch.registry import METADATA_FILE, read_deployment
+from riskwatch.model.metrics import METRIC_NAMES
+from riskwatch.model.registry import METADATA_FILE, read_deployment
 from riskwatch.scoring import score
-from riskwatch.store import diagnostics, scores, utcnow
+from riskwatch.storage.files import read_json
+from riskwatch.storage.store import diagnostics, scores, utcnow
 
 router = APIRouter()
 Refresh = Annotated[bool, Query(description="compute anew (and record) instead of reading")]

@@ -29,9 +29,9 @@ from riskwatch.api.schemas import (
     VersionInfo,
 )
 from riskwatch.api.served import NotReadyError, Served
-from riskwatch.calllist import build_call_list
+from riskwatch.calllist.build import build_call_list
 from riskwatch.config import Settings
-from riskwatch.store import deployments
+from riskwatch.storage.store import deployments
 
 public = APIRouter()
 router = APIRouter()

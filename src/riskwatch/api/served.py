@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.errors import RiskwatchError
-from riskwatch.files import read_json
-from riskwatch.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
+from riskwatch.model.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
+from riskwatch.storage.files import read_json
 
 log = logging.getLogger("riskwatch.api")
 

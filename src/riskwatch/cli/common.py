@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from riskwatch.config import Settings, load_settings
 
 if TYPE_CHECKING:
-    from riskwatch.store import Store
+    from riskwatch.storage.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 log = logging.getLogger("riskwatch")
@@ -25,7 +25,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def open_store(settings: Settings) -> Store:
     """The metadata database (use in a with block, which closes it)."""
-    from riskwatch.store import Store  # noqa: PLC0415 - SQLAlchemy only for commands that use it
+    from riskwatch.storage.store import Store  # noqa: PLC0415 - SQLAlchemy only for commands that use it
 
     return Store(settings.database_url)
 

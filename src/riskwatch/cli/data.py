@@ -36,7 +36,7 @@ def _add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from riskwatch.demo import create_demo  # noqa: PLC0415 - numpy/pandas only when needed
+    from riskwatch.demo.workspace import create_demo  # noqa: PLC0415 - numpy/pandas only when needed
 
     try:
         summary = create_demo(
@@ -78,7 +78,7 @@ def _add_ingest(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from riskwatch.ingestion import ingest  # noqa: PLC0415
+    from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
 
     settings = settings_of(args)
     report = ingest(settings, dry_run=args.dry_run, progress=None if args.json else progress)

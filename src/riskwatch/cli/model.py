@@ -77,7 +77,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from riskwatch.metrics import Metric
+    from riskwatch.model.metrics import Metric
     from riskwatch.scoring import LABELS, format_metric
     from riskwatch.training import train_version
 
@@ -171,7 +171,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _calllist(args: argparse.Namespace) -> int:
-    from riskwatch.calllist import build_call_list, publish_call_list
+    from riskwatch.calllist.build import build_call_list, publish_call_list
     from riskwatch.scheduler import LockedError, run_lock
 
     settings = settings_of(args)

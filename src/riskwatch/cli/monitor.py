@@ -57,7 +57,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    from riskwatch.diagnostics import diagnose, history, history_text  # noqa: PLC0415 - heavy
+    from riskwatch.diagnostics.diagnosis import diagnose, history, history_text  # noqa: PLC0415 - heavy
 
     settings = settings_of(args)
     with open_store(settings) as store:

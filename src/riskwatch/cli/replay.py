@@ -35,7 +35,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 def _replay(args: argparse.Namespace) -> int:
     from tqdm import tqdm  # noqa: PLC0415
 
-    from riskwatch.fullprocess.replay import replay_demo  # noqa: PLC0415 - heavy
+    from riskwatch.demo.replay import replay_demo  # noqa: PLC0415 - heavy
     from riskwatch.fullprocess.result import CycleResult  # noqa: PLC0415
     from riskwatch.scheduler import LockedError, run_lock  # noqa: PLC0415
 
@@ -78,7 +78,7 @@ def _decisions(result: Any) -> str:
 def _where(settings: Any) -> str:
     import pandas as pd  # noqa: PLC0415
 
-    from riskwatch.calllist import CALL_LIST  # noqa: PLC0415
+    from riskwatch.calllist.build import CALL_LIST  # noqa: PLC0415
 
     path = settings.reports_path / CALL_LIST
     top = pd.read_csv(path, dtype=str, keep_default_na=False).head(10)

@@ -11,12 +11,12 @@ from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.fullprocess.record import clear_mark, read_mark, record_quickly, row_of, write_mark
 from riskwatch.fullprocess.result import CycleResult, Step, utcnow
-from riskwatch.ingestion import check
+from riskwatch.ingestion.ingest import check
 
 if TYPE_CHECKING:
-    from riskwatch.calllist import CallList
+    from riskwatch.calllist.build import CallList
     from riskwatch.fullprocess.steps import Held
-    from riskwatch.store import Store
+    from riskwatch.storage.store import Store
 
 log = logging.getLogger("riskwatch")
 # Told a step's name when it starts (seconds None) and again when it ends, with its seconds.
@@ -59,7 +59,7 @@ def run_cycle(
 
 
 def _record_with_store(settings: Settings, result: CycleResult) -> None:
-    from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+    from riskwatch.storage.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
     with Store(settings.database_url) as store:
         result.cycle_id = store.add(cycles, **row_of(result))
@@ -72,7 +72,7 @@ def _full_cycle(
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
-    from riskwatch.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+    from riskwatch.storage.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
     with Store(settings.database_url) as store:
         _close_interrupted(store)
@@ -93,7 +93,7 @@ def _full_cycle(
 
 def _close_interrupted(store: Store) -> None:
     """Cycles still 'running' died (killed, machine down): this one holds the lock."""
-    from riskwatch.store import cycles  # noqa: PLC0415
+    from riskwatch.storage.store import cycles  # noqa: PLC0415
 
     for row in store.rows(cycles, outcome="running"):
         error = "the cycle stopped before it finished (killed?); the next cycle redid its work"

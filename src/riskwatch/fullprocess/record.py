@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.config import Settings
-from riskwatch.files import read_json, write_json_atomic
 from riskwatch.fullprocess.result import CycleResult
+from riskwatch.storage.files import read_json, write_json_atomic
 
 MARK_FILE = ".riskwatch-cycle.json"  # in output_folder_path while a cycle with new data runs
 SQLITE_PREFIX = "sqlite:///"

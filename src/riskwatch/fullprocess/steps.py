@@ -10,17 +10,16 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.apicalls import call_api
-from riskwatch.calllist import CallList, build_call_list, publish_call_list
+from riskwatch.calllist.build import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
-from riskwatch.datasets import read_labelled
 from riskwatch.deployment import promote
-from riskwatch.diagnostics import Diagnosis, diagnose
-from riskwatch.files import read_json, shown_path
+from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose
 from riskwatch.fullprocess.result import Step
-from riskwatch.ingestion import ingest
-from riskwatch.loading import BatchResult
-from riskwatch.masterdata import quarantined_rows, read_master
-from riskwatch.registry import (
+from riskwatch.ingestion.batches import BatchResult
+from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.ingestion.ingest import ingest
+from riskwatch.ingestion.master import quarantined_rows, read_master
+from riskwatch.model.registry import (
     METADATA_FILE,
     Loaded,
     load_deployed,
@@ -33,7 +32,8 @@ from riskwatch.reporting.gather import Newest, check_drift, read_reference
 from riskwatch.reporting.summary import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.scoring import evaluate
-from riskwatch.store import Store, cycles
+from riskwatch.storage.files import read_json, shown_path
+from riskwatch.storage.store import Store, cycles
 from riskwatch.training import train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches

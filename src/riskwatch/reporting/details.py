@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from riskwatch.diagnostics import STATISTICS
-from riskwatch.drift import FeatureDrift, PerformanceDrift, half_width
-from riskwatch.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
-from riskwatch.registry import package_versions
+from riskwatch.diagnostics.diagnosis import STATISTICS
+from riskwatch.model.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
+from riskwatch.model.registry import package_versions
+from riskwatch.monitoring.drift import FeatureDrift, PerformanceDrift, half_width
 from riskwatch.reporting.gather import Facts
 from riskwatch.scoring import LABELS, format_metric
 

@@ -9,23 +9,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskwatch.calllist import CallList, build_call_list, departures, latest_records, risk_band
-from riskwatch.config import Settings
-from riskwatch.datasets import read_labelled
-from riskwatch.diagnostics import Diagnosis, diagnose, history
-from riskwatch.drift import (
-    FeatureDrift,
-    PerformanceDrift,
-    data_drift,
-    performance_drift,
-    prediction_drift,
+from riskwatch.calllist.build import (
+    CallList,
+    build_call_list,
+    departures,
+    latest_records,
+    risk_band,
 )
+from riskwatch.config import Settings
+from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose, history
 from riskwatch.errors import RiskwatchError
-from riskwatch.files import read_json
-from riskwatch.masterdata import quarantined_rows, read_master
-from riskwatch.metrics import Metric, compute_metrics, effective_resamples
-from riskwatch.models import predict_risk
-from riskwatch.registry import (
+from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.ingestion.master import quarantined_rows, read_master
+from riskwatch.model.metrics import Metric, compute_metrics, effective_resamples
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import (
     METADATA_FILE,
     MODEL_FILE,
     REFERENCE_FILE,
@@ -34,10 +32,26 @@ from riskwatch.registry import (
     load_verified,
     read_deployment,
 )
+from riskwatch.monitoring.drift import (
+    FeatureDrift,
+    PerformanceDrift,
+    data_drift,
+    performance_drift,
+    prediction_drift,
+)
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.scoring import evaluate
 from riskwatch.status import Status, status
-from riskwatch.store import BatchRecord, Store, cycles, deployments, diagnostics, models, scores
+from riskwatch.storage.files import read_json
+from riskwatch.storage.store import (
+    BatchRecord,
+    Store,
+    cycles,
+    deployments,
+    diagnostics,
+    models,
+    scores,
+)
 
 Array = np.ndarray[Any, Any]
 DRIFT_KIND = "drift"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from riskwatch.reporting.plots import History, Series
-from riskwatch.store import BatchRecord
+from riskwatch.storage.store import BatchRecord
 
 Stored = tuple[str, str | None, dict[str, Any]]  # a report's drift check: time, version, result
 TRAINED = "recorded at training (holdout)"

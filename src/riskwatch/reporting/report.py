@@ -21,17 +21,17 @@ import jinja2
 from matplotlib.figure import Figure
 
 from riskwatch import __version__
-from riskwatch.calllist import CallList
+from riskwatch.calllist.build import CallList
 from riskwatch.config import Settings
-from riskwatch.diagnostics import Diagnosis
-from riskwatch.files import atomic_path, fsync_folder
-from riskwatch.registry import VERSION_FORMAT, Loaded
+from riskwatch.diagnostics.diagnosis import Diagnosis
+from riskwatch.model.registry import VERSION_FORMAT, Loaded
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, gather
 from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
-from riskwatch.store import Store, diagnostics, utcnow
+from riskwatch.storage.files import atomic_path, fsync_folder
+from riskwatch.storage.store import Store, diagnostics, utcnow
 
 # Told a stage's name when it starts (seconds None) and when it ends, with its seconds.
 StageCallback = Callable[[str, float | None], None]

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
-from riskwatch.calllist import CallList
+from riskwatch.calllist.build import CallList
+from riskwatch.calllist.published import reasons_line
 from riskwatch.config import Settings
-from riskwatch.published import reasons_line
 from riskwatch.reporting.details import when
 from riskwatch.reporting.gather import DriftCheck, Facts, Newest
 from riskwatch.schema import ID_COLUMN

@@ -1,0 +1,1 @@
+"""The call list: clients ranked by risk, with reasons, published for the managers."""

@@ -1,0 +1,204 @@
+"""The call list: every client's latest record scored, ranked by risk, with reasons in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.calllist.published import (
+    COLUMNS,
+    ListRef,
+    last_published,
+    reasons_line,
+    record,
+)
+from riskwatch.config import Settings
+from riskwatch.errors import RiskwatchError
+from riskwatch.ingestion.master import read_master
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.reasons import reasons
+from riskwatch.model.registry import METADATA_FILE, Loaded, load_deployed
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.storage.files import read_json
+from riskwatch.storage.store import Store
+
+CALL_LIST = "calllist.csv"
+UNCHANGED = 0.005  # risk moves smaller than half a point are "unchanged"
+
+
+@dataclass(frozen=True)
+class CallList:
+    """The ranked clients, the model that scored them, and the published list they compare with."""
+
+    version: str
+    clients: int
+    frame: pd.DataFrame  # COLUMNS; reasons: a list of phrases for each client
+    path: str  # the managers' published list, reports/calllist.csv (this one once published)
+    departed: int = 0  # clients who left in the newest data (earlier leavers are not counted)
+    compared_with: ListRef | None = None  # the published list "change" is measured against
+    published: ListRef | None = None  # this list, once published
+
+    def to_dict(self) -> dict[str, Any]:
+        """The call list as JSON-ready values (no server paths: the API answers with this)."""
+        return {
+            "version": self.version,
+            "clients": self.clients,
+            "departed": self.departed,
+            "published": self.published.to_dict() if self.published else None,
+            "compared_with": self.compared_with.to_dict() if self.compared_with else None,
+            "top": [_json_row(row) for row in self.frame.to_dict(orient="records")],
+        }
+
+    def lines(self, shown: int | None = None) -> list[str]:
+        """The clients, one readable line each."""
+        rows = self.frame.to_dict(orient="records")
+        return [
+            f"{row['rank']:>4}. {row[ID_COLUMN]:<14} {row['probability']:6.1%} "
+            f"{row['risk_band']:<6} {row['change']:<14} {reasons_line(row['reasons'])}"
+            for row in rows[:shown]
+        ]
+
+    def summary(self, shown: int = 10) -> str:
+        """The top of the list as readable lines, then whether it was published."""
+        since = self.compared_with.published_at if self.compared_with else None
+        heading = [
+            f"Call list: {len(self.frame)} of {self.clients:,} current clients "
+            f"(model {self.version}; {self.departed:,} who left in the newest data are not listed)",
+            f"Change: since the list published at {since}"
+            if since
+            else "Change: no list was published before, so every client is new",
+        ]
+        more = len(self.frame) - shown
+        rest = [f"  … {more} more" + (f" in {self.path}" if self.published else "")]
+        return "\n".join([*heading, *self.lines(shown), *(rest if more > 0 else []), self.where()])
+
+    def where(self) -> str:
+        """Whether this list was published, and where the managers' list is."""
+        if self.published:
+            return f"Published at {self.published.published_at} to {self.path}"
+        still = f": the managers' list is still {self.path}" if self.compared_with else ""
+        return f"Not published (a look only){still}; `riskwatch calllist --publish` publishes it"
+
+
+def _json_row(row: dict[Any, Any]) -> dict[Any, Any]:
+    previous = row["previous_rank"]
+    return row | {
+        "rank": int(row["rank"]),
+        "probability": float(row["probability"]),
+        "reasons": list(row["reasons"]),
+        "previous_rank": None if pd.isna(previous) else int(previous),
+    }
+
+
+def latest_records(master: pd.DataFrame) -> pd.DataFrame:
+    """Each client's most recent record (the master dataset is in ingestion order)."""
+    return master.drop_duplicates(ID_COLUMN, keep="last").reset_index(drop=True)
+
+
+def departures(records: pd.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Of each client's latest record: whether it says the client left, and whether it did so
+    in the newest batch (every leaver when the master has no batches)."""
+    if TARGET not in records.columns:
+        return np.zeros(len(records), bool), np.zeros(len(records), bool)
+    gone = (records[TARGET] == 1).to_numpy()
+    if BATCH_COLUMN not in records.columns or records.empty:
+        return gone, gone
+    # A drop is a snapshot of the current clients: those who left before the newest one are
+    # in no later drop, and counting them all would grow by a month's leavers every month.
+    newest = (records[BATCH_COLUMN] == records[BATCH_COLUMN].max()).to_numpy()
+    return gone, gone & newest
+
+
+def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.ndarray[Any, Any]:
+    """high, medium or low for each risk."""
+    return np.where(risk >= high, "high", np.where(risk >= medium, "medium", "low"))
+
+
+def rank_clients(
+    model: Any, records: pd.DataFrame, reference: dict[str, Any], *, top: int, settings: Settings
+) -> pd.DataFrame:
+    """The top clients by risk with band and reasons (reasons computed for the top only)."""
+    risk = predict_risk(model, records)
+    order = np.argsort(-risk, kind="stable")[:top]
+    chosen = records.iloc[order].reset_index(drop=True)
+    probability = risk[order]
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            ID_COLUMN: chosen[ID_COLUMN].astype(str),
+            "probability": probability.round(4),
+            "risk_band": risk_band(
+                probability, high=settings.risk_band_high, medium=settings.risk_band_medium
+            ),
+            "reasons": reasons(model, chosen, reference),
+        }
+    )
+
+
+def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Add each client's change since the previous list: new, risk up or down, unchanged."""
+    out = current.copy()
+    if previous is None or previous.empty:
+        out["change"], out["previous_rank"] = "new", None
+        return out
+    before = previous.drop_duplicates(ID_COLUMN).set_index(ID_COLUMN)
+    old_risk = out[ID_COLUMN].map(before["probability"])
+    # Both lists hold risks rounded to 4 decimals; round the difference the same way so an
+    # exact half-point move is not lost to binary floating point (0.2050 - 0.2000 < 0.005).
+    delta = (out["probability"] - old_risk).round(4)
+    out["change"] = np.select(
+        [old_risk.isna(), delta >= UNCHANGED, delta <= -UNCHANGED],
+        [
+            "new",
+            "risk up " + (delta * 100).round(1).astype(str) + " pts",
+            "risk down " + (-delta * 100).round(1).astype(str) + " pts",
+        ],
+        default="unchanged",
+    )
+    out["previous_rank"] = out[ID_COLUMN].map(before["rank"]).astype("Int64")
+    return out
+
+
+def build_call_list(
+    settings: Settings, store: Store, top: int | None = None, held: Loaded | None = None
+) -> CallList:
+    """Score every client's latest record with the deployed model, ranked, with the change
+    since the list the managers last received. Writes nothing: see publish_call_list."""
+    deployed, model = load_deployed(settings.prod_deployment_path, held)
+    metadata = read_json(deployed.folder / METADATA_FILE) or {}
+    reference = metadata.get("reference")
+    if not isinstance(reference, dict):
+        raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
+    records = latest_records(read_master(settings.output_folder_path))
+    # A client whose latest record says it left is gone: there is no one to call.
+    gone, recent = departures(records)
+    departed, records = int(recent.sum()), records[~gone].reset_index(drop=True)
+    if records.empty:
+        raise RiskwatchError(
+            f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"
+        )
+    size = top if top is not None else settings.call_list_capacity
+    ranked = rank_clients(model, records, reference, top=size, settings=settings)
+    path = settings.reports_path / CALL_LIST
+    previous = last_published(store, path)
+    listed = compare(ranked, previous.frame if previous else None)[COLUMNS]
+    ref = previous.ref if previous else None
+    return CallList(deployed.version, len(records), listed, str(path), departed, ref)
+
+
+def publish_call_list(
+    settings: Settings, store: Store, call_list: CallList, *, cycle_id: int | None = None
+) -> CallList:
+    """Give the managers this list: kept in the database with its time, written to calllist.csv."""
+    values = {
+        "version": call_list.version,
+        "cycle_id": cycle_id,
+        "clients": call_list.clients,
+        "departed": call_list.departed,
+    }
+    path = settings.reports_path / CALL_LIST
+    ref = record(store, call_list.frame, path, list_values=values)
+    return replace(call_list, path=str(path), published=ref)

@@ -1,0 +1,117 @@
+"""Published call lists: each one kept in the database with its time, the latest also as CSV."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from riskwatch.ingestion.master import neutralise
+from riskwatch.schema import ID_COLUMN
+from riskwatch.storage.files import atomic_path
+from riskwatch.storage.store import Store, call_list_items, call_lists, utcnow
+
+COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
+SEPARATOR = "; "  # between a client's reasons on one line (the CSV, the report, the terminal)
+
+
+@dataclass(frozen=True)
+class ListRef:
+    """A published list: its id in the database (None when known only from the file) and time."""
+
+    id: int | None
+    published_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as JSON-ready values."""
+        return {"id": self.id, "published_at": self.published_at}
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The list the managers last received: rank, client and probability of each row."""
+
+    ref: ListRef
+    frame: pd.DataFrame
+
+
+def reasons_line(words: list[str]) -> str:
+    """A client's reasons as one readable line."""
+    return SEPARATOR.join(words)
+
+
+def record(
+    store: Store, frame: pd.DataFrame, path: Path, *, list_values: dict[str, Any]
+) -> ListRef:
+    """Keep the list in the database and write it to path, both or neither; its reference."""
+    published_at = utcnow()
+    items = [
+        {
+            "rank": int(row["rank"]),
+            ID_COLUMN: str(row[ID_COLUMN]),
+            "probability": float(row["probability"]),
+            "risk_band": str(row["risk_band"]),
+            "reasons": json.dumps(list(row["reasons"])),
+            "change": str(row["change"]),
+            "previous_rank": None if pd.isna(row["previous_rank"]) else int(row["previous_rank"]),
+        }
+        for row in frame.to_dict(orient="records")
+    ]
+    values = list_values | {"published_at": published_at, "size": len(items), "path": str(path)}
+    with store.begin() as conn:
+        key = conn.execute(call_lists.insert().values(**values)).inserted_primary_key
+        if key is None:
+            raise RuntimeError("the database returned no id for the new call list")
+        if items:
+            conn.execute(call_list_items.insert(), [item | {"list_id": key[0]} for item in items])
+        # Written last, inside the transaction: if the file cannot be replaced, nothing is kept.
+        write_csv(frame, path)
+    return ListRef(int(key[0]), published_at)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """The list as CSV, replaced atomically; text a spreadsheet would run is neutralised."""
+    shown = frame.assign(reasons=frame["reasons"].map(reasons_line))
+    shown = shown.assign(**{c: neutralise(shown[c]) for c in (ID_COLUMN, "reasons")})
+    with atomic_path(path) as temporary:
+        shown.to_csv(temporary, index=False, columns=COLUMNS)
+
+
+def last_published(store: Store, path: Path) -> Previous | None:
+    """The newest list in the database; else the CSV file (a workspace that recorded none)."""
+    found = store.rows(call_lists, newest_first=True, limit=1)
+    if not found:
+        return _from_file(path)
+    query = (
+        sa.select(
+            call_list_items.c.rank, call_list_items.c[ID_COLUMN], call_list_items.c.probability
+        )
+        .where(call_list_items.c.list_id == found[0]["id"])
+        .order_by(call_list_items.c.rank)
+    )
+    with store.begin() as conn:
+        rows = [tuple(row) for row in conn.execute(query)]
+    frame = pd.DataFrame(rows, columns=["rank", ID_COLUMN, "probability"])
+    return Previous(ListRef(found[0]["id"], found[0]["published_at"]), frame)
+
+
+def _from_file(path: Path) -> Previous | None:
+    try:
+        # Ids such as "NA" are ids, as ingestion keeps them: no missing-value markers here.
+        previous = pd.read_csv(path, dtype=str, keep_default_na=False)
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    if not {ID_COLUMN, "probability", "rank"} <= set(previous.columns):
+        return None
+    previous["probability"] = pd.to_numeric(previous["probability"], errors="coerce")
+    previous["rank"] = pd.to_numeric(previous["rank"], errors="coerce")
+    # Undo neutralise(): only a quote it added, before a formula character.
+    previous[ID_COLUMN] = previous[ID_COLUMN].str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+    when = modified.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return Previous(ListRef(None, when), previous)

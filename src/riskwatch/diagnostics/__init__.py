@@ -1,0 +1,1 @@
+"""Diagnostics: predictions, summary statistics, missing data, timings, dependencies."""

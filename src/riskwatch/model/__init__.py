@@ -1,0 +1,1 @@
+"""The model and its registry: pipelines, model choice, metrics, reasons, saved versions."""

@@ -1,0 +1,222 @@
+"""Immutable model versions (skops + sha256) and the pointer to the deployed one."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+import threading
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import skops.io as sio
+
+from riskwatch.errors import RiskwatchError
+from riskwatch.model import layout
+from riskwatch.model.pipeline import TRUSTED_TYPES
+from riskwatch.storage.files import fsync_folder, read_json, sha256_file, write_json_atomic
+
+# Defined in riskwatch.model.layout, which `riskwatch models` reads without importing scikit-learn.
+VERSION_FORMAT, VERSION_PATTERN = layout.VERSION_FORMAT, layout.VERSION_PATTERN
+METADATA_FILE, DEPLOYMENT_FILE = layout.METADATA_FILE, layout.DEPLOYMENT_FILE
+MODEL_FILE = "model.skops"
+REFERENCE_FILE = "reference.parquet"
+# What skops raises on a file that is not a sound skops model (probed on truncated, foreign and
+# edited files); anything else is a fault of this process, not of the file, and is not hidden.
+BAD_FILE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    EOFError,
+    OSError,
+)
+# Loads are serialised in the process: skops parses numpy headers with ast.literal_eval, whose
+# recursion counter CPython <= 3.11.7 shares between threads (gh-106905), so two loads at once
+# could fail with SystemError "AST constructor recursion depth mismatch".
+_LOADING = threading.Lock()
+# Models a caller already loaded, by the sha256 of their file: a cycle loads each file once.
+Loaded = dict[str, Any]
+PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
+
+
+class RegistryError(RiskwatchError):
+    """A model version that does not exist or cannot be trusted."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What production holds: a version, when and why it got there, in a folder."""
+
+    version: str
+    deployed_at: str
+    reason: str
+    previous_version: str | None
+    sha256: str
+    folder: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The deployment as JSON-ready values."""
+        return {
+            "version": self.version,
+            "deployed_at": self.deployed_at,
+            "reason": self.reason,
+            "previous_version": self.previous_version,
+            "sha256": self.sha256,
+        }
+
+
+def check_version(text: str) -> str:
+    """The version string if it is well formed; checked before any path is built from it."""
+    if not VERSION_PATTERN.fullmatch(text):
+        raise RegistryError(
+            f"not a model version: {text!r}; versions look like 2026-11-21T10.15.30.123456Z "
+            "(see `riskwatch models`)"
+        )
+    return text
+
+
+def new_version() -> str:
+    """A fresh version string: the current UTC time."""
+    return datetime.now(UTC).strftime(VERSION_FORMAT)
+
+
+def versions(root: Path) -> list[str]:
+    """The saved versions, oldest first."""
+    return layout.saved_versions(root)
+
+
+def version_folder(root: Path, version: str) -> Path:
+    """The folder of an existing version."""
+    folder = root / check_version(version)
+    if not (folder / METADATA_FILE).is_file():
+        known = versions(root)
+        hint = f"; the newest is {known[-1]}" if known else "; none is saved yet (riskwatch train)"
+        raise RegistryError(f"no model version {version} in {root}{hint}")
+    return folder
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a saved model depends on."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def save_version(
+    root: Path, model: Any, metadata: dict[str, Any], reference: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Save a model, its metadata and a reference sample as a new version; return the record."""
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    try:
+        sio.dump(model, staging / MODEL_FILE)
+        if reference is not None:
+            reference.to_parquet(staging / REFERENCE_FILE, index=False)
+        for attempt in range(100):
+            version = new_version()
+            document = {**metadata, "version": version, "model_file": MODEL_FILE}
+            document["sha256"] = sha256_file(staging / MODEL_FILE)
+            write_json_atomic(staging / METADATA_FILE, document)
+            try:
+                # A folder appears whole or not at all; an existing version is never overwritten.
+                staging.rename(root / version)
+                fsync_folder(root)
+                return document
+            except OSError:
+                if not (root / version).exists() or attempt == 99:
+                    raise
+        raise RuntimeError("unreachable")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_metadata(root: Path, version: str) -> dict[str, Any]:
+    """The metadata recorded with a version."""
+    path = version_folder(root, version) / METADATA_FILE
+    document = read_json(path)
+    if not isinstance(document, dict):
+        raise RegistryError(f"{path}: unreadable metadata")
+    return document
+
+
+def load_model(root: Path, version: str, held: Loaded | None = None) -> Any:
+    """The model of a version, refused if its file changed since it was saved."""
+    folder = version_folder(root, version)
+    sha256 = read_metadata(root, version).get("sha256", "")
+    return load_verified(folder / MODEL_FILE, sha256, held)
+
+
+def load_verified(path: Path, sha256: str, held: Loaded | None = None) -> Any:
+    """Load a skops model file whose sha256 matches and which holds only trusted types; one
+    already in held (checked when it was loaded) is reused, one loaded now is added to it."""
+    if held is not None and sha256 in held:
+        return held[sha256]
+    model = _load_verified(path, sha256)
+    if held is not None:
+        held[sha256] = model
+    return model
+
+
+def _load_verified(path: Path, sha256: str) -> Any:
+    if not path.is_file():
+        raise RegistryError(f"{path}: the model file is missing")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise RegistryError(
+            f"{path}: refusing to load: its sha256 is {actual[:12]}…, the record says "
+            f"{sha256[:12]}…; the file was changed after it was saved"
+        )
+    try:
+        with _LOADING:
+            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+            if not untrusted:
+                return sio.load(path, trusted=list(TRUSTED_TYPES))
+    except BAD_FILE_ERRORS as exc:
+        raise RegistryError(f"{path}: not a readable skops model file: {exc}") from exc
+    raise RegistryError(
+        f"{path}: refusing to load: it holds types riskwatch does not trust: "
+        + ", ".join(sorted(untrusted))
+    )
+
+
+def read_deployment(prod_path: Path) -> Deployed | None:
+    """The deployment production holds, or None when nothing is deployed."""
+    # Resolve the pointer once, so the record and the model come from the same deployment
+    # even when a new one is switched in meanwhile.
+    folder = Path(os.path.realpath(prod_path))
+    document = read_json(folder / DEPLOYMENT_FILE)
+    if not isinstance(document, dict):
+        return None
+    return Deployed(
+        version=check_version(str(document["version"])),
+        deployed_at=str(document["deployed_at"]),
+        reason=str(document.get("reason", "")),
+        previous_version=document.get("previous_version"),
+        sha256=str(document["sha256"]),
+        folder=folder,
+    )
+
+
+def load_deployed(prod_path: Path, held: Loaded | None = None) -> tuple[Deployed, Any]:
+    """The deployed version and its model (from held if loaded); RegistryError when none is."""
+    deployed = read_deployment(prod_path)
+    if deployed is None:
+        raise RegistryError(
+            f"no model is deployed in {prod_path}: run `riskwatch train` then `riskwatch deploy`"
+        )
+    return deployed, load_verified(deployed.folder / MODEL_FILE, deployed.sha256, held)

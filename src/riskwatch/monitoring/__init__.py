@@ -1,0 +1,1 @@
+"""Monitoring: data and prediction drift, performance evidence, and the retrain verdict."""

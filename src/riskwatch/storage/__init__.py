@@ -1,0 +1,1 @@
+"""Storage: the metadata database, its tables, and atomic file writes."""

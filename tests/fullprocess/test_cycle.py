@@ -1,0 +1,412 @@
+"""One monitored cycle: the decisions on the demo scenarios, recording, failures, the fast path."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskwatch.calllist.build import build_call_list
+from riskwatch.config import Settings
+from riskwatch.demo.replay import replay_demo
+from riskwatch.demo.workspace import create_demo, release_month
+from riskwatch.fullprocess import CycleResult, run_cycle
+from riskwatch.fullprocess.record import read_mark
+from riskwatch.ingestion.master import read_master
+from riskwatch.model import registry
+from riskwatch.model.metrics import compute_metrics
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import load_deployed, load_model, read_deployment
+from riskwatch.schema import BATCH_COLUMN, TARGET
+from riskwatch.storage.store import Store, batches, call_lists, cycles, diagnostics, promotions
+
+from ..conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
+
+DRIFT_MONTH = 4
+# What a cycle with new data and a report records in the diagnostics table, each once.
+KINDS_PER_CYCLE = ("predictions", "summary_statistics", "missing_data", "dependencies", "drift")
+
+
+def demo(path: Path, *, scenario: str, months: int, clients: int = 10_000) -> Settings:
+    """A demo workspace with month 1 released, and settings for tests (no index off-machine)."""
+    drift = DRIFT_MONTH if scenario != "none" else None
+    create_demo(path, months=months, seed=42, clients=clients, scenario=scenario, drift_month=drift)
+    return dataclasses.replace(api_settings(path), bootstrap_resamples=200)
+
+
+def outcomes(results: list[CycleResult]) -> list[str]:
+    return [r.outcome for r in results]
+
+
+@pytest.fixture(scope="module")
+def concept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[CycleResult]]:
+    """10,000 clients whose relation to leaving changes at month 4; one cycle a month."""
+    settings = demo(tmp_path_factory.mktemp("concept") / "ws", scenario="concept", months=6)
+    return settings, _replay(settings)
+
+
+def _replay(settings: Settings) -> list[CycleResult]:
+    results = []
+    for month in range(1, 1 + 6):
+        release_month(settings.workspace, month)
+        results.append(run_cycle(settings, report=False))
+    return results
+
+
+def test_concept_drift_retrains_and_promotes_at_the_first_drifted_cycle_only(
+    concept: tuple[Settings, list[CycleResult]],
+) -> None:
+    settings, results = concept
+    assert [r.error for r in results] == [None] * 6
+    assert outcomes(results) == ["initial", "kept", "kept", "promoted", "kept", "kept"]
+    judged = results[DRIFT_MONTH - 1].steps
+    evaluate = next(s for s in judged if s.name == "evaluate")
+    assert evaluate.outcome == "retrain"
+    assert evaluate.detail["performance"]["decision"] == "retrain"
+    retrain = next(s for s in judged if s.name == "retrain")
+    gate = retrain.detail["gate"]
+    assert gate["promoted"] and gate["challenger_value"] > gate["production_value"] + 0.01
+    with Store(settings.database_url) as store:
+        promoted = [row for row in store.rows(promotions) if row["promoted"]]
+    assert len(promoted) == 2  # the initial model and the retrain at the drift month
+
+
+def test_precision_at_k_recovers_after_the_promotion(
+    concept: tuple[Settings, list[CycleResult]],
+) -> None:
+    settings, results = concept
+    initial = results[0].steps[2].detail["version"]
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    assert deployed.version != initial
+    old = load_model(settings.output_model_path, initial)
+    master = read_master(settings.output_folder_path)
+    # K = 500: at the demo's K = 100 both models find the same obvious leavers (small firms
+    # with no activity last month); the changed rule shows further down the list.
+    for month in (DRIFT_MONTH + 1, DRIFT_MONTH + 2):  # months neither model trained on
+        rows = master[master[BATCH_COLUMN] == month]
+        assert _precision_at(500, model, rows) > _precision_at(500, old, rows) + 0.03
+
+
+def _precision_at(k: int, model: object, rows: object) -> float:
+    risks = predict_risk(model, rows)  # type: ignore[arg-type]
+    found = compute_metrics(
+        rows[TARGET].to_numpy(),  # type: ignore[index]
+        risks,
+        threshold=0.5,
+        k=k,
+        resamples=0,
+        seed=0,
+        names=("precision_at_k",),
+    )["precision_at_k"].value
+    assert found is not None
+    return found
+
+
+def test_a_cycle_with_no_new_data_changes_nothing(
+    concept: tuple[Settings, list[CycleResult]],
+) -> None:
+    settings, _ = concept
+    master = settings.output_folder_path / "finaldata.parquet"
+    before = (master.stat().st_mtime_ns, read_deployment(settings.prod_deployment_path))
+    result = run_cycle(settings)
+    assert result.outcome == "no new data" and result.error is None
+    assert [s.name for s in result.steps] == ["new data"]
+    assert (master.stat().st_mtime_ns, read_deployment(settings.prod_deployment_path)) == before
+    with Store(settings.database_url) as store:
+        last = store.rows(cycles, newest_first=True, limit=1)[0]
+    assert last["id"] == result.cycle_id and last["outcome"] == "no new data"
+
+
+def test_without_drift_nothing_is_promoted_after_the_initial_model(tmp_path: Path) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=5)
+    results = replay_demo(settings, months=5)
+    assert outcomes(results) == ["initial", "kept", "kept", "kept", "kept"]
+    with Store(settings.database_url) as store:
+        assert [row["promoted"] for row in store.rows(promotions)] == [True]
+        recorded = store.rows(cycles)
+    assert [row["outcome"] for row in recorded] == outcomes(results)
+    assert all(row["finished_at"] for row in recorded)
+    assert (settings.reports_path / "report.html").is_file()  # built on the last cycle
+
+
+def test_after_a_replay_the_counts_are_of_the_current_portfolio_and_the_newest_leavers(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=4, clients=2000)
+    results = replay_demo(settings, months=4)
+    assert [r.error for r in results] == [None] * 4
+    newest = read_master(settings.output_folder_path)
+    newest = newest[newest[BATCH_COLUMN] == newest[BATCH_COLUMN].max()]
+    left = int(newest[TARGET].sum())
+    current = 2000 - left  # the portfolio at the newest drop, less who left during its month
+    assert 0.9 * 2000 < current < 2000
+    report = (settings.reports_path / "report.html").read_text()
+    assert f"Of your {current:,} current clients ({left:,} others left in the newest data)" in (
+        report
+    )
+    with Store(settings.database_url) as store:
+        call_list = build_call_list(settings, store)
+    assert (call_list.clients, call_list.departed) == (current, left)
+    assert call_list.summary().startswith(f"Call list: 100 of {current:,} current clients")
+    assert f"; {left:,} who left in the newest data are not listed)" in call_list.summary()
+
+
+def test_a_failing_step_stops_the_cycle_keeps_what_finished_and_the_next_cycle_resumes(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
+    holdout = settings.test_data_path / "testdata.csv"
+    good = holdout.read_text()
+    holdout.write_text(good + "broken,-1,x,3,0\n")
+    failed = run_cycle(settings)
+    assert failed.outcome == "failed"
+    assert failed.error is not None and failed.error.startswith("initial model:")
+    assert "testdata.csv" in failed.error and "line" in failed.error
+    assert read_deployment(settings.prod_deployment_path) is None  # nothing downstream ran
+    assert [s.name for s in failed.steps][-1] == "initial model"
+    with Store(settings.database_url) as store:
+        assert len(store.rows(batches, status="ingested")) == 1  # the ingestion stays done
+        assert store.rows(cycles, newest_first=True)[0]["error"] == failed.error
+    assert read_mark(settings) is not None
+    holdout.write_text(good)
+    resumed = run_cycle(settings)  # no new data, but the unfinished work is done now
+    assert resumed.outcome == "initial", resumed.error
+    assert resumed.steps[0].outcome == "an unfinished cycle's work"
+    assert read_mark(settings) is None
+    assert read_deployment(settings.prod_deployment_path) is not None
+
+
+def test_the_no_new_data_command_imports_no_pandas_sklearn_or_sqlalchemy(tmp_path: Path) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
+    assert run_cycle(settings, report=False).outcome == "initial"
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['run', '--json'])\n"
+        "names = ('pandas', 'sqlalchemy', 'sklearn', 'pyarrow', 'numpy')\n"
+        "heavy = sorted(m for m in names if m in sys.modules)\n"
+        "sys.stderr.write(f'HEAVY={heavy} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=settings.workspace,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX},
+    )
+    assert "HEAVY=[] CODE=0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["outcome"] == "no new data"
+    with Store(settings.database_url) as store:
+        assert store.rows(cycles, newest_first=True)[0]["outcome"] == "no new data"
+
+
+def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(*args, cwd=cwd, env={"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}, timeout=300)
+
+
+def test_run_exits_1_naming_the_failing_step(tmp_path: Path) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
+    (settings.test_data_path / "testdata.csv").write_text("corporation,exited\nx,1\n")
+    failed = _command("run", cwd=settings.workspace)
+    assert failed.returncode == 1
+    assert "error: initial model:" in failed.stderr
+    assert "testdata.csv" in failed.stderr and "lastmonth_activity" in failed.stderr
+    assert "Outcome: failed" in failed.stdout
+
+
+def test_run_works_on_the_classic_workspace(tmp_path: Path) -> None:
+    workspace = Path(shutil.copytree(CLASSIC, tmp_path / "classic"))
+    first = _command("run", "--json", cwd=workspace)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["outcome"] == "initial"
+    assert [step["name"] for step in result["steps"]] == [
+        "new data",
+        "ingest",
+        "initial model",
+        "diagnose",
+        "call list",
+        "report",
+    ]
+    assert (workspace / "production_deployment" / "latestscore.txt").is_file()
+    assert json.loads(_command("run", "--json", cwd=workspace).stdout)["outcome"] == "no new data"
+    config = workspace / "config.json"
+    config.write_text(config.read_text().replace('"practicedata"', '"sourcedata"'))
+    switched = _command("run", "--json", cwd=workspace)
+    assert switched.returncode == 0, switched.stderr
+    assert json.loads(switched.stdout)["outcome"] in ("kept", "rejected", "promoted")
+    status = _command("status", cwd=workspace)
+    assert "Cycles (newest first):" in status.stdout
+    assert status.stdout.count("manual") == 3
+
+
+def test_schedule_runs_real_cycles_and_survives_a_failing_one(tmp_path: Path) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
+    holdout = settings.test_data_path / "testdata.csv"
+    good = holdout.read_text()
+    holdout.write_text("corporation,exited\nx,1\n")  # the first cycle fails
+    with subprocess.Popen(
+        [str(RISKWATCH), "schedule", "--every", "1s", "--max-cycles", "3"],
+        cwd=settings.workspace,
+        env=clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as scheduler:
+        deadline = time.monotonic() + 120
+        while not _outcomes(settings) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        holdout.write_text(good)  # fixed while the scheduler runs on
+        _, err = scheduler.communicate(timeout=300)
+    assert scheduler.returncode == 0, err
+    assert _outcomes(settings)[:1] == ["failed"]
+    assert "initial" in _outcomes(settings)
+
+
+def _outcomes(settings: Settings) -> list[str]:
+    if not Path(settings.database_url.removeprefix("sqlite:///")).is_file():
+        return []
+    with Store(settings.database_url) as store:
+        return [row["outcome"] for row in store.rows(cycles) if row["outcome"] != "running"]
+
+
+def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> None:
+    (tmp_path / "riskwatch.toml").write_text('input_folder_path = "nothere"\n')
+    settings = api_settings(tmp_path)
+    result = run_cycle(settings)
+    assert result.outcome == "failed"
+    assert result.error is not None and result.error.startswith("new data: ")
+    assert "nothere" in result.error
+    with Store(settings.database_url) as store:
+        assert store.rows(cycles)[0]["error"] == result.error
+
+
+def test_a_cycle_publishes_one_call_list_compared_with_the_last_published_one(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=3, clients=2000)
+    release_month(settings.workspace, 1)
+    first = run_cycle(settings, report=False)
+    release_month(settings.workspace, 2)
+    second = run_cycle(settings)  # with the report
+
+    assert (first.error, second.error) == (None, None)
+    names = [s.name for s in second.steps]
+    assert names.index("call list") < names.index("report")  # the report shows that list
+    with Store(settings.database_url) as store:
+        lists = store.rows(call_lists)
+    assert [row["cycle_id"] for row in lists] == [first.cycle_id, second.cycle_id]
+    step = next(s for s in second.steps if s.name == "call list")
+    assert step.detail["compared_with"]["id"] == lists[0]["id"]
+    assert step.detail["list"]["id"] == lists[1]["id"]
+    listed = pd.read_csv(settings.reports_path / "calllist.csv", dtype={"corporation": str})
+    changes = listed["change"].str.extract(r"^(new|risk up|risk down|unchanged)")[0]
+    assert step.detail["changes"] == {k: int((changes == k).sum()) for k in step.detail["changes"]}
+    assert (listed["change"] != "unchanged").any()
+    assert changes.isin(["risk up", "risk down"]).any()
+    kept = listed.dropna(subset=["previous_rank"])
+    assert (kept["previous_rank"] != kept["rank"]).any()
+    # The report shows the list the managers were given, row for row.
+    html = (settings.reports_path / "report.html").read_text(encoding="utf-8")
+    at = html.index("Call first")
+    for row in listed.head(10).itertuples(index=False):
+        at = html.index(f"<td>{row.corporation}</td>", at)
+        assert html.index(f"<td>{row.change}</td>", at) < html.index("</tr>", at)
+
+
+def _spoil(drop: Path) -> None:
+    """Break 5 rows of a released drop: 3 negative activities, 2 impossible exits."""
+    lines = drop.read_text().splitlines()
+    for number in (2, 5, 9):
+        fields = lines[number].split(",")
+        lines[number] = ",".join([fields[0], "-3", *fields[2:]])
+    for number in (20, 30):
+        lines[number] = lines[number].rsplit(",", 1)[0] + ",2"
+    drop.write_text("\n".join(lines) + "\n")
+
+
+def _ingest_record(settings: Settings) -> dict[str, object]:
+    with Store(settings.database_url) as store:
+        steps = store.rows(cycles, newest_first=True, limit=1)[0]["steps"]
+    return next(step for step in steps if step["name"] == "ingest")
+
+
+QUARANTINED_ROWS = {"lastmonth_activity is negative": 3, "exited must be 0 or 1": 2}
+
+
+def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_report(
+    tmp_path: Path,
+) -> None:
+    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=500)
+    _spoil(settings.workspace / "sourcedata" / "month_01.csv")
+    first = _command("run", "--json", cwd=settings.workspace)
+    assert first.returncode == 0, first.stderr
+    where = "ingesteddata/quarantine/batch000001-month_01.csv.rows.csv"
+    ingest = json.loads(first.stdout)["steps"][1]
+    assert ingest["outcome"] == f"1 batch, 495 rows added, 5 rows quarantined (see {where})"
+    assert ingest["detail"]["rows_quarantined"] == 5
+    expected = {"batch": "month_01.csv", "whole_file": False, "rows": 5, "file": where}
+    assert ingest["detail"]["quarantined"] == [expected | {"reasons": QUARANTINED_ROWS}]
+    assert _ingest_record(settings)["detail"] == ingest["detail"]
+    assert (settings.workspace / where).is_file()
+
+    release_month(settings.workspace, 2)
+    _spoil(settings.workspace / "sourcedata" / "month_02.csv")
+    second = _command("run", cwd=settings.workspace)
+    assert second.returncode == 0, second.stderr
+    where = where.replace("000001-month_01", "000002-month_02")
+    # A client whose row did not change is a duplicate: month 2 may add a few rows less.
+    assert re.search(
+        rf"1 batch, 4\d\d rows added, 5 rows quarantined \(see {where}\)", second.stdout
+    )
+    reasons = "lastmonth_activity is negative: 3, exited must be 0 or 1: 2"
+    assert f"quarantined: month_02.csv: 5 rows ({reasons})" in second.stdout
+    assert _ingest_record(settings)["detail"]["rows_quarantined"] == 5  # type: ignore[index]
+    report = (settings.reports_path / "report.html").read_text()
+    table = report[report.index("Missing data and quarantined rows") :]
+    assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
+    assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
+    assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table
+
+
+def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ws"
+    # The features shift in month 3: its data drift makes that cycle retrain.
+    create_demo(path, months=3, seed=42, clients=2000, scenario="covariate", drift_month=3)
+    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200)
+    loads: list[str] = []
+    real_load = registry.sio.load
+
+    def counted(file: Path, **options: object) -> object:
+        # Every skops model read from disk, whichever module asked: a wrapper, not a mock.
+        loads.append(Path(file).parent.name)
+        return real_load(file, **options)
+
+    monkeypatch.setattr(registry.sio, "load", counted)
+    found = []
+    for month in (1, 2, 3):
+        release_month(path, month)
+        with Store(settings.database_url) as store:
+            before = len(store.rows(diagnostics))
+        loads.clear()
+        result = run_cycle(settings)
+        with Store(settings.database_url) as store:
+            kinds = Counter(row["kind"] for row in store.rows(diagnostics)[before:])
+        found.append((result.outcome, len(loads), result.error))
+        assert kinds == Counter(KINDS_PER_CYCLE), (result.outcome, kinds)
+    assert [f[0] for f in found][:2] == ["initial", "kept"]
+    assert found[2][0] in ("promoted", "rejected")  # a retrain: production and a challenger
+    assert [f[2] for f in found] == [None] * 3
+    assert [f[1] for f in found] == [1, 1, 2]

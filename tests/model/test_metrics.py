@@ -1,0 +1,123 @@
+"""Metrics agree with scikit-learn, carry bootstrap intervals, and say undefined when they are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from riskwatch.model.metrics import METRIC_NAMES, better, compute_metrics, effective_resamples
+
+
+@pytest.fixture
+def labelled() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 3000)
+    # Rounded risks make many ties, the hard case for AUC and average precision.
+    risks = np.round(np.clip(rng.random(3000) * 0.6 + labels * 0.25, 0, 1), 2)
+    return labels, risks
+
+
+def test_metrics_match_scikit_learn(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, risks = labelled
+    found = compute_metrics(labels, risks, threshold=0.5, k=100, resamples=0)
+    predicted = risks >= 0.5
+    assert found["roc_auc"].value == pytest.approx(roc_auc_score(labels, risks), abs=1e-12)
+    assert found["pr_auc"].value == pytest.approx(average_precision_score(labels, risks), abs=1e-12)
+    assert found["brier"].value == pytest.approx(brier_score_loss(labels, risks), abs=1e-12)
+    assert found["f1"].value == pytest.approx(f1_score(labels, predicted), abs=1e-12)
+    assert found["precision"].value == pytest.approx(precision_score(labels, predicted))
+    assert found["recall"].value == pytest.approx(recall_score(labels, predicted))
+
+
+def test_precision_and_recall_at_k_count_the_top_k() -> None:
+    labels = np.array([1, 0, 1, 0, 0, 1])
+    risks = np.array([0.9, 0.8, 0.7, 0.2, 0.1, 0.05])
+    found = compute_metrics(labels, risks, k=3, resamples=0)
+    assert found["precision_at_k"].value == pytest.approx(2 / 3)
+    assert found["recall_at_k"].value == pytest.approx(2 / 3)
+
+
+def test_f1_is_the_classic_harmonic_mean() -> None:
+    # The classic holdout's outcome: precision 1/2, recall 2/3.
+    labels = np.array([1, 1, 1, 0, 0])
+    risks = np.array([0.9, 0.8, 0.1, 0.7, 0.6])
+    f1 = compute_metrics(labels, risks, resamples=0)["f1"].value
+    assert f1 == 0.5714285714285715
+
+
+def test_intervals_contain_the_value_and_are_reproducible(
+    labelled: tuple[np.ndarray, np.ndarray],
+) -> None:
+    labels, risks = labelled
+    first = compute_metrics(labels, risks, resamples=200, seed=3)
+    again = compute_metrics(labels, risks, resamples=200, seed=3)
+    assert first == again
+    for name in METRIC_NAMES:
+        metric = first[name]
+        assert metric.low is not None and metric.high is not None
+        assert metric.value is not None
+        assert metric.low <= metric.value <= metric.high, name
+
+
+def test_one_class_data_reports_undefined_metrics_not_a_crash() -> None:
+    found = compute_metrics(np.zeros(20), np.linspace(0.1, 0.9, 20), resamples=100)
+    for name in ("roc_auc", "pr_auc", "recall", "recall_at_k"):
+        assert found[name].value is None, name
+        assert (found[name].low, found[name].high) == (None, None)
+    assert found["brier"].value is not None
+    assert found["precision_at_k"].value == 0.0
+
+
+def test_empty_data_reports_every_rate_undefined() -> None:
+    found = compute_metrics(np.array([]), np.array([]), resamples=10)
+    assert found["roc_auc"].value is None
+    assert found["f1"].value is None
+
+
+def test_no_positive_predicted_leaves_precision_undefined_and_f1_zero() -> None:
+    labels = np.array([1, 0, 1, 0])
+    found = compute_metrics(labels, np.full(4, 0.1), resamples=0)
+    assert found["precision"].value is None
+    assert found["recall"].value == 0.0
+
+
+def test_better_respects_the_metric_direction_and_margin() -> None:
+    assert better("roc_auc", 0.81, 0.80, 0.005)
+    assert not better("roc_auc", 0.803, 0.80, 0.005)
+    assert better("brier", 0.14, 0.15, 0.005)
+    assert not better("brier", 0.16, 0.15, 0.0)
+
+
+def test_few_resamples_give_a_normal_interval_around_the_value(
+    labelled: tuple[np.ndarray, np.ndarray],
+) -> None:
+    labels, risks = labelled
+    auc = compute_metrics(labels, risks, resamples=50, names=("roc_auc",))["roc_auc"]
+    assert auc.value is not None and auc.low is not None and auc.high is not None
+    assert auc.high - auc.value == pytest.approx(auc.value - auc.low)
+    assert 0 < auc.high - auc.low < 0.1
+
+
+def test_large_data_draws_fewer_resamples_within_the_budget() -> None:
+    assert effective_resamples(2_000, 1000) == 1000
+    assert effective_resamples(1_000_000, 1000) == 20
+    assert effective_resamples(0, 1000) == 0
+
+
+def test_ties_at_the_top_k_cut_are_taken_in_row_order() -> None:
+    # Four clients share the 2nd-highest risk; a stable sort takes the first of them.
+    labels = np.array([0, 1, 0, 0, 0, 1])
+    risks = np.array([0.9, 0.5, 0.5, 0.5, 0.1, 0.5])
+    found = compute_metrics(labels, risks, k=2, resamples=0)
+    assert found["precision_at_k"].value == 0.5
+    order = np.argsort(-risks, kind="stable")[:3]
+    expected = labels[order].sum() / 3
+    assert compute_metrics(labels, risks, k=3, resamples=0)["precision_at_k"].value == expected
