@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from riskwatch.config import Settings, load_settings
@@ -290,14 +291,14 @@ def test_crash_while_writing_leaves_previous_master_intact(
     folder = settings.output_folder_path
     before = {name: (folder / name).read_bytes() for name in ("finaldata.csv", "finaldata.parquet")}
     add_file("b.csv", csv_rows("y,2,24,4,1"))
-    real_write = masterdata.pq.write_table
+    real_write = pq.write_table
 
     def crash(table: object, where: Path, **kwargs: object) -> None:
         real_write(table, where, **kwargs)
         Path(where).write_bytes(Path(where).read_bytes()[:100])  # half-written, then the crash
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(masterdata.pq, "write_table", crash)
+    monkeypatch.setattr(pq, "write_table", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings)
     monkeypatch.undo()
