@@ -114,20 +114,7 @@ def _csv_chunks(
     try:
         with warnings.catch_warnings(record=True) as caught, path.open("rb") as handle:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            reader = pd.read_csv(
-                handle,
-                # Numbers are parsed as the file is read (as fast as a bare read_csv); a column
-                # with text in it stays text and schema.validate explains its bad rows. The id
-                # is left to inference too: forcing text costs 4x the whole read.
-                dtype={ID_COLUMN: "str"} if id_as_text else None,
-                keep_default_na=False,
-                na_values={c: MISSING_MARKERS for c in header if c != ID_COLUMN},
-                low_memory=False,
-                skip_blank_lines=False,  # keeps row numbers equal to line numbers
-                on_bad_lines="warn",
-                encoding="utf-8-sig",
-                chunksize=chunk_rows,
-            )
+            reader = _csv_reader(handle, header, chunk_rows, id_as_text=id_as_text)
             with reader:
                 for frame in reader:
                     frame.columns = [str(c).strip() for c in frame.columns]
@@ -147,6 +134,28 @@ def _csv_chunks(
         ) from exc
     except (pd.errors.ParserError, ValueError) as exc:
         raise UnreadableBatchError(f"not a readable CSV file: {exc}") from exc
+
+
+def _csv_reader(handle: Any, header: list[str], chunk_rows: int, *, id_as_text: bool) -> Any:
+    """pandas' chunked CSV reader, set to keep line numbers and the missing-value markers."""
+    import pandas as pd  # noqa: PLC0415
+
+    from riskwatch.schema import ID_COLUMN  # noqa: PLC0415
+
+    return pd.read_csv(
+        handle,
+        # Numbers are parsed as the file is read (as fast as a bare read_csv); a column with
+        # text in it stays text and schema.validate explains its bad rows. The id is left to
+        # inference too: forcing text costs 4x the whole read.
+        dtype={ID_COLUMN: "str"} if id_as_text else None,
+        keep_default_na=False,
+        na_values={c: MISSING_MARKERS for c in header if c != ID_COLUMN},
+        low_memory=False,
+        skip_blank_lines=False,  # keeps row numbers equal to line numbers
+        on_bad_lines="warn",
+        encoding="utf-8-sig",
+        chunksize=chunk_rows,
+    )
 
 
 def _row_lines(rows: Any, skipped: Any) -> Any:
