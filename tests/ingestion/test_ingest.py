@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from riskwatch.config import load_settings
@@ -117,3 +119,16 @@ def test_after_an_ingest_nothing_new_is_known_without_the_database(
     offline = make_settings(database_url="sqlite:////nonexistent/folder/riskwatch.db")
     found = check(offline)
     assert (found.new, found.already_ingested) == ([], 1)
+
+
+def test_the_package_entry_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys\n"
+        "from riskwatch.ingestion import check, ingest\n"
+        "names = ('pandas', 'numpy', 'sklearn', 'sqlalchemy', 'pyarrow')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr
