@@ -16,6 +16,7 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.ingestion.master import INGESTED_LIST
 from riskwatch.model.metrics import better
 from riskwatch.model.registry import (
     DEPLOYMENT_FILE,
@@ -34,7 +35,6 @@ from riskwatch.scoring import LATEST_SCORE, evaluate, score_text
 from riskwatch.storage.files import fsync_folder, write_json_atomic, write_text_atomic
 from riskwatch.storage.store import Store, deployments, promotions, utcnow
 
-INGESTED_FILES = "ingestedfiles.txt"
 MOVED_ASIDE = "previous-folder-"
 KEEP_FOLDERS = 3  # deployment folders kept beside production: current and recent ones
 
@@ -155,7 +155,7 @@ def _stage(source: Path, prod: Path, metadata: dict[str, Any], record: dict[str,
     f1 = metadata.get("metrics", {}).get("holdout", {}).get("f1", {}).get("value")
     write_text_atomic(folder / LATEST_SCORE, score_text(f1))
     batches = metadata.get("training", {}).get("batches", [])
-    write_text_atomic(folder / INGESTED_FILES, "".join(f"{name}\n" for name in batches))
+    write_text_atomic(folder / INGESTED_LIST, "".join(f"{name}\n" for name in batches))
     write_json_atomic(folder / DEPLOYMENT_FILE, record)  # written last: it marks the folder whole
     with (folder / MODEL_FILE).open("rb") as handle:
         os.fsync(handle.fileno())

@@ -25,7 +25,8 @@ from riskwatch.config import Settings
 from riskwatch.demo.workspace import release_month
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.ingest import ingest
-from riskwatch.ingestion.master import neutralise, read_master
+from riskwatch.ingestion.master import read_master
+from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.model.pipeline import ModelParams
 from riskwatch.model.reasons import describe, pushes, reasons, shares
 from riskwatch.model.registry import RegistryError

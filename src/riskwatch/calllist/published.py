@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from riskwatch.ingestion.master import neutralise
+from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.schema import ID_COLUMN
 from riskwatch.storage.files import atomic_path
 from riskwatch.storage.store import Store, call_list_items, call_lists, utcnow

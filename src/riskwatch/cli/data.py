@@ -78,7 +78,7 @@ def _add_ingest(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
+    from riskwatch.ingestion import ingest  # noqa: PLC0415
 
     settings = settings_of(args)
     report = ingest(settings, dry_run=args.dry_run, progress=None if args.json else progress)

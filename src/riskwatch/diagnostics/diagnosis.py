@@ -21,8 +21,8 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.diagnostics.packageindex import UNKNOWN, latest_versions
 from riskwatch.errors import RiskwatchError
+from riskwatch.ingestion import ingest
 from riskwatch.ingestion.datasets import read_labelled
-from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import MASTER_CSV, MASTER_PARQUET, read_master
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import (

@@ -11,7 +11,7 @@ from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.fullprocess.record import clear_mark, read_mark, record_quickly, row_of, write_mark
 from riskwatch.fullprocess.result import CycleResult, Step, utcnow
-from riskwatch.ingestion.ingest import check
+from riskwatch.ingestion import check
 
 if TYPE_CHECKING:
     from riskwatch.calllist.build import CallList

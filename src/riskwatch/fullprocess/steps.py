@@ -15,10 +15,11 @@ from riskwatch.config import Settings
 from riskwatch.deployment import promote
 from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose
 from riskwatch.fullprocess.result import Step
+from riskwatch.ingestion import ingest
 from riskwatch.ingestion.batches import BatchResult
 from riskwatch.ingestion.datasets import read_labelled
-from riskwatch.ingestion.ingest import ingest
-from riskwatch.ingestion.master import quarantined_rows, read_master
+from riskwatch.ingestion.master import read_master
+from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.model.registry import (
     METADATA_FILE,
     Loaded,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,24 +13,17 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.ingestion.master import (
-    QUARANTINE,
     append_master,
     master_batch_ids,
-    quarantine_file,
-    quarantine_rows,
     read_master,
     rebuild_csv,
     write_ingested_list,
 )
-from riskwatch.ingestion.readers import UnreadableBatchError, raw_csv_cells, reads_as_csv
-from riskwatch.ingestion.sources import (
-    Batch,
-    DatabaseSource,
-    FolderSource,
-    Progress,
-    open_source,
-)
-from riskwatch.schema import BATCH_COLUMN, validate
+from riskwatch.ingestion.quarantine import forget_rows, quarantine_file, quarantine_rows
+from riskwatch.ingestion.readers import RawChunk, UnreadableBatchError
+from riskwatch.ingestion.sources import Batch, Progress, Source
+from riskwatch.ingestion.validation import Checked, as_written, validate_chunks
+from riskwatch.schema import BATCH_COLUMN
 from riskwatch.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,29 +50,33 @@ class BatchResult:
 
 
 @dataclass
-class _Read:
-    """A batch read and validated, before deduplication."""
+class _Loading:
+    """What one load shares between its batches: where, the store, and the rows seen so far."""
 
-    good: pd.DataFrame
-    bad: pd.DataFrame
-    rows_read: int
-    missing: dict[str, int]
-    sha256: str
-    watermark_high: Any
+    settings: Settings
+    store: Store
+    source: Source
+    seen: list[pd.DataFrame]
+    progress: Progress | None
 
 
 def load_batches(
-    settings: Settings, store: Store, batches: list[Batch], progress: Progress | None
+    settings: Settings,
+    store: Store,
+    source: Source,
+    batches: list[Batch],
+    progress: Progress | None = None,
 ) -> tuple[list[BatchResult], int]:
     """Load batches into the master dataset in one atomic append; return results and master rows."""
     folder = settings.output_folder_path
-    source = open_source(settings)
     master = read_master(folder)
-    seen = [master.drop(columns=[BATCH_COLUMN], errors="ignore")]
+    loading = _Loading(
+        settings, store, source, [master.drop(columns=[BATCH_COLUMN], errors="ignore")], progress
+    )
     results: list[BatchResult] = []
     frames: list[pd.DataFrame] = []
     for batch in batches:
-        result, rows = _load_one(settings, source, store, batch, seen=seen, progress=progress)
+        result, rows = _load_one(loading, batch)
         results.append(result)
         if rows is not None:
             frames.append(rows)
@@ -94,137 +91,91 @@ def load_batches(
     return results, total
 
 
-def _load_one(
-    settings: Settings,
-    source: FolderSource | DatabaseSource,
-    store: Store,
-    batch: Batch,
-    *,
-    seen: list[pd.DataFrame],
-    progress: Progress | None,
-) -> tuple[BatchResult, pd.DataFrame | None]:
-    folder = settings.output_folder_path
+def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pd.DataFrame | None]:
+    """Read, validate and deduplicate one batch, and record it as pending."""
     try:
-        read = _read_batch(settings, source, batch, progress)
+        checked, sha256 = _read_batch(loading, batch)
     except UnreadableBatchError as exc:
-        log.warning("quarantined %s: %s", batch.name, exc)
-        where = quarantine_file(folder, batch.name, batch.path, batch.sha256, str(exc))
-        store.record_quarantined(
-            source=batch.source,
-            name=batch.name,
-            sha256=batch.sha256,
-            size_bytes=batch.size_bytes,
-            reason=str(exc),
-        )
-        return BatchResult(
-            batch.name, "quarantined", batch.sha256, reason=str(exc), quarantine_file=str(where)
-        ), None
-    name = batch.name
-    if isinstance(source, DatabaseSource):
-        name = f"{source.label()}[{batch.watermark_low}..{read.watermark_high}]"
-    duplicate = _duplicates(seen, read.good)
-    rows = read.good[~duplicate].reset_index(drop=True) if duplicate.any() else read.good
-    seen.append(rows)
+        return _quarantine_whole(loading, batch, str(exc)), None
+    duplicate = _duplicates(loading.seen, checked.good)
+    rows = checked.good[~duplicate].reset_index(drop=True) if duplicate.any() else checked.good
+    loading.seen.append(rows)
     result = BatchResult(
-        name,
+        batch.name,
         "ingested",
-        read.sha256,
-        rows_read=read.rows_read,
-        rows_valid=len(read.good),
-        rows_quarantined=len(read.bad),
+        sha256,
+        rows_read=checked.rows_read,
+        rows_valid=len(checked.good),
+        rows_quarantined=len(checked.bad),
         rows_duplicate=int(duplicate.sum()),
         rows_added=len(rows),
-        missing_values=read.missing,
+        missing_values=checked.missing,
     )
-    result.batch_id = store.begin_batch(
+    result.batch_id = loading.store.begin_batch(
         source=batch.source,
-        name=name,
-        sha256=read.sha256,
+        name=batch.name,
+        sha256=sha256,
         size_bytes=batch.size_bytes,
         watermark_low=batch.watermark_low,
-        watermark_high=read.watermark_high,
+        watermark_high=batch.watermark_high,
         **_counts(result),
     )
-    if len(read.bad):
-        result.quarantine_file = str(quarantine_rows(folder, result.batch_id, name, read.bad))
+    if len(checked.bad):
+        folder = loading.settings.output_folder_path
+        where = quarantine_rows(folder, result.batch_id, batch.name, checked.bad)
+        result.quarantine_file = str(where)
     rows[BATCH_COLUMN] = np.int64(result.batch_id)
     return result, rows
 
 
+def _read_batch(loading: _Loading, batch: Batch) -> tuple[Checked, str]:
+    """A batch read and validated, with its fingerprint; UnreadableBatchError if unreadable."""
+    reading = loading.source.read(batch, loading.settings.read_chunk_rows)
+    chunks = _reported(reading.chunks, batch, loading.progress)
+    checked = validate_chunks(chunks, loading.settings.extra_columns)
+    checked.bad = as_written(batch.path, checked.bad)
+    return checked, reading.sha256
+
+
+def _reported(
+    chunks: Iterable[RawChunk], batch: Batch, progress: Progress | None
+) -> Iterator[RawChunk]:
+    """The chunks, telling the progress reporter how far into a large file each one is."""
+    if progress is None or batch.size_bytes < PROGRESS_MIN_BYTES:
+        yield from chunks
+        return
+    advance, done = progress(batch.name, batch.size_bytes), 0
+    for chunk in chunks:
+        yield chunk
+        advance(chunk.position - done)
+        done = chunk.position
+
+
+def _quarantine_whole(loading: _Loading, batch: Batch, reason: str) -> BatchResult:
+    """Quarantine and record a batch that cannot be read at all."""
+    log.warning("quarantined %s: %s", batch.name, reason)
+    folder = loading.settings.output_folder_path
+    where = quarantine_file(folder, batch.name, batch.path, batch.sha256, reason)
+    loading.store.record_quarantined(
+        source=batch.source,
+        name=batch.name,
+        sha256=batch.sha256,
+        size_bytes=batch.size_bytes,
+        reason=reason,
+    )
+    return BatchResult(
+        batch.name, "quarantined", batch.sha256, reason=reason, quarantine_file=str(where)
+    )
+
+
 def _write_ingested_list(folder: Path, store: Store) -> None:
-    """The classic ingestedfiles.txt, from the records."""
+    """The classic ingested-files list, from the records."""
     write_ingested_list(folder, [record.name for record in store.batches(status="ingested")])
 
 
 def _counts(result: BatchResult) -> dict[str, Any]:
     keys = ("rows_read", "rows_valid", "rows_quarantined", "rows_duplicate", "rows_added")
     return {key: getattr(result, key) for key in keys} | {"missing_values": result.missing_values}
-
-
-def _read_batch(
-    settings: Settings,
-    source: FolderSource | DatabaseSource,
-    batch: Batch,
-    progress: Progress | None,
-) -> _Read:
-    """Read and validate every chunk of a batch; UnreadableBatchError if any part is unreadable."""
-    advance = None
-    if progress is not None and batch.size_bytes >= PROGRESS_MIN_BYTES:
-        advance = progress(batch.name, batch.size_bytes)
-    goods: list[pd.DataFrame] = []
-    bads: list[pd.DataFrame] = []
-    missing: dict[str, int] = {}
-    rows_read, done = 0, 0
-    digest, high = hashlib.sha256(), None
-    for chunk in source.read(batch, settings.read_chunk_rows):
-        lines = chunk.lines
-        if lines is None:
-            lines = np.arange(chunk.first_line, chunk.first_line + len(chunk.frame))
-        checked = validate(chunk.frame, lines=lines, extra_columns=settings.extra_columns)
-        goods.append(checked.good)
-        bads.append(checked.bad)
-        bads.append(_skipped_rows(chunk.skipped))
-        for column, count in checked.missing.items():
-            missing[column] = missing.get(column, 0) + count
-        rows_read += len(chunk.frame) + len(chunk.skipped)
-        if isinstance(source, DatabaseSource):
-            digest.update(pd.util.hash_pandas_object(chunk.frame, index=False).to_numpy().tobytes())
-            high = chunk.watermark_high if chunk.watermark_high is not None else high
-        if advance is not None:
-            advance(chunk.position - done)
-            done = chunk.position
-    good = pd.concat(goods, ignore_index=True) if goods else pd.DataFrame()
-    nonempty = [b for b in bads if len(b)]
-    bad = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame()
-    sha = batch.sha256 or digest.hexdigest()
-    return _Read(good, _as_written(batch, bad), rows_read, missing, sha, high)
-
-
-def _as_written(batch: Batch, bad: pd.DataFrame) -> pd.DataFrame:
-    """Bad rows of a CSV file with each cell's text as the file has it, not as parsed."""
-    # The reader parses numbers as it reads (1e400 becomes inf, " 12 " becomes 12); the few
-    # quarantined rows are read again as text so that the quarantine shows what was written.
-    if bad.empty or batch.path is None or not reads_as_csv(batch.path):
-        return bad
-    header, records = raw_csv_cells(batch.path, {int(line) for line in bad["line"]})
-    raw = bad.copy()
-    for index, name in enumerate(header):
-        cells = [_cell(records.get(int(line)), index) for line in bad["line"]]
-        raw[name] = pd.Series(cells, index=bad.index, dtype="object")
-    return raw
-
-
-def _cell(record: list[str] | None, index: int) -> str:
-    return record[index] if record is not None and index < len(record) else ""
-
-
-def _skipped_rows(skipped: list[tuple[int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "line": [line for line, _ in skipped],
-            "reason": [f"unparsable line: {why}" for _, why in skipped],
-        }
-    )
 
 
 def _duplicates(earlier: list[pd.DataFrame], rows: pd.DataFrame) -> np.ndarray[Any, Any]:
@@ -265,8 +216,7 @@ def recover(settings: Settings, store: Store) -> list[int]:
                 record.id,
                 record.name,
             )
-            for leftover in (folder / QUARANTINE).glob(f"batch{record.id:06d}-*"):
-                leftover.unlink()
+            forget_rows(folder, record.id)
             store.forget_batch(record.id)
     if finished:
         rebuild_csv(folder)  # the crash may have come between the Parquet and the CSV rename

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from riskwatch.errors import RiskwatchError
@@ -49,11 +48,8 @@ def _read_checked(file: Path, require_target: bool) -> list[pd.DataFrame]:
     except (UnreadableBatchError, OSError) as exc:
         raise DataError(f"{file}: {exc}") from exc
     for chunk in chunks:
-        lines = chunk.lines
-        if lines is None:
-            lines = np.arange(chunk.first_line, chunk.first_line + len(chunk.frame))
         try:
-            checked = validate(chunk.frame, lines=lines, require_target=require_target)
+            checked = validate(chunk.frame, lines=chunk.lines, require_target=require_target)
         except SchemaError as exc:
             raise DataError(f"{file}: {exc}") from exc
         bad = [(int(line), str(reason)) for line, reason in chunk.skipped]

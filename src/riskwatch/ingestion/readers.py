@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pandas is imported only when data is read: the new-data che
     import pandas as pd
 
 SNIFF_BYTES = 64 * 1024
-ID_COLUMN = "corporation"  # kept as text: an id such as "007" is not a number
 MISSING_MARKERS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 
 
@@ -26,14 +25,19 @@ class UnreadableBatchError(RiskwatchError):
 
 @dataclass
 class RawChunk:
-    """Rows of a batch as text, with the line (or row) number of the first one."""
+    """Rows of a batch as read, with each row's line (or row) number."""
 
     frame: pd.DataFrame
-    first_line: int
-    lines: Any = None  # per-row line numbers (CSV: skipped lines put rows and lines out of step)
+    lines: Any  # per-row line numbers (CSV: skipped lines put rows and lines out of step)
     position: int = 0  # bytes of the file consumed so far, for progress
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) unparsable
-    watermark_high: Any = None
+
+
+def numbered(frame: pd.DataFrame, first_line: int) -> RawChunk:
+    """A chunk whose rows are numbered one a line from first_line (no line is ever skipped)."""
+    import numpy as np  # noqa: PLC0415 - numpy is heavy
+
+    return RawChunk(frame, np.arange(first_line, first_line + len(frame)))
 
 
 def read_file(path: Path, chunk_rows: int, *, require_target: bool = True) -> Iterator[RawChunk]:
@@ -103,25 +107,14 @@ def _csv_chunks(
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415 - pandas is heavy
 
+    from riskwatch.schema import ID_COLUMN  # noqa: PLC0415 - the schema imports pandas
+
     next_row = 0
     all_skipped: list[int] = []
     try:
         with warnings.catch_warnings(record=True) as caught, path.open("rb") as handle:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            reader = pd.read_csv(
-                handle,
-                # Numbers are parsed as the file is read (as fast as a bare read_csv); a column
-                # with text in it stays text and schema.validate explains its bad rows. The id
-                # is left to inference too: forcing text costs 4x the whole read.
-                dtype={ID_COLUMN: "str"} if id_as_text else None,
-                keep_default_na=False,
-                na_values={c: MISSING_MARKERS for c in header if c != ID_COLUMN},
-                low_memory=False,
-                skip_blank_lines=False,  # keeps row numbers equal to line numbers
-                on_bad_lines="warn",
-                encoding="utf-8-sig",
-                chunksize=chunk_rows,
-            )
+            reader = _csv_reader(handle, header, chunk_rows, id_as_text=id_as_text)
             with reader:
                 for frame in reader:
                     frame.columns = [str(c).strip() for c in frame.columns]
@@ -133,10 +126,7 @@ def _csv_chunks(
                     all_skipped.extend(line for line, _ in skipped)
                     rows = np.arange(next_row, next_row + len(frame))
                     lines = _row_lines(rows, np.array(sorted(all_skipped), dtype="int64"))
-                    first = int(lines[0]) if len(lines) else next_row + 2
-                    yield RawChunk(
-                        frame, first, lines=lines, skipped=skipped, position=handle.tell()
-                    )
+                    yield RawChunk(frame, lines, skipped=skipped, position=handle.tell())
                     next_row += len(frame)
     except UnicodeDecodeError as exc:
         raise UnreadableBatchError(
@@ -144,6 +134,28 @@ def _csv_chunks(
         ) from exc
     except (pd.errors.ParserError, ValueError) as exc:
         raise UnreadableBatchError(f"not a readable CSV file: {exc}") from exc
+
+
+def _csv_reader(handle: Any, header: list[str], chunk_rows: int, *, id_as_text: bool) -> Any:
+    """pandas' chunked CSV reader, set to keep line numbers and the missing-value markers."""
+    import pandas as pd  # noqa: PLC0415
+
+    from riskwatch.schema import ID_COLUMN  # noqa: PLC0415
+
+    return pd.read_csv(
+        handle,
+        # Numbers are parsed as the file is read (as fast as a bare read_csv); a column with
+        # text in it stays text and schema.validate explains its bad rows. The id is left to
+        # inference too: forcing text costs 4x the whole read.
+        dtype={ID_COLUMN: "str"} if id_as_text else None,
+        keep_default_na=False,
+        na_values={c: MISSING_MARKERS for c in header if c != ID_COLUMN},
+        low_memory=False,
+        skip_blank_lines=False,  # keeps row numbers equal to line numbers
+        on_bad_lines="warn",
+        encoding="utf-8-sig",
+        chunksize=chunk_rows,
+    )
 
 
 def _row_lines(rows: Any, skipped: Any) -> Any:
@@ -198,7 +210,7 @@ def _read_jsonl(path: Path, chunk_rows: int, require_target: bool) -> Iterator[R
         with pd.read_json(path, lines=True, dtype=False, chunksize=chunk_rows) as reader:
             for frame in reader:
                 schema_check([str(c) for c in frame.columns], require_target)
-                yield RawChunk(frame, line)
+                yield numbered(frame, line)
                 line += len(frame)
     except UnicodeDecodeError as exc:
         raise UnreadableBatchError(f"not UTF-8 text: {exc.reason}") from exc
@@ -233,7 +245,7 @@ def _read_parquet(path: Path, chunk_rows: int, require_target: bool) -> Iterator
         schema_check(parquet.schema_arrow.names, require_target)
         for record_batch in parquet.iter_batches(batch_size=chunk_rows):
             frame = record_batch.to_pandas()
-            yield RawChunk(frame, row)
+            yield numbered(frame, row)
             row += len(frame)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableBatchError(f"not a readable Parquet file: {exc}") from exc

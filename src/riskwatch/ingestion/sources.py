@@ -1,169 +1,91 @@
-"""Where new data comes from: a folder of files or a database table; list batches, read one."""
+"""Where new data comes from: the Source interface, its batches, and the source settings name."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from riskwatch.config import Settings
-from riskwatch.ingestion.readers import (
-    RawChunk,
-    UnreadableBatchError,
-    read_file,
-    schema_check,
-)
-from riskwatch.storage.files import sha256_file
+from riskwatch.ingestion.readers import RawChunk
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when the records are needed
+    from riskwatch.storage.store import Store
 
 # A progress reporter: called with a label and a total of bytes, it returns advance(n_bytes).
 Progress = Callable[[str, int], Callable[[int], None]]
 
 
 @dataclass(frozen=True)
-class FileState:
-    """What we know of a file: its size and mtime (the cache key) and its content hash."""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Batch:
-    """One unit of new data offered by a source."""
+    """One unit of new data offered by a source, named by it."""
 
     source: str
     name: str
-    sha256: str
+    sha256: str  # a file's content hash; a table's rows get theirs as they are read
     size_bytes: int
     path: Path | None = None
     watermark_low: Any = None
+    watermark_high: Any = None
 
 
-class FolderSource:
-    """CSV, Parquet and JSON-lines files in a folder; a file is new when its content is new."""
+@dataclass
+class Check:
+    """What the source offers now, compared with what was ingested."""
 
-    def __init__(self, folder: Path, patterns: tuple[str, ...], key: str) -> None:
-        self.folder = folder
-        self.patterns = patterns
-        self.key = key
-
-    def scan(self, cache: dict[str, FileState]) -> dict[str, FileState]:
-        """The data files now in the folder with their hashes; unchanged files are not re-read."""
-        if not self.folder.is_dir():
-            raise FileNotFoundError(f"the source folder {self.folder} does not exist")
-        found: dict[str, FileState] = {}
-        with os.scandir(self.folder) as entries:
-            for entry in entries:
-                if not entry.is_file() or not self._wanted(entry.name):
-                    continue
-                stat = entry.stat()
-                known = cache.get(entry.name)
-                if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                    found[entry.name] = known
-                else:
-                    sha = sha256_file(Path(entry.path))
-                    found[entry.name] = FileState(stat.st_size, stat.st_mtime_ns, sha)
-        return dict(sorted(found.items()))
-
-    def _wanted(self, name: str) -> bool:
-        # Hidden and temporary names are how writers stage a file before renaming it into place.
-        if name.startswith((".", "~")):
-            return False
-        return any(fnmatch.fnmatch(name, pattern) for pattern in self.patterns)
-
-    def read(self, batch: Batch, chunk_rows: int) -> Iterator[RawChunk]:
-        """The rows of one file as text, in chunks; UnreadableBatchError if it cannot be read."""
-        if batch.path is None:
-            raise ValueError("a folder batch needs a path")
-        return read_file(batch.path, chunk_rows)
+    source: str
+    new: list[Batch] = field(default_factory=list)
+    already_ingested: int = 0
+    previously_quarantined: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # ingested files no longer in the source
+    new_rows: int = 0  # database sources: rows past the watermark
 
 
-class DatabaseSource:
-    """A table or query at a SQLAlchemy URL; rows past the recorded watermark are new."""
+@dataclass
+class Reading:
+    """One batch's chunks as they are read; its fingerprint is complete once all are read."""
 
-    def __init__(self, url: str, table: str, query: str, watermark: str, key: str) -> None:
-        self.url = url
-        self.table = table
-        self.query = query
-        self.watermark = watermark
-        self.key = key
-
-    def label(self) -> str:
-        """A short name of what is read, for batch names and messages."""
-        return f"{self.table if not self.query else 'query'}.{self.watermark}"
-
-    def _selectable(self) -> Any:
-        import sqlalchemy as sa  # noqa: PLC0415 - SQLAlchemy is heavy
-
-        if self.query:
-            return sa.text(self.query).columns(sa.column(self.watermark)).subquery("source")
-        return sa.table(self.table, sa.column(self.watermark))
-
-    def pending(self, after: Any) -> tuple[int, Any]:
-        """How many rows are past the watermark, and the highest watermark now."""
-        import sqlalchemy as sa  # noqa: PLC0415
-
-        source = self._selectable()
-        mark = source.c[self.watermark]
-        query = sa.select(sa.func.count(), sa.func.max(mark)).select_from(source)
-        if after is not None:
-            query = query.where(mark > after)
-        engine = sa.create_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                count, highest = conn.execute(query).one()
-        except sa.exc.SQLAlchemyError as exc:
-            raise UnreadableBatchError(
-                f"cannot query the source database: {exc.__cause__ or exc}"
-            ) from exc
-        finally:
-            engine.dispose()
-        return int(count), highest
-
-    def read(self, batch: Batch, chunk_rows: int) -> Iterator[RawChunk]:
-        """The rows past the batch's low watermark, in watermark order, as text."""
-        import pandas as pd  # noqa: PLC0415
-        import sqlalchemy as sa  # noqa: PLC0415
-
-        source = self._selectable()
-        mark: Any = sa.column(self.watermark)
-        query = sa.select(sa.text("*")).select_from(source).order_by(mark)
-        if batch.watermark_low is not None:
-            query = query.where(mark > batch.watermark_low)
-        engine = sa.create_engine(self.url)
-        row = 1
-        try:
-            with engine.connect() as conn:
-                for frame in pd.read_sql(query, conn, chunksize=chunk_rows):
-                    schema_check([str(c) for c in frame.columns])
-                    high = frame[self.watermark].max() if len(frame) else None
-                    yield RawChunk(frame, row, watermark_high=high)
-                    row += len(frame)
-        except sa.exc.SQLAlchemyError as exc:
-            raise UnreadableBatchError(
-                f"cannot read the source database: {exc.__cause__ or exc}"
-            ) from exc
-        finally:
-            engine.dispose()
+    chunks: Iterable[RawChunk]
+    sha256: str = ""
 
 
-def open_source(settings: Settings) -> FolderSource | DatabaseSource:
+class Source(Protocol):
+    """A place new data arrives: a folder of files or a database table."""
+
+    key: str  # names the source in the records
+
+    def check(self, settings: Settings, store: Store | None) -> Check:
+        """What is new, each batch named and fingerprinted; store None: open it only if needed."""
+        ...
+
+    def read(self, batch: Batch, chunk_rows: int) -> Reading:
+        """The rows in chunks with their line numbers; UnreadableBatchError if unreadable."""
+        ...
+
+    def advance(self, settings: Settings, store: Store) -> None:
+        """Move past what the records now hold, so the next check starts there."""
+        ...
+
+
+def open_source(settings: Settings) -> Source:
     """The source the settings name."""
+    # Each kind imports the other's module only when chosen; both are light.
     if settings.source == "database":
+        from riskwatch.ingestion.database import DatabaseSource  # noqa: PLC0415
+
         where = settings.source_query or settings.source_table
-        key = f"database:{_redact(settings.source_url)}:{where}"
         return DatabaseSource(
             settings.source_url,
             settings.source_table,
             settings.source_query,
             settings.source_watermark_column,
-            key,
+            key=f"database:{redact(settings.source_url)}:{where}",
         )
+    from riskwatch.ingestion.folder import FolderSource  # noqa: PLC0415
+
     folder = settings.input_folder_path
     try:
         shown = folder.relative_to(settings.workspace).as_posix()
@@ -172,6 +94,18 @@ def open_source(settings: Settings) -> FolderSource | DatabaseSource:
     return FolderSource(folder, settings.source_patterns, f"folder:{shown}")
 
 
-def _redact(url: str) -> str:
+@contextmanager
+def store_for(settings: Settings, store: Store | None) -> Iterator[Store]:
+    """The store given, or the metadata database opened for the moment (SQLAlchemy is heavy)."""
+    if store is not None:
+        yield store
+        return
+    from riskwatch.storage.store import Store  # noqa: PLC0415
+
+    with Store(settings.database_url) as opened:
+        yield opened
+
+
+def redact(url: str) -> str:
     """A URL without its password, fit for records and messages."""
     return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)

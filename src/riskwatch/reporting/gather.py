@@ -20,7 +20,8 @@ from riskwatch.config import Settings
 from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose, history
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.datasets import read_labelled
-from riskwatch.ingestion.master import quarantined_rows, read_master
+from riskwatch.ingestion.master import read_master
+from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.model.metrics import Metric, compute_metrics, effective_resamples
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import (

@@ -1,0 +1,59 @@
+"""The master dataset: appended atomically to both files, read back, rebuilt after a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from riskwatch.ingestion.master import (
+    INGESTED_LIST,
+    MASTER_CSV,
+    MASTER_PARQUET,
+    append_master,
+    master_batch_ids,
+    read_master,
+    rebuild_csv,
+    write_ingested_list,
+)
+from riskwatch.schema import REQUIRED
+
+from ..conftest import HEADER
+
+
+def rows(batch_id: int, *ids: str) -> pd.DataFrame:
+    frame = pd.DataFrame([[i, 1, 12, 3, 0] for i in ids], columns=HEADER.split(","))
+    return frame.assign(batch_id=batch_id)
+
+
+def test_no_master_yet_reads_as_no_rows_with_the_schema_columns(tmp_path: Path) -> None:
+    frame = read_master(tmp_path)
+    assert frame.empty
+    assert list(frame.columns) == list(REQUIRED)
+
+
+def test_appends_reach_both_files_and_count_every_row(tmp_path: Path) -> None:
+    assert append_master(tmp_path, rows(1, "a", "b")) == 2
+    assert append_master(tmp_path, rows(2, "c")) == 3
+    assert read_master(tmp_path)["corporation"].tolist() == ["a", "b", "c"]
+    assert pd.read_csv(tmp_path / MASTER_CSV)["batch_id"].tolist() == [1, 1, 2]
+    assert master_batch_ids(tmp_path) == {1, 2}
+
+
+def test_the_csv_is_rebuilt_from_the_parquet_record(tmp_path: Path) -> None:
+    append_master(tmp_path, rows(1, "a", "b"))
+    (tmp_path / MASTER_CSV).unlink()
+    rebuild_csv(tmp_path)
+    assert pd.read_csv(tmp_path / MASTER_CSV)["corporation"].tolist() == ["a", "b"]
+    assert (tmp_path / MASTER_PARQUET).exists()
+
+
+def test_a_classic_csv_without_parquet_is_still_read(tmp_path: Path) -> None:
+    rows(1, "a").drop(columns="batch_id").to_csv(tmp_path / MASTER_CSV, index=False)
+    assert read_master(tmp_path)["corporation"].tolist() == ["a"]
+    assert master_batch_ids(tmp_path) == set()
+
+
+def test_the_ingested_list_has_one_name_a_line(tmp_path: Path) -> None:
+    write_ingested_list(tmp_path, ["a.csv", "b.csv"])
+    assert (tmp_path / INGESTED_LIST).read_text() == "a.csv\nb.csv\n"

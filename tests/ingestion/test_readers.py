@@ -1,0 +1,64 @@
+"""Readers of data files: chunks of rows, each with its line number, or a clear refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskwatch.ingestion.readers import UnreadableBatchError, raw_csv_cells, read_file
+
+from ..conftest import HEADER, csv_rows
+
+
+def test_csv_rows_keep_their_line_numbers_past_a_skipped_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(csv_rows("a,1,12,3,0", "b,1,12,3,0,extra", "c,1,12,3,0", "d,1,12,3,0"))
+    chunks = list(read_file(path, chunk_rows=2))
+    lines = [int(line) for chunk in chunks for line in chunk.lines]
+    assert lines == [2, 4, 5]
+    assert [line for chunk in chunks for line, _ in chunk.skipped] == [3]
+
+
+def test_ids_that_look_like_numbers_stay_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(csv_rows("007,1,12,3,0", "12,1,12,3,0"))
+    [chunk] = read_file(path, chunk_rows=10)
+    assert chunk.frame["corporation"].tolist() == ["007", "12"]
+
+
+def test_jsonl_and_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
+    row = dict(zip(HEADER.split(","), ["x", 1, 12, 3, 0], strict=True))
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text("".join(json.dumps(row) + "\n" for _ in range(3)))
+    parquet = tmp_path / "a.parquet"
+    pd.DataFrame([row] * 3).to_parquet(parquet)
+    for path in (jsonl, parquet):
+        lines = [int(line) for chunk in read_file(path, chunk_rows=2) for line in chunk.lines]
+        assert lines == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file"),
+        (b"\x00binary", "binary file"),
+        (b'{"corporation": "x"}\nnot json\n', "not valid JSON lines on line 2"),
+    ],
+    ids=["empty", "binary", "bad-json"],
+)
+def test_an_unreadable_file_says_why(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / ("a.jsonl" if content.startswith(b"{") else "a.csv")
+    path.write_bytes(content)
+    with pytest.raises(UnreadableBatchError, match=reason):
+        list(read_file(path, chunk_rows=10))
+
+
+def test_raw_cells_are_the_text_of_the_lines_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(csv_rows("a,1e400,12,3,0", "b, 12 ,12,3,0", "c,1,12,3,0"))
+    header, cells = raw_csv_cells(path, {3})
+    assert header == HEADER.split(",")
+    assert cells == {3: ["b", " 12 ", "12", "3", "0"]}
