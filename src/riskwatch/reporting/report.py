@@ -25,9 +25,11 @@ from riskwatch.calllist.build import CallList
 from riskwatch.config import Settings
 from riskwatch.diagnostics.diagnosis import Diagnosis
 from riskwatch.model.registry import VERSION_FORMAT, Loaded
+from riskwatch.monitoring.evidence import Holdout
+from riskwatch.monitoring.verdict import Evaluation
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
-from riskwatch.reporting.gather import DRIFT_KIND, gather
+from riskwatch.reporting.gather import DRIFT_KIND, drift_record, gather
 from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.files import atomic_path, fsync_folder
@@ -85,18 +87,30 @@ def build_report(
     on_stage: StageCallback | None = None,
     held: Loaded | None = None,
     diagnosis: Diagnosis | None = None,
+    evaluation: Evaluation | None = None,
+    holdout: Holdout | None = None,
 ) -> ReportResult:
     """Build the report of the deployed model; keep it in reports/<time>/, publish the newest.
 
     call_list: the list a cycle just published; without it, the list as it would be now.
-    held, diagnosis: the models a cycle loaded (by sha256) and the diagnosis it ran."""
+    held, diagnosis: the models a cycle loaded (by sha256) and the diagnosis it ran.
+    evaluation, holdout: the cycle's check of the new rows and the holdout scores it made; the
+    report shows them when they are of the deployed model and the newest batch."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     with _stage(on_stage, "gather"):
-        facts = gather(settings, store, call_list, held=held, diagnosis=diagnosis)
+        facts = gather(
+            settings,
+            store,
+            call_list,
+            held=held,
+            diagnosis=diagnosis,
+            evaluation=evaluation,
+            holdout=holdout,
+        )
     summary = summarise(facts, settings)
     created_at = utcnow()
-    record = facts.drift.record(facts.newest)
+    record = drift_record(facts.drift, facts.newest)
     with _stage(on_stage, "plots"):
         figures = draw(facts, settings, (created_at, record))
     context = {
