@@ -29,7 +29,14 @@ from riskwatch.monitoring.drift import FeatureDrift
 from riskwatch.monitoring.evidence import judged_rows, score_holdout
 from riskwatch.monitoring.performance import PerformanceDrift
 from riskwatch.monitoring.verdict import DriftCheck, judge
-from riskwatch.reporting import ReportError, ReportResult, build_report, history, plots
+from riskwatch.reporting import (
+    Given,
+    ReportError,
+    ReportResult,
+    build_report,
+    history,
+    plots,
+)
 from riskwatch.reporting.details import when
 from riskwatch.reporting.summary import verdict
 from riskwatch.schema import FEATURES
@@ -470,7 +477,7 @@ def test_a_report_given_a_cycles_evaluation_and_holdout_scores_shows_the_same_nu
     )
     made = report(ws)
     with Store(settings.database_url) as store:
-        given = build_report(settings, store, evaluation=evaluation, holdout=holdout)
+        given = build_report(settings, store, given=Given(evaluation=evaluation, holdout=holdout))
 
     first, second = (row["result"] for row in drift_checks(ws)[-2:])
     assert second == first

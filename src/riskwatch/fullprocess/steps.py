@@ -21,7 +21,7 @@ from riskwatch.ingestion.master import quarantined_rows, read_master
 from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.verdict import Evaluation, judge
-from riskwatch.reporting import build_report
+from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.storage.files import shown_path
@@ -195,15 +195,8 @@ def diagnose_step(settings: Settings, store: Store, held: Held) -> Step:
 def report_step(settings: Settings, store: Store, call_list: CallList, held: Held) -> Step:
     """The HTML and PDF report of the model now deployed, showing the list just published
     (and the cycle's diagnosis, evaluation and holdout scores, not second ones)."""
-    written = build_report(
-        settings,
-        store,
-        call_list=call_list,
-        held=held.models,
-        diagnosis=held.diagnosis,
-        evaluation=held.evaluation,
-        holdout=held.holdout,
-    )
+    given = Given(call_list, held.models, held.diagnosis, held.evaluation, held.holdout)
+    written = build_report(settings, store, given=given)
     return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
 
 

@@ -151,7 +151,8 @@ def newest_check(
     sha256: str,
     held: Evaluation | None = None,
 ) -> DriftCheck:
-    """The check of the newest rows: a cycle's own when it covers them, else one made now."""
+    """The check of the newest rows by the model whose file has this sha256: a cycle's own
+    check when it covers them, else one made now."""
     if held is not None and held.covers(sha256, newest):
         return held.check
     return check_drift(settings, model, reference, newest, metadata)

@@ -100,23 +100,27 @@ class Facts:
     quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
 
 
-def gather(
-    settings: Settings,
-    store: Store,
-    call_list: CallList | None = None,
-    *,
-    held: Loaded | None = None,
-    diagnosis: Diagnosis | None = None,
-    evaluation: Evaluation | None = None,
-    holdout: Holdout | None = None,
-) -> Facts:
+@dataclass(frozen=True)
+class Given:
+    """What a cycle computed and passes to its report, which shows these rather than its own:
+    the call list it published, the models it loaded (by sha256), the diagnosis it ran, its
+    evaluation of the new rows and production's holdout scores (made beside a retrain's gate)."""
+
+    call_list: CallList | None = None
+    models: Loaded | None = None
+    diagnosis: Diagnosis | None = None
+    evaluation: Evaluation | None = None
+    holdout: Holdout | None = None
+
+
+def gather(settings: Settings, store: Store, given: Given | None = None) -> Facts:
     """Read and compute what the report shows; nothing is stored but the diagnostics.
 
-    A cycle passes the call list it published, the models it loaded (by sha256), the diagnosis
-    it ran, its evaluation of the new rows and the holdout scores it made; without the list the
-    report shows the list as it would be now, compared with the last published one, and
-    publishes nothing; without the others it makes its own."""
-    deployed, model, master = _inputs(settings, held)
+    Without a given call list the report shows the list as it would be now, compared with the
+    last published one, and publishes nothing; without the other given results it makes its
+    own (a given evaluation or holdout only when it is of the deployed model and newest data)."""
+    given = given or Given()
+    deployed, model, master = _inputs(settings, given.models)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     newest = newest_data(master, store, metadata)
     reference = read_reference(settings, deployed)
@@ -125,25 +129,22 @@ def gather(
     since = previous["created_at"] if previous else ""
     ingested = store.batches(status="ingested")
     new_batches = [b for b in ingested if (b.finished_at or "") > since]
+    holdout = holdout_scores(settings, model, deployed, given.holdout)
+    clients = score_clients(settings, model, master)
+    drift = newest_check(
+        settings, model, reference, newest, metadata, sha256=deployed.sha256, held=given.evaluation
+    )
     return Facts(
         deployed=deployed,
         metadata=metadata,
-        holdout=holdout_scores(settings, model, deployed, holdout),
-        clients=score_clients(settings, model, master),
+        holdout=holdout,
+        clients=clients,
         newest=newest,
         reference=reference,
-        drift=newest_check(
-            settings, model, reference, newest, metadata, sha256=deployed.sha256, held=evaluation
-        ),
-        call_list=call_list
-        if call_list is not None
-        else build_call_list(settings, store, held=held),
+        drift=drift,
+        call_list=_call_list(settings, store, given),
         status=status(settings, store),
-        # The cheap parts fresh (they describe today's data); timings and the package index
-        # only from the last `riskwatch diagnose`, so a report stays quick and works offline.
-        diagnosis=diagnosis
-        if diagnosis is not None
-        else diagnose(settings, store, timings=False, dependencies=False, held=held),
+        diagnosis=_diagnosis(settings, store, given),
         stored={kind: next(iter(history(store, kind, 1)), None) for kind in STORED_KINDS},
         previous=previous,
         drift_history=drift_rows[::-1],
@@ -155,6 +156,22 @@ def gather(
         cycles=store.rows(cycles, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         quarantined=quarantined_in(settings, new_batches or ingested[-1:]),
     )
+
+
+def _call_list(settings: Settings, store: Store, given: Given) -> CallList:
+    """The list the cycle published, else the list as it would be now (not published)."""
+    if given.call_list is not None:
+        return given.call_list
+    return build_call_list(settings, store, held=given.models)
+
+
+def _diagnosis(settings: Settings, store: Store, given: Given) -> Diagnosis:
+    """The cycle's diagnosis, else a new one: the cheap parts fresh (they describe today's
+    data); timings and the package index only from the last `riskwatch diagnose`, so a report
+    stays quick and works offline."""
+    if given.diagnosis is not None:
+        return given.diagnosis
+    return diagnose(settings, store, timings=False, dependencies=False, held=given.models)
 
 
 def quarantined_in(settings: Settings, batches: list[BatchRecord]) -> list[dict[str, Any]]:
