@@ -20,14 +20,24 @@ from riskwatch.cli import report as report_cli
 from riskwatch.config import Settings
 from riskwatch.demo.workspace import release_month
 from riskwatch.deployment import deploy, rollback
+from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import read_master
 from riskwatch.model.metrics import Metric
-from riskwatch.model.registry import VERSION_PATTERN, read_deployment
-from riskwatch.monitoring.drift import FeatureDrift, PerformanceDrift
-from riskwatch.reporting import ReportError, ReportResult, build_report, history, plots
+from riskwatch.model.registry import VERSION_PATTERN, load_deployed, read_deployment
+from riskwatch.monitoring.drift import FeatureDrift
+from riskwatch.monitoring.evidence import judged_rows, score_holdout
+from riskwatch.monitoring.performance import PerformanceDrift
+from riskwatch.monitoring.verdict import DriftCheck, judge
+from riskwatch.reporting import (
+    Given,
+    ReportError,
+    ReportResult,
+    build_report,
+    history,
+    plots,
+)
 from riskwatch.reporting.details import when
-from riskwatch.reporting.gather import DriftCheck
 from riskwatch.reporting.summary import verdict
 from riskwatch.schema import FEATURES
 from riskwatch.storage.store import BatchRecord, Store, deployments, diagnostics
@@ -454,6 +464,32 @@ def test_the_details_show_the_numbers_the_performance_decision_used(ws: Workspac
     assert "Noise allows √(a² + b²)" in html
     assert f"{performance['allowed']:.4f}" in html
     assert f"(half-width {a:.4f})" in html and f"(half-width {b:.4f})" in html
+
+
+def test_a_report_given_a_cycles_evaluation_and_holdout_scores_shows_the_same_numbers(
+    ws: Workspace,
+) -> None:
+    settings = ws.settings
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    evaluation = judge(settings, deployed, model, judged_rows(settings, [2]), [2])
+    holdout = score_holdout(
+        settings, model, read_labelled(settings.test_data_path), deployed.sha256
+    )
+    made = report(ws)
+    with Store(settings.database_url) as store:
+        given = build_report(settings, store, given=Given(evaluation=evaluation, holdout=holdout))
+
+    first, second = (row["result"] for row in drift_checks(ws)[-2:])
+    assert second == first
+    assert given.summary.verdict == made.summary.verdict
+    # The details' numbers (the pictures aside: the history plots also show the first report).
+    details = [
+        re.sub(r"data:image/png;base64,[^\"]+", "", r.html.read_text(encoding="utf-8")).split(
+            "Details for data scientists"
+        )[1]
+        for r in (made, given)
+    ]
+    assert details[1] == details[0]
 
 
 # The history plots: per data batch, each model change marked, every check included

@@ -17,23 +17,15 @@ from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
 from riskwatch.ingestion.batches import BatchResult
-from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
-from riskwatch.model.registry import (
-    METADATA_FILE,
-    Loaded,
-    load_deployed,
-    load_model,
-    read_deployment,
-    read_metadata,
-)
-from riskwatch.reporting import build_report
-from riskwatch.reporting.gather import Newest, check_drift, read_reference
-from riskwatch.reporting.summary import count
+from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
+from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
+from riskwatch.monitoring.verdict import Evaluation, judge
+from riskwatch.reporting import Given, build_report
+from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
-from riskwatch.scoring import evaluate
-from riskwatch.storage.files import read_json, shown_path
+from riskwatch.storage.files import shown_path
 from riskwatch.storage.store import Store, cycles
 from riskwatch.training import train_version
 
@@ -45,9 +37,12 @@ EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to jud
 @dataclass
 class Held:
     """What a cycle computed, passed to the steps after: each model file loaded once (by its
-    sha256: production, and a challenger) and the diagnosis, which the report shows."""
+    sha256: production, and a challenger); the evaluation of the new rows and production's
+    holdout scores (from a retrain), and the diagnosis, all of which the report shows."""
 
     models: Loaded = field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    holdout: Holdout | None = None
     diagnosis: Diagnosis | None = None
 
 
@@ -145,38 +140,15 @@ def _holdout_metrics(settings: Settings, version: str) -> dict[str, Any]:
     return {name: (holdout.get(name) or {}).get("value") for name in ("f1", "roc_auc")}
 
 
-def new_rows(settings: Settings, batch_ids: list[int]) -> pd.DataFrame:
-    """The master rows of the judged batches."""
-    master = read_master(settings.output_folder_path)
-    return master[master[BATCH_COLUMN].isin(batch_ids)].reset_index(drop=True)
-
-
 def evaluate_step(settings: Settings, batch_ids: list[int], held: Held) -> Step:
     """Score the deployed model on the new labelled rows, check drift; retrain or keep."""
-    rows = new_rows(settings, batch_ids)
+    rows = judged_rows(settings, batch_ids)
     if rows.empty:
         return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
     found, model = load_deployed(settings.prod_deployment_path, held.models)
-    metadata = read_json(found.folder / METADATA_FILE) or {}
-    judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
-    # The report's own check: the same tests, thresholds and evidence.
-    check = check_drift(settings, model, read_reference(settings, found), judged, metadata)
-    performance = check.performance
-    drifted = [f.feature for f in check.features if f.drifted]
-    worse = performance is not None and performance.decision == "retrain"
-    retrain = worse or bool(drifted)
-    reasons = [performance.evidence if performance else "", check.reason]
-    if drifted:
-        reasons.append(f"data drift in {', '.join(drifted)}")
-    detail = {
-        "version": found.version,
-        "rows": len(rows),
-        "performance": performance.to_dict() if performance else None,
-        "data_drift": [f.to_dict() for f in check.features],
-        "prediction_drift": check.prediction.to_dict() if check.prediction else None,
-        "reason": "; ".join(r.rstrip(".") for r in reasons if r),
-    }
-    return Step("evaluate", "retrain" if retrain else "keep", detail)
+    # The report's own check: the same tests, thresholds and evidence; held for the report.
+    judged = held.evaluation = judge(settings, found, model, rows, batch_ids)
+    return Step("evaluate", "retrain" if judged.retrain else "keep", judged.to_dict())
 
 
 def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
@@ -203,35 +175,16 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     decision = promote(
         settings, store, challenger, judging, data_name="newly labelled", held=models
     )
+    holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, models)
     detail = {
         "challenger": challenger,
         "window": settings.retrain_window,
         "judged_on_rows": len(judging),
         "gate": decision.to_dict(),
-        "holdout": _holdout_comparison(settings, challenger, decision.production, models),
+        "holdout": holdout,
         "reason": decision.reason,
     }
     return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
-
-
-def _holdout_comparison(
-    settings: Settings, challenger: str, production: str | None, held: Loaded
-) -> dict[str, Any]:
-    """Both models on the fixed holdout: evidence beside the gate, which judged on new rows."""
-    metric = settings.gate_metric
-    metadata = read_metadata(settings.output_model_path, challenger)
-    recorded = (metadata.get("metrics") or {}).get("holdout") or {}
-    # The challenger was scored on this holdout when it was trained, moments ago.
-    values: dict[str, Any] = {
-        "metric": metric,
-        "rows": (metadata.get("holdout") or {}).get("rows"),
-        "challenger": (recorded.get(metric) or {}).get("value"),
-    }
-    if production is not None:  # production's record may be of an older holdout: score it now
-        model = load_model(settings.output_model_path, production, held)
-        holdout = read_labelled(settings.test_data_path)
-        values["production"] = evaluate(model, holdout, settings)[metric].value
-    return values
 
 
 def diagnose_step(settings: Settings, store: Store, held: Held) -> Step:
@@ -242,10 +195,9 @@ def diagnose_step(settings: Settings, store: Store, held: Held) -> Step:
 
 def report_step(settings: Settings, store: Store, call_list: CallList, held: Held) -> Step:
     """The HTML and PDF report of the model now deployed, showing the list just published
-    (and the cycle's diagnosis, not a second one)."""
-    written = build_report(
-        settings, store, call_list=call_list, held=held.models, diagnosis=held.diagnosis
-    )
+    (and the cycle's diagnosis, evaluation and holdout scores, not second ones)."""
+    given = Given(call_list, held.models, held.diagnosis, held.evaluation, held.holdout)
+    written = build_report(settings, store, given=given)
     return Step("report", "written", {"html": str(written.html), "pdf": str(written.pdf)})
 
 

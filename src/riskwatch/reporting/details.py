@@ -8,7 +8,8 @@ from typing import Any
 from riskwatch.diagnostics.diagnosis import STATISTICS
 from riskwatch.model.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
 from riskwatch.model.registry import package_versions
-from riskwatch.monitoring.drift import FeatureDrift, PerformanceDrift, half_width
+from riskwatch.monitoring.drift import FeatureDrift
+from riskwatch.monitoring.performance import PerformanceDrift, half_width
 from riskwatch.reporting.gather import Facts
 from riskwatch.scoring import LABELS, format_metric
 

@@ -10,7 +10,7 @@ from riskwatch.config import Settings
 from riskwatch.reporting import history, plots
 from riskwatch.reporting.details import verdict
 from riskwatch.reporting.gather import Facts
-from riskwatch.reporting.summary import PLAIN
+from riskwatch.reporting.words import PLAIN
 from riskwatch.schema import FEATURES
 from riskwatch.scoring import LABELS
 

@@ -6,12 +6,43 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from riskwatch.reporting.plots import History, Series
 from riskwatch.storage.store import BatchRecord
 
 Stored = tuple[str, str | None, dict[str, Any]]  # a report's drift check: time, version, result
 TRAINED = "recorded at training (holdout)"
 CHECKED = "on newly arrived data (each cycle and report)"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a history plot: (x, model version, value) points; flagged ones in red."""
+
+    label: str
+    points: list[tuple[float, str, float]]
+    marker: str = "o"
+    color: str | None = None
+    flagged: list[tuple[float, float]] = field(default_factory=list)
+    joined: bool = True  # a line through each run of one model version's points
+
+    def runs(self) -> list[list[tuple[float, float]]]:
+        """The points in x order, split wherever the model version changes."""
+        runs: list[list[tuple[float, float]]] = []
+        last = None
+        for x, version, value in sorted(self.points):
+            if version != last:
+                runs.append([])
+                last = version
+            runs[-1].append((x, value))
+        return runs
+
+
+@dataclass(frozen=True)
+class History:
+    """What a history plot shows: series, model changes (x, label) and the batches' names."""
+
+    series: list[Series]
+    changes: list[tuple[float, str]]
+    names: dict[int, str]  # batch number (x) -> the batch's name
 
 
 @dataclass(frozen=True)

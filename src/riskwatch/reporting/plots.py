@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
+
+from riskwatch.reporting.history import History, Series
 
 # The object-oriented API (Figure without pyplot) draws with Agg and changes no global state:
 # no backend switch, no figure registry to leak from, safe beside a server's threads.
@@ -193,63 +194,48 @@ def _short(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-@dataclass(frozen=True)
-class Series:
-    """One line of a history plot: (x, model version, value) points; flagged ones in red."""
-
-    label: str
-    points: list[tuple[float, str, float]]
-    marker: str = "o"
-    color: str | None = None
-    flagged: list[tuple[float, float]] = field(default_factory=list)
-    joined: bool = True  # a line through each run of one model version's points
-
-
-@dataclass(frozen=True)
-class History:
-    """What a history plot shows: series, model changes (x, label) and the batches' names."""
-
-    series: list[Series]
-    changes: list[tuple[float, str]]
-    names: dict[int, str]  # batch number (x) -> the batch's name
-
-
-def _runs(points: list[tuple[float, str, float]]) -> list[list[tuple[float, float]]]:
-    """The points in x order, split wherever the model version changes."""
-    runs: list[list[tuple[float, float]]] = []
-    last = None
-    for x, version, value in sorted(points):
-        if version != last:
-            runs.append([])
-            last = version
-        runs[-1].append((x, value))
-    return runs
-
-
 def _draw_history(axes: Axes, history: History) -> None:
     """Each series per model version (never joined across a model change); changes marked."""
     for number, series in enumerate(history.series):
-        color = series.color or f"C{number}"
-        label: str | None = series.label
-        style = "-" if series.joined else "none"
-        for run in _runs(series.points):
-            xs, values = zip(*run, strict=True)
-            axes.plot(xs, values, marker=series.marker, linestyle=style, color=color, label=label)
-            label = None  # one legend entry per series
-        if series.flagged:
-            xs, values = zip(*series.flagged, strict=True)
-            axes.plot(xs, values, "o", color=RED, markersize=10, fillstyle="none", zorder=5)
-            for x, value in series.flagged:
-                axes.annotate(
-                    f"{value:.3f}: worse",
-                    (x, value),
-                    textcoords="offset points",
-                    xytext=(6, -12),
-                    fontsize=7.5,
-                    color=RED,
-                )
+        _draw_series(axes, series, series.color or f"C{number}")
+    _mark_changes(axes, history.changes)
+    placed = [p[0] for series in history.series for p in series.points]
+    placed += [x for x, _ in history.changes]
+    if placed:  # room for the markers and labels at both ends
+        axes.set_xlim(min(placed) - 0.6, max(placed) + 0.6)
+    shown = sorted(history.names)
+    step = max(1, len(shown) // 14)  # at most about 14 labels, so they stay readable
+    ticks = shown[::step]
+    axes.set_xticks(ticks, [history.names[t] for t in ticks], rotation=35, ha="right", fontsize=7.5)
+    axes.set_xlabel("Data batch (each point: the check of the model then in production)")
+
+
+def _draw_series(axes: Axes, series: Series, color: str) -> None:
+    """One series, a line per run of one model version, its flagged points circled in red."""
+    label: str | None = series.label
+    style = "-" if series.joined else "none"
+    for run in series.runs():
+        xs, values = zip(*run, strict=True)
+        axes.plot(xs, values, marker=series.marker, linestyle=style, color=color, label=label)
+        label = None  # one legend entry per series
+    if series.flagged:
+        xs, values = zip(*series.flagged, strict=True)
+        axes.plot(xs, values, "o", color=RED, markersize=10, fillstyle="none", zorder=5)
+        for x, value in series.flagged:
+            axes.annotate(
+                f"{value:.3f}: worse",
+                (x, value),
+                textcoords="offset points",
+                xytext=(6, -12),
+                fontsize=7.5,
+                color=RED,
+            )
+
+
+def _mark_changes(axes: Axes, changes: list[tuple[float, str]]) -> None:
+    """A dotted line and a label at each model change."""
     before: dict[float, int] = {}  # labels already at each x: changes on one day stand side by side
-    for x, text in history.changes:
+    for x, text in changes:
         axes.axvline(x, color=GREY, linestyle=":", linewidth=1)
         side = before.get(x, 0)
         before[x] = side + 1
@@ -265,15 +251,6 @@ def _draw_history(axes: Axes, history: History) -> None:
             xytext=(-2 - 9 * (side // 2), -2) if side % 2 == 0 else (2 + 9 * (side // 2), -2),
             textcoords="offset points",
         )
-    placed = [p[0] for series in history.series for p in series.points]
-    placed += [x for x, _ in history.changes]
-    if placed:  # room for the markers and labels at both ends
-        axes.set_xlim(min(placed) - 0.6, max(placed) + 0.6)
-    shown = sorted(history.names)
-    step = max(1, len(shown) // 14)  # at most about 14 labels, so they stay readable
-    ticks = shown[::step]
-    axes.set_xticks(ticks, [history.names[t] for t in ticks], rotation=35, ha="right", fontsize=7.5)
-    axes.set_xlabel("Data batch (each point: the check of the model then in production)")
 
 
 def _legend_below(axes: Axes) -> None:

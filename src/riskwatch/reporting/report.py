@@ -21,13 +21,11 @@ import jinja2
 from matplotlib.figure import Figure
 
 from riskwatch import __version__
-from riskwatch.calllist.build import CallList
 from riskwatch.config import Settings
-from riskwatch.diagnostics.diagnosis import Diagnosis
-from riskwatch.model.registry import VERSION_FORMAT, Loaded
+from riskwatch.model.registry import VERSION_FORMAT
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
-from riskwatch.reporting.gather import DRIFT_KIND, gather
+from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
 from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.files import atomic_path, fsync_folder
@@ -81,34 +79,23 @@ def build_report(
     store: Store,
     *,
     now: datetime | None = None,
-    call_list: CallList | None = None,
     on_stage: StageCallback | None = None,
-    held: Loaded | None = None,
-    diagnosis: Diagnosis | None = None,
+    given: Given | None = None,
 ) -> ReportResult:
     """Build the report of the deployed model; keep it in reports/<time>/, publish the newest.
 
-    call_list: the list a cycle just published; without it, the list as it would be now.
-    held, diagnosis: the models a cycle loaded (by sha256) and the diagnosis it ran."""
+    given: what a cycle computed (its call list, models, diagnosis, evaluation, holdout scores),
+    shown instead of the report's own; without it, the list as it would be now."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     with _stage(on_stage, "gather"):
-        facts = gather(settings, store, call_list, held=held, diagnosis=diagnosis)
+        facts = gather(settings, store, given)
     summary = summarise(facts, settings)
     created_at = utcnow()
-    record = facts.drift.record(facts.newest)
+    record = drift_record(facts.drift, facts.newest)
     with _stage(on_stage, "plots"):
         figures = draw(facts, settings, (created_at, record))
-    context = {
-        "summary": summary,
-        "details": details(facts),
-        "generated": when(moment.isoformat()),
-        "version": facts.deployed.version,
-        "riskwatch_version": __version__,
-        "workspace": str(settings.workspace),
-        "newest": facts.newest.name,
-        "threshold": settings.decision_threshold,
-    }
+    context = _context(facts, summary, settings, moment)
     folder = write_report(settings.reports_path, moment, figures, context, on_stage)
     publish(folder, settings.reports_path)
     # Recorded once the report exists, so each kept report adds one point to the drift history.
@@ -126,6 +113,22 @@ def build_report(
         summary=summary,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _context(
+    facts: Facts, summary: ManagerSummary, settings: Settings, moment: datetime
+) -> dict[str, Any]:
+    """What the template shows besides the pictures."""
+    return {
+        "summary": summary,
+        "details": details(facts),
+        "generated": when(moment.isoformat()),
+        "version": facts.deployed.version,
+        "riskwatch_version": __version__,
+        "workspace": str(settings.workspace),
+        "newest": facts.newest.name,
+        "threshold": settings.decision_threshold,
+    }
 
 
 def write_report(

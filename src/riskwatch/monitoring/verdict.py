@@ -1,0 +1,158 @@
+"""The deployed model judged on new rows: data drift, prediction drift and performance together,
+and the verdict, keep or retrain, with its reasons."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.config import Settings
+from riskwatch.model.metrics import Metric, compute_metrics
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import METADATA_FILE, Deployed
+from riskwatch.monitoring.drift import FeatureDrift, data_drift, prediction_drift
+from riskwatch.monitoring.evidence import Newest, read_reference
+from riskwatch.monitoring.performance import PerformanceDrift, performance_drift
+from riskwatch.schema import TARGET
+from riskwatch.storage.files import read_json
+
+log = logging.getLogger(__name__)
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """Reference against newest: data drift, prediction drift, performance on new labels."""
+
+    features: list[FeatureDrift]
+    prediction: FeatureDrift | None
+    performance: PerformanceDrift | None
+    reason: str  # why drift was not measured; empty when it was
+    newest_metrics: dict[str, Metric]  # point values on the newest rows' labels
+    reference_risks: Array
+    newest_risks: Array
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The deployed model judged on the rows of the batches a cycle judges, and the verdict."""
+
+    version: str
+    sha256: str  # of the model file judged
+    batch_ids: tuple[int, ...]
+    rows: int
+    check: DriftCheck
+    retrain: bool
+    reason: str  # the evidence and the drifted columns, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        """The evaluation as the cycle records it (JSON-ready values)."""
+        check = self.check
+        return {
+            "version": self.version,
+            "rows": self.rows,
+            "performance": check.performance.to_dict() if check.performance else None,
+            "data_drift": [f.to_dict() for f in check.features],
+            "prediction_drift": check.prediction.to_dict() if check.prediction else None,
+            "reason": self.reason,
+        }
+
+    def covers(self, sha256: str, newest: Newest) -> bool:
+        """Whether this check is the one to show for newest: the same model on exactly its rows
+        (so a second check would find the same numbers)."""
+        return (
+            not newest.in_training
+            and newest.batch_id is not None
+            and self.sha256 == sha256
+            and self.batch_ids == (newest.batch_id,)
+        )
+
+
+def check_drift(
+    settings: Settings,
+    model: Any,
+    reference: pd.DataFrame | None,
+    newest: Newest,
+    metadata: dict[str, Any],
+) -> DriftCheck:
+    """Data and prediction drift of the newest rows against the reference; performance on them
+    (nothing, with the reason, when the deployed model was trained on those rows)."""
+    if newest.in_training:
+        # Scores on its own training rows say nothing of how the model does on data it has not
+        # seen, and those rows are its drift reference's source: there is nothing to judge yet.
+        reason = f"the newest data ({newest.name}) was part of this model's training"
+        return DriftCheck([], None, None, reason, {}, np.empty(0), np.empty(0))
+    holdout = (metadata.get("metrics") or {}).get("holdout") or {}
+    recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
+    risks = predict_risk(model, newest.frame)
+    labels = newest.frame[TARGET].to_numpy()
+    performance = performance_drift(recorded, labels, risks, settings)
+    # Point values only: the performance check above already bootstraps the metric it decides on.
+    newest_metrics = compute_metrics(
+        labels,
+        risks,
+        threshold=settings.decision_threshold,
+        k=settings.call_list_capacity,
+        resamples=0,
+    )
+    if reference is None or reference.empty:
+        reason = "the deployed model has no reference sample of its training data"
+        return DriftCheck([], None, performance, reason, newest_metrics, np.empty(0), risks)
+    reference_risks = predict_risk(model, reference)
+    return DriftCheck(
+        data_drift(reference, newest.frame, settings),
+        prediction_drift(reference_risks, risks, settings),
+        performance,
+        "",
+        newest_metrics,
+        reference_risks,
+        risks,
+    )
+
+
+def decide(check: DriftCheck) -> tuple[bool, str]:
+    """Retrain when the score dropped beyond noise or any feature drifted; the reasons in words."""
+    performance = check.performance
+    drifted = [f.feature for f in check.features if f.drifted]
+    worse = performance is not None and performance.decision == "retrain"
+    reasons = [performance.evidence if performance else "", check.reason]
+    if drifted:
+        reasons.append(f"data drift in {', '.join(drifted)}")
+    return worse or bool(drifted), "; ".join(r.rstrip(".") for r in reasons if r)
+
+
+def judge(
+    settings: Settings, deployed: Deployed, model: Any, rows: pd.DataFrame, batch_ids: list[int]
+) -> Evaluation:
+    """The deployed model on the judged batches' rows: the drift check and the verdict."""
+    metadata = read_json(deployed.folder / METADATA_FILE) or {}
+    judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
+    check = check_drift(settings, model, read_reference(settings, deployed), judged, metadata)
+    retrain, reason = decide(check)
+    log.debug(
+        "version %s on %d rows: retrain %s (%s)", deployed.version, len(rows), retrain, reason
+    )
+    return Evaluation(
+        deployed.version, deployed.sha256, tuple(batch_ids), len(rows), check, retrain, reason
+    )
+
+
+def newest_check(
+    settings: Settings,
+    model: Any,
+    reference: pd.DataFrame | None,
+    newest: Newest,
+    metadata: dict[str, Any],
+    *,
+    sha256: str,
+    held: Evaluation | None = None,
+) -> DriftCheck:
+    """The check of the newest rows by the model whose file has this sha256: a cycle's own
+    check when it covers them, else one made now."""
+    if held is not None and held.covers(sha256, newest):
+        return held.check
+    return check_drift(settings, model, reference, newest, metadata)
