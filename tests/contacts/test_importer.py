@@ -3,6 +3,7 @@ the same as once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from riskwatch.config import Settings
 from riskwatch.contacts.checks import ContactsRefusedError
 from riskwatch.contacts.importer import import_contacts
 from riskwatch.contacts.ledger import list_contacts
+from riskwatch.errors import RiskwatchError
 from riskwatch.storage.store import Store
 
 from .conftest import publish, write_csv
@@ -179,3 +181,11 @@ def test_a_contact_links_to_the_list_that_listed_the_client_at_the_time(
         "version": "2026-10-31T01.00.00Z",
     }
     assert recorded[1]["list"] is None
+
+
+def test_calls_cannot_be_checked_before_any_data_is_ingested(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    empty = make_settings()
+    with Store(empty.database_url) as store, pytest.raises(RiskwatchError, match="ingest"):
+        import_contacts(empty, store, write_csv(tmp_path, HEADER + GOOD), now=NOW)

@@ -54,9 +54,14 @@ class ContactsRefusedError(RiskwatchError):
 
 
 def known_clients(settings: Settings) -> set[str]:
-    """The client ids of the master dataset (its id column only)."""
+    """The client ids of the master dataset (its id column only); an error when it has none."""
     ids = read_master(settings.output_folder_path, columns=[ID_COLUMN])[ID_COLUMN]
-    return set(ids.dropna().astype(str))
+    known = set(ids.dropna().astype(str))
+    if not known:  # else every call would be refused as an unknown client
+        raise RiskwatchError(
+            f"no clients in {settings.output_folder_path}: run `riskwatch ingest` first"
+        )
+    return known
 
 
 def utc_time(text: str) -> datetime:
