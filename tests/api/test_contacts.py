@@ -131,6 +131,14 @@ def test_a_malformed_body_is_refused_with_the_field_named(client: TestClient) ->
     garbled = client.post("/contacts", content=b"{", headers={"content-type": "application/json"})
     assert garbled.status_code == 400
     assert client.post("/contacts", json={"contacts": []}).status_code == 422
+    half = (
+        b'{"corporation": "c1", "contacted_at": "2026-01-01", "outcome": "lost", "note": "\\ud800"}'
+    )
+    surrogate = client.post("/contacts", content=half, headers={"content-type": "application/json"})
+    assert surrogate.status_code == 422
+    assert {"field": "note", "position": 0, "message": "not valid text"} in surrogate.json()[
+        "errors"
+    ]
 
 
 def test_contacts_need_the_token_when_one_is_set(built: Path, tmp_path: Path) -> None:

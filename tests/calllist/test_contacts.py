@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -12,20 +10,9 @@ from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.contacts.ledger import Contact, list_contacts, record_contacts
 from riskwatch.storage.store import Store
 
-from ..conftest import Workspace, copy_workspace, deployed_demo
+from ..conftest import Workspace
 
 CLASSIC = ["rank", "corporation", "probability", "risk_band", "reasons", "change", "previous_rank"]
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once: a demo workspace with month 1 ingested and a model deployed."""
-    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=2, seed=1)
-
-
-@pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Workspace:
-    return copy_workspace(template, tmp_path)
 
 
 def test_published_csv_and_list_carry_each_clients_last_contact(ws: Workspace) -> None:

@@ -106,6 +106,8 @@ def _check_one(
         for name, limit in LONGEST.items()
         if len(text[name]) > limit
     ]
+    # JSON may escape half a surrogate pair, which no database can store as text.
+    found += [(name, "not valid text") for name, value in text.items() if not _encodable(value)]
     client = text["corporation"]
     if not client:
         found.append(("corporation", "no client id"))
@@ -121,6 +123,14 @@ def _check_one(
         return None, found
     contact = Contact(client, when, outcome, text["note"] or None, text["manager"] or None)
     return contact, []
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_time(text: str, now: datetime) -> tuple[str | None, str | None]:
