@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,7 +34,7 @@ from riskwatch.schema import FEATURES
 from riskwatch.storage.store import Store, call_list_items, call_lists
 from riskwatch.training import reference_profile, train_model
 
-from ..conftest import Workspace, copy_workspace, csv_rows, deployed_demo, run
+from ..conftest import Workspace, csv_rows, run
 
 MakeSettings = Callable[..., Settings]
 COLUMNS = ["rank", "corporation", "probability", "risk_band", "reasons", "change", "previous_rank"]
@@ -332,18 +331,7 @@ def test_no_client_gets_more_than_three_reasons(trained: Trained) -> None:
     assert all(all(words) for words in texts)
 
 
-# The call list of a workspace
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once: a demo workspace with month 1 ingested and a model deployed."""
-    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=2, seed=1)
-
-
-@pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Workspace:
-    return copy_workspace(template, tmp_path)
+# The call list of a workspace (fixtures template and ws: conftest.py)
 
 
 def look(settings: Settings, top: int | None = None) -> CallList:
@@ -369,7 +357,7 @@ def test_call_list_ranks_the_top_clients_by_risk(ws: Workspace) -> None:
     path = ws.path / "reports" / "calllist.csv"
     assert result.path == str(path)
     written = read_call_list(ws.settings)
-    assert list(written.columns) == COLUMNS
+    assert list(written.columns) == [*COLUMNS, "last_contacted_at", "last_outcome"]
     assert len(written) == ws.settings.call_list_capacity == 100
     assert written["rank"].tolist() == list(range(1, 101))
     assert written["probability"].is_monotonic_decreasing

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskwatch import __version__
-from riskwatch.api import records, routes
+from riskwatch.api import contacts, records, routes
 from riskwatch.api.deps import Resources, require_token
 from riskwatch.api.docs import add_docs
 from riskwatch.api.inputs import RequestError, field_name
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     protected: Any = [Depends(require_token)]
     app.include_router(routes.router, dependencies=protected)
     app.include_router(records.router, dependencies=protected)
+    app.include_router(contacts.router, dependencies=protected)
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestError, _bad_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)

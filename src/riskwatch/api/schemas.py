@@ -84,6 +84,13 @@ class PredictionResponse(BaseModel):
     clients: list[ClientPrediction]
 
 
+class LastContact(BaseModel):
+    """A client's latest contact recorded in the ledger."""
+
+    contacted_at: str = Field(description="When the client was called (UTC).")
+    outcome: Literal["reached", "no_answer", "saved", "lost", "declined"]
+
+
 class CallListRow(BaseModel):
     """One client of the call list."""
 
@@ -94,6 +101,9 @@ class CallListRow(BaseModel):
     reasons: list[str] = Field(description="What raises this client's risk, in words.")
     change: str = Field(description="Since the published list: new, risk up/down N pts, unchanged.")
     previous_rank: int | None = Field(description="Rank on the published list, if it was on it.")
+    last_contact: LastContact | None = Field(
+        description="The client's latest recorded contact; none when never contacted."
+    )
 
 
 class ListRef(BaseModel):

@@ -10,12 +10,14 @@ import pandas as pd
 
 from riskwatch.calllist.published import (
     COLUMNS,
+    CONTACT_COLUMNS,
     ListRef,
     last_published,
     reasons_line,
     record,
 )
 from riskwatch.config import Settings
+from riskwatch.contacts.ledger import last_contacts
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.master import read_master
 from riskwatch.model.pipeline import predict_risk
@@ -35,7 +37,7 @@ class CallList:
 
     version: str
     clients: int
-    frame: pd.DataFrame  # COLUMNS; reasons: a list of phrases for each client
+    frame: pd.DataFrame  # COLUMNS, CONTACT_COLUMNS; reasons: a list of phrases for each client
     path: str  # the managers' published list, reports/calllist.csv (this one once published)
     departed: int = 0  # clients who left in the newest data (earlier leavers are not counted)
     compared_with: ListRef | None = None  # the published list "change" is measured against
@@ -58,6 +60,7 @@ class CallList:
         return [
             f"{row['rank']:>4}. {row[ID_COLUMN]:<14} {row['probability']:6.1%} "
             f"{row['risk_band']:<6} {row['change']:<14} {reasons_line(row['reasons'])}"
+            f"{_contact_note(row)}"
             for row in rows[:shown]
         ]
 
@@ -85,12 +88,37 @@ class CallList:
 
 def _json_row(row: dict[Any, Any]) -> dict[Any, Any]:
     previous = row["previous_rank"]
+    when, outcome = (row.pop(column, None) for column in CONTACT_COLUMNS)
     return row | {
         "rank": int(row["rank"]),
         "probability": float(row["probability"]),
         "reasons": list(row["reasons"]),
         "previous_rank": None if pd.isna(previous) else int(previous),
+        "last_contact": {"contacted_at": when, "outcome": outcome}
+        if isinstance(when, str)
+        else None,
     }
+
+
+def _contact_note(row: dict[Any, Any]) -> str:
+    """The client's last contact, for a readable line; nothing when never contacted."""
+    when = row.get("last_contacted_at")
+    return (
+        f"  [last contact: {row['last_outcome']} on {when[:10]}]" if isinstance(when, str) else ""
+    )
+
+
+def with_last_contacts(frame: pd.DataFrame, last: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """The list with each client's last contact (time and outcome; None when never contacted)."""
+    found = [last.get(client) for client in frame[ID_COLUMN]]
+    return frame.assign(
+        **{
+            column: pd.Series(
+                [c[field] if c else None for c in found], index=frame.index, dtype=object
+            )
+            for column, field in zip(CONTACT_COLUMNS, ("contacted_at", "outcome"), strict=True)
+        }
+    )
 
 
 def latest_records(master: pd.DataFrame) -> pd.DataFrame:
@@ -185,6 +213,7 @@ def build_call_list(
     path = settings.reports_path / CALL_LIST
     previous = last_published(store, path)
     listed = compare(ranked, previous.frame if previous else None)[COLUMNS]
+    listed = with_last_contacts(listed, last_contacts(store, set(listed[ID_COLUMN])))
     ref = previous.ref if previous else None
     return CallList(deployed.version, len(records), listed, str(path), departed, ref)
 

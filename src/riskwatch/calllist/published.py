@@ -17,6 +17,8 @@ from riskwatch.storage.files import atomic_path
 from riskwatch.storage.store import Store, call_list_items, call_lists, utcnow
 
 COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
+# Each client's last contact from the ledger (empty when never contacted), after the classic ones.
+CONTACT_COLUMNS = ["last_contacted_at", "last_outcome"]
 SEPARATOR = "; "  # between a client's reasons on one line (the CSV, the report, the terminal)
 
 
@@ -78,8 +80,10 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """The list as CSV, replaced atomically; text a spreadsheet would run is neutralised."""
     shown = frame.assign(reasons=frame["reasons"].map(reasons_line))
     shown = shown.assign(**{c: neutralise(shown[c]) for c in (ID_COLUMN, "reasons")})
+    # A frame built before the ledger existed has no contact columns: nobody was called.
+    shown = shown.assign(**{c: shown.get(c) for c in CONTACT_COLUMNS})
     with atomic_path(path) as temporary:
-        shown.to_csv(temporary, index=False, columns=COLUMNS)
+        shown.to_csv(temporary, index=False, columns=[*COLUMNS, *CONTACT_COLUMNS])
 
 
 def last_published(store: Store, path: Path) -> Previous | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from riskwatch import __version__
-from riskwatch.cli import automation, data, model, monitor, replay, report, serve
+from riskwatch.cli import automation, contacts, data, model, monitor, replay, report, serve
 from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LastError, emit_error, log
 from riskwatch.cli.usage import JSON_FLAG, Parser, UsageError, command_path, explain, takes_json
 from riskwatch.config import ConfigError
@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_commands(commands, common)
     automation.add_commands(commands, common)
     replay.add_commands(commands, common)
+    contacts.add_commands(commands, common)
     return parser
 
 

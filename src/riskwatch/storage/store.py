@@ -20,6 +20,7 @@ from riskwatch.storage.tables import (
     batches,
     call_list_items,
     call_lists,
+    contacts,
     cycles,
     deployments,
     diagnostics,
@@ -36,6 +37,7 @@ __all__ = [
     "batches",
     "call_list_items",
     "call_lists",
+    "contacts",
     "cycles",
     "deployments",
     "diagnostics",
@@ -81,12 +83,17 @@ def _create_call_lists(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _create_contacts(conn: Connection) -> None:
+    contacts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_batches,
     _create_model_records,
     _create_diagnostics,
     _create_cycles,
     _create_call_lists,
+    _create_contacts,
 ]
 
 

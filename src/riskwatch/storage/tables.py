@@ -139,3 +139,25 @@ call_list_items = sa.Table(
 
 # Columns holding JSON documents, encoded on write and decoded on read by add() and rows().
 JSON_COLUMNS = frozenset({"params", "metrics", "result", "steps", "reasons"})
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("corporation", sa.Text, nullable=False),  # the client called
+    sa.Column("contacted_at", sa.String(32), nullable=False),  # UTC, as utcnow() writes it
+    sa.Column(
+        "outcome", sa.String(16), nullable=False
+    ),  # reached | no_answer | saved | lost | declined
+    sa.Column("note", sa.Text),
+    sa.Column("manager", sa.String(200)),  # who called
+    # The published list in effect when the call was made, if it listed the client.
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("call_lists.id")),
+    sa.Column("list_published_at", sa.String(32)),
+    sa.Column("list_rank", sa.Integer),
+    sa.Column("list_version", sa.String(64)),  # the model that ranked the client there
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(1024), nullable=False),  # "calls.csv line 4", or "api"
+    # The same contact is stored once, however often its file is imported.
+    sa.UniqueConstraint("corporation", "contacted_at", "outcome", name="uq_contacts_contact"),
+)
