@@ -13,7 +13,7 @@ from typing import Any, cast
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,10 +22,12 @@ from riskwatch.api import records, routes
 from riskwatch.api.deps import Resources, require_token
 from riskwatch.api.docs import add_docs
 from riskwatch.api.inputs import RequestError, field_name
+from riskwatch.api.predict import predict_clients
 from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
+from riskwatch.webapp import Sources, add_webapp
 
 log = logging.getLogger("riskwatch.api")
 CONFIG_ENV = "RISKWATCH_CONFIG"  # how `serve --workers N` tells each worker its config file
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     protected: Any = [Depends(require_token)]
     app.include_router(routes.router, dependencies=protected)
     app.include_router(records.router, dependencies=protected)
+    _add_pages(app, app.state.resources)
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestError, _bad_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -61,6 +64,25 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RiskwatchError, _unavailable)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _add_pages(app: FastAPI, resources: Resources) -> None:
+    """The managers' web app under /app/ (the root redirects there), on the API's own model
+    and database."""
+    settings = resources.settings
+    add_webapp(
+        app,
+        Sources(
+            settings,
+            resources.store,
+            lambda frame: predict_clients(resources.models.current(), frame, settings),
+        ),
+    )
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        root_path = str(request.scope.get("root_path", "")).rstrip("/")
+        return RedirectResponse(f"{root_path}/app/", status_code=307)
 
 
 def app_from_environment() -> FastAPI:
