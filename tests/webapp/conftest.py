@@ -3,11 +3,12 @@ call lists, and Debian's Chromium driven by Playwright, every request it makes r
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,18 @@ from urllib.parse import urlsplit
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 
-from ..conftest import OFFLINE_INDEX, RISKWATCH, clean_env, deployed_demo, free_port
+from riskwatch.storage.store import Store, call_list_items, call_lists
+
+from ..conftest import (
+    OFFLINE_INDEX,
+    RISKWATCH,
+    clean_env,
+    deployed_demo,
+    free_port,
+    workspace_settings,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and nothing of the browser's own that would call out (updates, safe browsing...).
@@ -28,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
+STARTUP_SECONDS = 180  # a loaded 2-core machine takes long to import the model stack
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,6 @@ def publish_lists(path: Path) -> None:
     from riskwatch.demo.workspace import release_month  # noqa: PLC0415
     from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
     from riskwatch.storage.store import Store  # noqa: PLC0415
-
-    from ..conftest import workspace_settings  # noqa: PLC0415
 
     settings = workspace_settings(path)
     with Store(settings.database_url) as store:
@@ -85,7 +95,7 @@ def server(demo_workspace: Path) -> Iterator[Server]:
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"riskwatch serve stopped:\n{log.read_text(errors='replace')}"
         try:
@@ -93,7 +103,8 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
                 return
         except httpx2.HTTPError:
             time.sleep(0.1)
-    pytest.fail(f"riskwatch serve did not answer within 60 s:\n{log.read_text(errors='replace')}")
+    shown = log.read_text(errors="replace")
+    pytest.fail(f"riskwatch serve did not answer within {STARTUP_SECONDS} s:\n{shown}")
 
 
 @pytest.fixture(scope="session")
@@ -118,28 +129,68 @@ def _missing(why: str) -> None:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser page; after the test, every URL it requested must be on 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    opened = context.new_page()
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Opens a fresh browser page (javascript=False: as a reader without JavaScript); after
+    the test, every URL any of them requested must be on 127.0.0.1."""
+    contexts: list[Any] = []
     requested: list[str] = []
-    opened.on("request", lambda request: requested.append(request.url))
-    yield opened
-    context.close()
+
+    def open_one(*, javascript: bool = True) -> Any:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            accept_downloads=True,
+            java_script_enabled=javascript,
+        )
+        contexts.append(context)
+        opened = context.new_page()
+        opened.on("request", lambda request: requested.append(request.url))
+        return opened
+
+    yield open_one
+    for context in contexts:
+        context.close()
     outside = [url for url in requested if urlsplit(url).hostname not in LOCAL_HOSTS]
-    assert requested, "the page made no request"
+    assert requested, "the pages made no request"
     assert not outside, f"requests left 127.0.0.1: {outside}"
 
 
 @pytest.fixture
+def page(open_page: Callable[..., Any]) -> Any:
+    """A fresh browser page with JavaScript."""
+    return open_page()
+
+
+@pytest.fixture
 def screenshot(page: Any, tmp_path: Path) -> Any:
-    """Save the page as NAME.png in $RISKWATCH_SCREENSHOTS (else the test's tmp_path)."""
+    """Save the page (or the one given) as NAME.png in $RISKWATCH_SCREENSHOTS, else tmp_path."""
     folder = Path(os.environ.get("RISKWATCH_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, of: Any = None) -> Path:
         path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (of or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take
+
+
+def published_rows(workspace: Path) -> list[dict[str, Any]]:
+    """The newest published list's rows, from the workspace's database, in rank order."""
+    with Store(workspace_settings(workspace).database_url) as store:
+        newest = store.rows(call_lists, newest_first=True, limit=1)[0]["id"]
+        query = (
+            sa.select(call_list_items)
+            .where(call_list_items.c.list_id == newest)
+            .order_by(call_list_items.c.rank)
+        )
+        with store.begin() as conn:
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+    return [row | {"reasons": json.loads(row["reasons"])} for row in rows]
+
+
+def shown_rows(page: Any) -> list[list[str]]:
+    """The call-list table's body as the reader sees it: the cell texts of each row."""
+    rows: list[list[str]] = page.locator("table.list tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    return rows

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -70,14 +71,13 @@ def _add_pages(app: FastAPI, resources: Resources) -> None:
     """The managers' web app under /app/ (the root redirects there), on the API's own model
     and database."""
     settings = resources.settings
-    add_webapp(
-        app,
-        Sources(
-            settings,
-            resources.store,
-            lambda frame: predict_clients(resources.models.current(), frame, settings),
-        ),
-    )
+
+    def score(frame: pd.DataFrame) -> dict[str, Any]:
+        served = resources.models.current()  # the held model: loaded once, not per page
+        clients = predict_clients(served, frame, settings)
+        return {"version": served.deployed.version, "clients": clients}
+
+    add_webapp(app, Sources(settings, resources.store, score))
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> RedirectResponse:

@@ -55,6 +55,13 @@ def _points(change: str) -> float:
     return -moved if change.startswith("risk down") else moved
 
 
+def reason_kind(reason: str) -> str:
+    """A reason without its client's own figures: "a small company (1 employee, ...)" is
+    "a small company"; "activity is 25% below its monthly average" is "activity is below..."."""
+    kind = re.sub(r" \(.*\)$", "", reason)
+    return re.sub(r" is \d+% (below|above) ", r" is \1 ", kind)
+
+
 def change_kind(change: str) -> str:
     """new, risk up, risk down or unchanged."""
     return next((kind for kind in CHANGES if change.startswith(kind)), change)
@@ -110,7 +117,7 @@ class ListQuery:
             for f in fields(self)
             if getattr(changed, f.name) != getattr(default, f.name)
         }
-        return "?" + urlencode(kept) if kept else "?"
+        return "?" + urlencode(kept) if kept else ""
 
     def sort_link(self, column: str) -> str:
         """The link a column header gives: sort by it, or turn its order round; first page."""
@@ -169,7 +176,7 @@ def select(items: list[Item], query: ListQuery) -> list[Item]:
         item
         for item in items
         if (not query.band or item.band == query.band)
-        and (not query.reason or query.reason in item.reasons)
+        and (not query.reason or query.reason in {reason_kind(r) for r in item.reasons})
         and (not query.change or change_kind(item.change) == query.change)
     ]
     key = SORTS[query.sort][0]
@@ -179,8 +186,8 @@ def select(items: list[Item], query: ListQuery) -> list[Item]:
 
 
 def reason_choices(items: list[Item]) -> list[str]:
-    """Every reason in the list, the most frequent first."""
-    counts = Counter(reason for item in items for reason in item.reasons)
+    """Every kind of reason in the list, the most frequent first."""
+    counts = Counter(kind for item in items for kind in {reason_kind(r) for r in item.reasons})
     return [reason for reason, _ in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))]
 
 

@@ -46,13 +46,17 @@ def is_partial(request: Request) -> bool:
     )
 
 
+def context_root(request: Request) -> str:
+    """The pages' own root as the browser sees it (behind a proxy's root path too): /app."""
+    return str(request.scope.get("root_path", "")).rstrip("/") + PREFIX
+
+
 def page(
     request: Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> Response:
     """A template rendered with the navigation, the app's root and the version."""
     templates: Jinja2Templates = request.app.state.webapp_templates
-    root = str(request.scope.get("root_path", "")).rstrip("/") + PREFIX
-    shared = {"pages": PAGES, "root": root, "version": __version__}
+    shared = {"pages": PAGES, "root": context_root(request), "version": __version__}
     response = templates.TemplateResponse(request, template, shared | context, status_code=status)
     # One URL answers a page or a partial: caches must keep them apart.
     response.headers["Vary"] = "HX-Request"

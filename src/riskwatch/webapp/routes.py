@@ -15,7 +15,8 @@ from riskwatch.webapp.calllist import (
     reason_choices,
     select,
 )
-from riskwatch.webapp.render import is_partial, page
+from riskwatch.webapp.clients import client_view
+from riskwatch.webapp.render import context_root, is_partial, page
 from riskwatch.webapp.sources import Sources, sources_of
 
 router = APIRouter()
@@ -41,8 +42,12 @@ def calllist(request: Request, sources: SourcesDep) -> Response:
         "page": page_of(select(items, query), query),
         "reasons": reason_choices(items),
     }
-    template = "calllist_region.html" if is_partial(request) else "calllist.html"
-    return page(request, template, context)
+    if not is_partial(request):
+        return page(request, "calllist.html", context)
+    answer = page(request, "calllist_region.html", context)
+    # The address bar shows the canonical query (a form sends its empty fields too).
+    answer.headers["HX-Push-Url"] = f"{context_root(request)}/calllist{query.link()}"
+    return answer
 
 
 @router.get("/calllist.csv")
@@ -57,3 +62,13 @@ def calllist_csv(request: Request, sources: SourcesDep) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="calllist-{stamp}.csv"'},
     )
+
+
+@router.get("/clients/{client}")
+def client_page(request: Request, client: str, sources: SourcesDep) -> Response:
+    """One client: its risk on each published list, its risk now, its activity per drop."""
+    view = client_view(sources, client)
+    if view is None:
+        message = f"No client {client} in this workspace's data or published call lists."
+        return page(request, "not_found.html", {"message": message}, status=404)
+    return page(request, "client.html", {"nav": "calllist", "view": view})

@@ -20,9 +20,10 @@ class Sources:
 
     settings: Settings
     store: Callable[[], Store]
-    # The served model's answer per client (risk, band, reasons), as the API's /prediction
-    # gives it: the pages show the same numbers. Raises a RiskwatchError when none is served.
-    score: Callable[[pd.DataFrame], list[dict[str, Any]]]
+    # The served model's answer, as the API's /prediction gives it: {"version", "clients":
+    # [{probability, risk_band, reasons...}]}, so the pages show the same numbers. Raises a
+    # RiskwatchError when no model is served.
+    score: Callable[[pd.DataFrame], dict[str, Any]]
 
 
 def sources_of(request: Request) -> Sources:
