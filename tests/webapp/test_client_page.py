@@ -43,3 +43,13 @@ def test_an_unknown_client_answers_not_found(server: Server, page: Any) -> None:
     assert answer is not None and answer.status == 404
     assert page.get_by_role("heading", level=1).inner_text() == "Not found"
     assert "No client nobody-at-all" in page.locator("main").inner_text()
+
+
+def test_an_address_no_page_answers_gets_the_not_found_page(
+    server: Server, page: Any, screenshot: Any
+) -> None:
+    answer = page.goto(f"{server.url}/app/no-such-page")
+    assert answer is not None and answer.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Not found"
+    assert "There is no page at /app/no-such-page." in page.locator("main").inner_text()
+    screenshot("not-found")

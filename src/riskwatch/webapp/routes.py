@@ -64,7 +64,7 @@ def calllist_csv(request: Request, sources: SourcesDep) -> Response:
     )
 
 
-@router.get("/clients/{client}")
+@router.get("/clients/{client:path}")  # an id may hold a "/"
 def client_page(request: Request, client: str, sources: SourcesDep) -> Response:
     """One client: its risk on each published list, its risk now, its activity per drop."""
     view = client_view(sources, client)
