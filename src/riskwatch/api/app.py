@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,10 +23,12 @@ from riskwatch.api import contacts, records, routes
 from riskwatch.api.deps import Resources, require_token
 from riskwatch.api.docs import add_docs
 from riskwatch.api.inputs import RequestError, field_name
+from riskwatch.api.predict import predict_clients
 from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
+from riskwatch.webapp import Sources, add_webapp
 
 log = logging.getLogger("riskwatch.api")
 CONFIG_ENV = "RISKWATCH_CONFIG"  # how `serve --workers N` tells each worker its config file
@@ -54,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.router, dependencies=protected)
     app.include_router(records.router, dependencies=protected)
     app.include_router(contacts.router, dependencies=protected)
+    _add_pages(app, app.state.resources)
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestError, _bad_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -62,6 +66,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RiskwatchError, _unavailable)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _add_pages(app: FastAPI, resources: Resources) -> None:
+    """The managers' web app under /app/ (the root redirects there), on the API's own model
+    and database."""
+    settings = resources.settings
+
+    def score(frame: pd.DataFrame) -> dict[str, Any]:
+        served = resources.models.current()  # the held model: loaded once, not per page
+        clients = predict_clients(served, frame, settings)
+        return {"version": served.deployed.version, "clients": clients}
+
+    add_webapp(app, Sources(settings, resources.store, score))
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        root_path = str(request.scope.get("root_path", "")).rstrip("/")
+        return RedirectResponse(f"{root_path}/app/", status_code=307)
 
 
 def app_from_environment() -> FastAPI:
