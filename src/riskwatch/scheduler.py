@@ -24,7 +24,7 @@ from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.storage.files import read_json, write_text_atomic
 
-log = logging.getLogger("riskwatch")
+log = logging.getLogger(__name__)
 
 LOCK_FILE = ".riskwatch.lock"
 CRONJOB_FILE = "cronjob.txt"

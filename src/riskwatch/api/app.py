@@ -27,7 +27,7 @@ from riskwatch.api.served import NotReadyError
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
 
-log = logging.getLogger("riskwatch.api")
+log = logging.getLogger(__name__)
 CONFIG_ENV = "RISKWATCH_CONFIG"  # how `serve --workers N` tells each worker its config file
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ from riskwatch.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
     emit,
-    log,
     positive_int,
     settings_of,
     step_lines,
@@ -29,6 +29,8 @@ from riskwatch.scheduler import (
     run_lock,
     show_cron,
 )
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

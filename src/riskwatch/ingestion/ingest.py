@@ -16,6 +16,7 @@ from riskwatch.ingestion.sources import (
     Progress,
     open_source,
 )
+from riskwatch.storage import open_store
 from riskwatch.storage.files import read_json, write_json_atomic
 
 if TYPE_CHECKING:  # heavy modules load only once there is data to read
@@ -102,7 +103,7 @@ def check(settings: Settings, store: Store | None = None) -> Check:
     if isinstance(source, DatabaseSource):
         if store is not None:
             return _check_database(settings, source, store)
-        with _store_of(settings) as opened:
+        with open_store(settings) as opened:
             return _check_database(settings, source, opened)
     state = _load_state(settings, source.key)
     files = source.scan(state["files"])
@@ -113,7 +114,7 @@ def check(settings: Settings, store: Store | None = None) -> Check:
     if store is not None:
         done = _done_from_store(store, source.key)
     else:
-        with _store_of(settings) as opened:
+        with open_store(settings) as opened:
             done = _done_from_store(opened, source.key)
     save_state(settings, source.key, files, done)
     return _compare(source, files, done)
@@ -148,13 +149,6 @@ def _check_database(settings: Settings, source: DatabaseSource, store: Store) ->
         name = f"{source.label()} rows after {low}"
         result.new.append(Batch(source.key, name, "", 0, None, watermark_low=low))
     return result
-
-
-def _store_of(settings: Settings) -> Store:
-    """The metadata database, opened only when needed: SQLAlchemy is heavy to import."""
-    from riskwatch.storage.store import Store  # noqa: PLC0415
-
-    return Store(settings.database_url)
 
 
 def _done_from_store(store: Store, source: str) -> dict[str, list[str]]:
@@ -200,7 +194,7 @@ def ingest(
     if found.new and not dry_run:
         from riskwatch.ingestion.batches import load_batches, recover  # noqa: PLC0415 - pandas is heavy
 
-        with _store_of(settings) as store:
+        with open_store(settings) as store:
             report.recovered = recover(settings, store)
             if report.recovered:  # a crashed run may have finished some of these batches
                 found = check(settings, store)

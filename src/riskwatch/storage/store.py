@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from riskwatch.errors import StoreError
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.tables import (
     JSON_COLUMNS,
     batches,
@@ -44,7 +45,6 @@ __all__ = [
     "promotions",
     "schema_version",
     "scores",
-    "utcnow",
 ]
 
 
@@ -106,11 +106,6 @@ def _migration_key(engine: Engine) -> str | None:
             return None
         return f"sqlite:{Path(url.database).resolve()}"
     return url.render_as_string(hide_password=False)
-
-
-def utcnow() -> str:
-    """The current UTC time as ISO-8601 text (portable across SQLite and PostgreSQL)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
