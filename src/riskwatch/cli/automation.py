@@ -17,16 +17,13 @@ from riskwatch.cli.common import (
     step_lines,
 )
 from riskwatch.errors import RiskwatchError
-from riskwatch.scheduler import (
+from riskwatch.scheduler import LockedError, parse_interval, run_every, run_lock
+from riskwatch.scheduler_cron import (
     CRON_LOG,
     CRONJOB_FILE,
-    LockedError,
     cron_schedule,
     install_cron,
-    parse_interval,
     remove_cron,
-    run_every,
-    run_lock,
     show_cron,
 )
 
