@@ -158,7 +158,7 @@ def send_sigterm_after(seconds: float) -> threading.Timer:
 
 
 def test_run_every_survives_a_cycle_that_raises(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="riskwatch")
+    caplog.set_level(logging.INFO, logger="riskwatch.scheduler")
     calls: list[int] = []
 
     def cycle() -> str:
@@ -227,7 +227,7 @@ def test_run_every_measures_the_interval_start_to_start() -> None:
 def test_run_every_starts_the_next_cycle_at_once_after_an_overrun(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="riskwatch")
+    caplog.set_level(logging.INFO, logger="riskwatch.scheduler")
     starts: list[float] = []
 
     def cycle() -> None:
