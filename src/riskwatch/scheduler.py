@@ -11,13 +11,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import read_json
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def run_lock(settings: Settings, *, wait: bool = False) -> Iterator[None]:
 
 def _write_holder(descriptor: int) -> None:
     """Record this process and the time as the lock's holder."""
-    since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    since = utcnow("seconds")
     text = f'{{"pid": {os.getpid()}, "since": "{since}"}}\n'
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, text.encode(), 0)
@@ -125,7 +125,7 @@ def run_every(
 
 def _run_logged(cycle: Callable[[], Any], number: int) -> None:
     """Run one cycle and log its outcome; an exception is logged, not raised."""
-    start = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    start = utcnow("seconds")
     started = time.monotonic()
     try:
         outcome = cycle()

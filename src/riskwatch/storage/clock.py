@@ -5,6 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
-def utcnow() -> str:
+def utcnow(timespec: str = "microseconds") -> str:
     """The current UTC time as ISO-8601 text (portable across SQLite and PostgreSQL)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
