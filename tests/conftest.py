@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +21,9 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from riskwatch.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A copy of the classic data, so the tests read nothing outside the repository.
 CLASSIC = Path(__file__).resolve().parent / "fixtures" / "classic"
@@ -175,6 +178,19 @@ def copy_workspace(template: Path, tmp_path: Path) -> Workspace:
     """A copy of a built workspace that one test may change."""
     path = Path(shutil.copytree(template, tmp_path / "ws", symlinks=True))
     return Workspace(path, workspace_settings(path))
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> pd.DataFrame:
+    """The classic practice data as riskwatch ingests it (26 rows)."""
+    import pandas as pd  # noqa: PLC0415 - heavy, only for these tests
+
+    from riskwatch.ingestion.ingest import ingest  # noqa: PLC0415
+
+    shutil.copytree(CLASSIC, tmp_path / "classic")
+    settings = load_settings(tmp_path / "classic" / "config.json", env={})
+    ingest(settings)
+    return pd.read_csv(settings.output_folder_path / "finaldata.csv")
 
 
 @pytest.fixture

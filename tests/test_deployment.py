@@ -26,6 +26,7 @@ from riskwatch.deployment import (
     deploy,
     deployments_folder,
     promote,
+    reconcile,
     rollback,
 )
 from riskwatch.ingestion.ingest import ingest
@@ -377,12 +378,13 @@ def test_a_stale_temporary_link_is_removed_by_the_next_deploy(ws: Workspace) -> 
     assert deployed_version(ws) == ws.versions.logistic
 
 
-def test_status_recovers_a_deployment_missing_from_the_database(ws: Workspace) -> None:
+def test_reconcile_records_a_deployment_missing_from_the_database(ws: Workspace) -> None:
     v = ws.versions
     deploy(ws.settings, ws.store, v.logistic)
     with ws.store.begin() as conn:
         conn.execute(deployments.delete())
 
+    reconcile(ws.settings, ws.store)
     report = status(ws.settings, ws.store)
 
     rows = ws.store.rows(deployments)
@@ -393,7 +395,7 @@ def test_status_recovers_a_deployment_missing_from_the_database(ws: Workspace) -
         == json.loads((ws.prod / "deployment.json").read_text())["deployed_at"]
     )
     assert f"recovered {v.logistic}" in report.summary()
-    status(ws.settings, ws.store)
+    reconcile(ws.settings, ws.store)
     assert len(ws.store.rows(deployments)) == 1
 
 

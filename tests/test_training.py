@@ -23,15 +23,6 @@ from riskwatch.training import TrainingError, select_training_rows, train_model,
 from .conftest import CLASSIC, run
 
 
-@pytest.fixture
-def practice(tmp_path: Path) -> pd.DataFrame:
-    """The classic practice data as riskwatch ingests it (26 rows)."""
-    shutil.copytree(CLASSIC, tmp_path / "classic")
-    settings = load_settings(tmp_path / "classic" / "config.json", env={})
-    ingest(settings)
-    return pd.read_csv(settings.output_folder_path / "finaldata.csv")
-
-
 def test_classic_model_reproduces_the_classic_f1(practice: pd.DataFrame) -> None:
     model = train_model(practice, ModelParams(kind="classic"))
     test = pd.read_csv(CLASSIC / "testdata" / "testdata.csv")

@@ -17,8 +17,8 @@ from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.datasets import data_files, read_labelled
 from riskwatch.schema import TARGET
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import read_json, write_json_atomic, write_text_atomic
-from riskwatch.storage.store import utcnow
 
 API_RETURNS_TEXT = "apireturns.txt"
 API_RETURNS_JSON = "apireturns.json"

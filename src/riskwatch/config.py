@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import math
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from riskwatch.config_values import check_range, convert, resolve_sqlite_url
 
 # Settings are a stdlib dataclass rather than pydantic-settings: pydantic costs ~250 ms to
 # import and build here, and loading settings sits on the no-new-data path cron runs most.
@@ -22,7 +22,6 @@ CONFIG_NAMES = ("riskwatch.toml", "config.json")
 ENV_PREFIX = "RISKWATCH_"
 # Environment variables in our namespace that are not settings (read by other parts of riskwatch).
 NON_SETTING_ENV = frozenset({"RISKWATCH_CONFIG"})
-MAX_INTEGER = 2**63 - 1
 
 
 class ConfigError(Exception):
@@ -281,70 +280,12 @@ def _coerce(key: str, value: Any, where: str, from_text: bool) -> Any:
     """Check one value against its setting's type; text from the environment is parsed."""
     kind = typing.get_type_hints(Settings)[key]
     try:
-        converted = _convert(kind, value, from_text)
+        converted = convert(kind, value, from_text)
         if kind in (int, float):
-            _check_range(converted, {f.name: f for f in setting_fields()}[key].metadata)
+            check_range(converted, {f.name: f for f in setting_fields()}[key].metadata)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     return converted
-
-
-def _check_range(value: float, metadata: Mapping[str, Any]) -> None:
-    low, high = metadata.get("minimum"), metadata.get("maximum")
-    if low is not None and value < low:
-        raise ValueError(f"must be at least {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"must be at most {high}, got {value!r}")
-
-
-def _convert(kind: Any, value: Any, from_text: bool) -> Any:
-    origin = typing.get_origin(kind)
-    if origin is Literal:
-        choices = typing.get_args(kind)
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-    if origin is tuple:
-        if from_text and isinstance(value, str):
-            value = [item.strip() for item in value.split(",") if item.strip()]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"must be a list of strings, got {value!r}")
-        return tuple(value)
-    if origin in (types.UnionType, typing.Union):
-        raise TypeError("optional settings are not supported")
-    return _convert_scalar(kind, value, from_text)
-
-
-def _convert_scalar(kind: Any, value: Any, from_text: bool) -> Any:
-    if kind is bool:
-        if from_text and isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if from_text and isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
-            return False
-        if not isinstance(value, bool):
-            raise TypeError(f"must be true or false, got {value!r}")
-        return value
-    if kind is int:
-        if from_text and isinstance(value, str):
-            value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"must be a whole number, got {value!r}")
-        if abs(value) > MAX_INTEGER:  # later arithmetic (numpy, SQL) holds 64-bit integers
-            raise ValueError(f"must be at most {MAX_INTEGER:,}, got {value!r}")
-        return value
-    if kind is float:
-        if from_text and isinstance(value, str):
-            value = float(value.strip())
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise TypeError(f"must be a finite number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise TypeError(f"must be a string, got {value!r}")
-    return Path(value) if kind is Path else value
 
 
 def _resolve(settings: Settings, config_file: Path) -> Settings:
@@ -365,15 +306,3 @@ def _resolve(settings: Settings, config_file: Path) -> Settings:
             f"above risk_band_high ({settings.risk_band_high})"
         )
     return dataclasses.replace(settings, **changes)
-
-
-def resolve_sqlite_url(url: str, workspace: Path) -> str:
-    """Anchor a relative SQLite database path in the workspace."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return url
-    rest = url.removeprefix(prefix)
-    database = rest.split("?", 1)[0]
-    if not database or database == ":memory:" or Path(database).is_absolute():
-        return url
-    return prefix + str(workspace / rest)

@@ -32,8 +32,14 @@ from riskwatch.model.registry import (
     versions,
 )
 from riskwatch.scoring import LATEST_SCORE, evaluate, score_text
-from riskwatch.storage.files import fsync_folder, write_json_atomic, write_text_atomic
-from riskwatch.storage.store import Store, deployments, promotions, utcnow
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.files import (
+    fsync_file,
+    fsync_folder,
+    write_json_atomic,
+    write_text_atomic,
+)
+from riskwatch.storage.store import Store, deployments, promotions
 
 MOVED_ASIDE = "previous-folder-"
 KEEP_FOLDERS = 3  # deployment folders kept beside production: current and recent ones
@@ -157,8 +163,7 @@ def _stage(source: Path, prod: Path, metadata: dict[str, Any], record: dict[str,
     batches = metadata.get("training", {}).get("batches", [])
     write_text_atomic(folder / INGESTED_LIST, "".join(f"{name}\n" for name in batches))
     write_json_atomic(folder / DEPLOYMENT_FILE, record)  # written last: it marks the folder whole
-    with (folder / MODEL_FILE).open("rb") as handle:
-        os.fsync(handle.fileno())
+    fsync_file(folder / MODEL_FILE)
     fsync_folder(folder)
     return folder
 
@@ -204,19 +209,26 @@ def _alive(pid: str) -> bool:
 
 def reconcile(settings: Settings, store: Store) -> None:
     """Record a deployment that reached disk but not the database (a crash in between)."""
+    missing = unrecorded(settings, store)
+    if missing is not None:
+        store.add(deployments, **missing)
+
+
+def unrecorded(settings: Settings, store: Store) -> dict[str, Any] | None:
+    """The record of the deployment in production when the database lacks it, else None."""
     deployed = read_deployment(settings.prod_deployment_path)
     if deployed is None:
-        return
+        return None
     last = store.rows(deployments, newest_first=True, limit=1)
-    if not last or last[0]["version"] != deployed.version:
-        store.add(
-            deployments,
-            version=deployed.version,
-            action="recovered",
-            reason=f"found in production without a record ({deployed.reason})",
-            previous_version=last[0]["version"] if last else None,
-            deployed_at=deployed.deployed_at,
-        )
+    if last and last[0]["version"] == deployed.version:
+        return None
+    return {
+        "version": deployed.version,
+        "action": "recovered",
+        "reason": f"found in production without a record ({deployed.reason})",
+        "previous_version": last[0]["version"] if last else None,
+        "deployed_at": deployed.deployed_at,
+    }
 
 
 def rollback(settings: Settings, store: Store, version: str | None = None) -> DeployResult:

@@ -15,8 +15,9 @@ from riskwatch.model.metrics import METRIC_NAMES, Metric, compute_metrics, effec
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import load_deployed, load_model
 from riskwatch.schema import TARGET
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import sha256_file, write_text_atomic
-from riskwatch.storage.store import Store, scores, utcnow
+from riskwatch.storage.store import Store, scores
 
 LATEST_SCORE = "latestscore.txt"
 LABELS = {

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskwatch.config import Settings
-from riskwatch.deployment import reconcile
+from riskwatch.deployment import unrecorded
 from riskwatch.model.registry import METADATA_FILE, read_deployment, versions
 from riskwatch.storage.files import read_json
 from riskwatch.storage.store import Store, cycles, deployments, promotions, scores
@@ -95,8 +95,7 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
 
 
 def status(settings: Settings, store: Store) -> Status:
-    """Read what is deployed and the recorded history."""
-    reconcile(settings, store)
+    """Read what is deployed and the recorded history; writes nothing."""
     deployed = read_deployment(settings.prod_deployment_path)
     known = versions(settings.output_model_path)
     holdout: dict[str, Any] = {}
@@ -112,7 +111,15 @@ def status(settings: Settings, store: Store) -> Status:
         latest_score=latest,
         versions=len(known),
         newest_version=known[-1] if known else None,
-        history=store.rows(deployments, newest_first=True, limit=HISTORY),
+        history=_history(settings, store),
         promotions=store.rows(promotions, newest_first=True, limit=3),
         cycles=store.rows(cycles, newest_first=True, limit=CYCLES),
     )
+
+
+def _history(settings: Settings, store: Store) -> list[dict[str, Any]]:
+    """The recorded deployments, newest first, after the one production holds unrecorded."""
+    # A crash between the switch and its record: shown as the next cycle or deploy records it.
+    recorded = store.rows(deployments, newest_first=True, limit=HISTORY)
+    missing = unrecorded(settings, store)
+    return recorded if missing is None else [{"id": None, **missing}, *recorded][:HISTORY]

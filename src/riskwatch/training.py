@@ -22,7 +22,8 @@ from riskwatch.model.pipeline import ModelParams, build_model, fit_input, predic
 from riskwatch.model.registry import package_versions, save_version
 from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, REQUIRED, TARGET
 from riskwatch.scoring import evaluate
-from riskwatch.storage.store import Store, batches, models, utcnow
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.store import Store, batches, models
 
 MIN_ROWS = 10
 REFERENCE_ROWS = 10_000  # a sample of the training data kept with each version (drift reference)

@@ -30,7 +30,7 @@ from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.webapp import Sources, add_webapp
 
-log = logging.getLogger("riskwatch.api")
+log = logging.getLogger(__name__)
 CONFIG_ENV = "RISKWATCH_CONFIG"  # how `serve --workers N` tells each worker its config file
 
 

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from riskwatch.api.served import ModelHolder, Served
 from riskwatch.config import Settings
+from riskwatch.storage import open_store
 from riskwatch.storage.store import Store
 
 bearer = HTTPBearer(auto_error=False, description="The API token (setting api_token).")
@@ -30,7 +31,7 @@ class Resources:
         """The metadata database, opened (and migrated) on first use."""
         with self._lock:
             if self._store is None:
-                self._store = Store(self.settings.database_url)
+                self._store = open_store(self.settings)
             return self._store
 
     def close(self) -> None:

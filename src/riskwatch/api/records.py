@@ -14,18 +14,14 @@ from fastapi import APIRouter, Query
 from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep
 from riskwatch.api.schemas import PROBLEMS
 from riskwatch.config import Settings
-from riskwatch.diagnostics.diagnosis import (
-    RECORDED_KINDS,
-    diagnose,
-    history,
-    read_master_or_stop,
-    summary_statistics,
-)
+from riskwatch.diagnostics.diagnosis import RECORDED_KINDS, diagnose, history
+from riskwatch.diagnostics.statistics import read_master_or_stop, summary_statistics
 from riskwatch.model.metrics import METRIC_NAMES
 from riskwatch.model.registry import METADATA_FILE, read_deployment
 from riskwatch.scoring import score
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import read_json
-from riskwatch.storage.store import diagnostics, scores, utcnow
+from riskwatch.storage.store import diagnostics, scores
 
 router = APIRouter()
 Refresh = Annotated[bool, Query(description="compute anew (and record) instead of reading")]

@@ -14,7 +14,7 @@ from riskwatch.errors import RiskwatchError
 from riskwatch.model.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
 from riskwatch.storage.files import read_json
 
-log = logging.getLogger("riskwatch.api")
+log = logging.getLogger(__name__)
 
 
 class NotReadyError(RiskwatchError):

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.schema import ID_COLUMN
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import atomic_path
-from riskwatch.storage.store import Store, call_list_items, call_lists, utcnow
+from riskwatch.storage.store import Store, call_list_items, call_lists
 
 COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
 # Each client's last contact from the ledger (empty when never contacted), after the classic ones.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from riskwatch import __version__
 from riskwatch.cli import automation, contacts, data, model, monitor, replay, report, serve
-from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LastError, emit_error, log
+from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LastError, emit_error
 from riskwatch.cli.usage import JSON_FLAG, Parser, UsageError, command_path, explain, takes_json
 from riskwatch.config import ConfigError
 from riskwatch.errors import RiskwatchError
@@ -21,6 +21,10 @@ from riskwatch.errors import RiskwatchError
 # (threads spin-waiting for a core), while one thread kept 0.26-0.3 s; read by OpenMP when
 # scikit-learn loads, so it is set before any command imports it.
 THREADS_ENV = "OMP_NUM_THREADS"
+
+log = logging.getLogger(__name__)
+# The package's logger: its level and the LastError handler cover every riskwatch module.
+package_log = logging.getLogger(__name__.partition(".")[0])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, default)
     _logging(verbose=args.verbose, quiet=args.quiet)
     errors = LastError()
-    log.addHandler(errors)
+    package_log.addHandler(errors)
     try:
         code = _call(args)
     finally:
-        log.removeHandler(errors)
+        package_log.removeHandler(errors)
     if code != EXIT_OK and getattr(args, "json", False) and not getattr(args, "emitted", False):
         emit_error(words, errors.message or f"exit code {code}", code)
     return code
@@ -79,7 +83,7 @@ def _logging(*, verbose: bool, quiet: bool) -> None:
         format="riskwatch: %(message)s",
         stream=sys.stderr,
     )
-    log.setLevel(level)
+    package_log.setLevel(level)
 
 
 def _call(args: argparse.Namespace) -> int:

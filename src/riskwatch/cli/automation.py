@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +12,22 @@ from riskwatch.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
     emit,
-    log,
     positive_int,
     settings_of,
     step_lines,
 )
 from riskwatch.errors import RiskwatchError
-from riskwatch.scheduler import (
+from riskwatch.scheduler import LockedError, parse_interval, run_every, run_lock
+from riskwatch.scheduler_cron import (
     CRON_LOG,
     CRONJOB_FILE,
-    LockedError,
     cron_schedule,
     install_cron,
-    parse_interval,
     remove_cron,
-    run_every,
-    run_lock,
     show_cron,
 )
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -7,27 +7,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from riskwatch.config import Settings, load_settings
 
-if TYPE_CHECKING:
-    from riskwatch.storage.store import Store
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-log = logging.getLogger("riskwatch")
+log = logging.getLogger(__name__)
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
     """The settings the command line names (--config, else the current folder's file)."""
     return load_settings(args.config)
-
-
-def open_store(settings: Settings) -> Store:
-    """The metadata database (use in a with block, which closes it)."""
-    from riskwatch.storage.store import Store  # noqa: PLC0415 - SQLAlchemy only for commands that use it
-
-    return Store(settings.database_url)
 
 
 def positive_int(text: str) -> int:

@@ -11,10 +11,10 @@ from riskwatch.cli.common import (
     EXIT_OK,
     emit,
     log,
-    open_store,
     positive_int,
     settings_of,
 )
+from riskwatch.storage import open_store
 
 # Each command imports the ledger inside the function: SQLAlchemy and pandas load per command.
 # ruff: noqa: PLC0415

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, EXIT_USAGE, emit, log, progress, settings_of
+from riskwatch.cli.common import EXIT_OK, EXIT_USAGE, emit, progress, settings_of
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,12 @@ from riskwatch.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
     emit,
-    log,
-    open_store,
     positive_int,
     settings_of,
 )
+from riskwatch.storage import open_store
+
+log = logging.getLogger(__name__)
 
 # Each command imports its step inside the function: scikit-learn and pandas cost a second
 # to import, and commands such as `riskwatch ingest` with nothing new must stay fast.

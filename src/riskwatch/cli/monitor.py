@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, positive_int, settings_of
+from riskwatch.cli.common import EXIT_OK, emit, positive_int, settings_of
+from riskwatch.storage import open_store
 
 # The kinds diagnostics.RECORDED_KINDS stores, named here so that `--help` needs no pandas
 # (a test checks the two agree).

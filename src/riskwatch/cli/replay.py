@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -12,10 +13,11 @@ from riskwatch.cli.common import (
     EXIT_OK,
     emit,
     hidden,
-    log,
     positive_int,
     settings_of,
 )
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, open_store, settings_of, step_lines
+from riskwatch.cli.common import EXIT_OK, emit, settings_of, step_lines
+from riskwatch.storage import open_store
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

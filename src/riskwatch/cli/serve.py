@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import socket
 from typing import Any
 
-from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, log, positive_int, settings_of
+from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, positive_int, settings_of
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from riskwatch.storage.store import Store, call_list_items, call_lists, contacts, utcnow
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.store import Store, call_list_items, call_lists, contacts
 
 log = logging.getLogger(__name__)
 

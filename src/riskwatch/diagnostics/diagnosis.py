@@ -1,53 +1,48 @@
-"""Diagnostics: predictions, summary statistics, missing data, timings and dependency versions."""
+"""Diagnostics: run each part on the workspace, store it, read the stored history as text."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import platform
-import shutil
-import tempfile
 import textwrap
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from riskwatch.config import Settings
-from riskwatch.diagnostics.packageindex import UNKNOWN, latest_versions
-from riskwatch.errors import RiskwatchError
-from riskwatch.ingestion import ingest
+from riskwatch.diagnostics.dependencies import check_dependencies, dependencies_text
+from riskwatch.diagnostics.statistics import (
+    DiagnosticsError,
+    batch_missing_shares,
+    missing_shares,
+    missing_text,
+    number,
+    read_master_or_stop,
+    statistics_text,
+    summary_statistics,
+)
+from riskwatch.diagnostics.timings import measure_timings, timings_text
 from riskwatch.ingestion.datasets import read_labelled
-from riskwatch.ingestion.master import MASTER_CSV, MASTER_PARQUET, read_master
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import (
     METADATA_FILE,
     MODEL_FILE,
-    PACKAGES,
     Deployed,
     Loaded,
     load_verified,
     read_deployment,
 )
-from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
+from riskwatch.schema import ID_COLUMN
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import read_json
-from riskwatch.storage.store import BatchRecord, Store, diagnostics, utcnow
-from riskwatch.training import TrainingError, fit_chosen, select_training_rows
+from riskwatch.storage.store import Store, diagnostics
 
 KINDS = ("predictions", "summary_statistics", "missing_data", "timings", "dependencies")
 # Kinds other steps store in the same table (the report's drift checks), readable by history().
 RECORDED_KINDS = (*KINDS, "drift")
-STATISTICS = ("count", "mean", "median", "std", "min", "q25", "q75", "max")
 RISK_QUANTILES = {"q10": 0.1, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q90": 0.9}
-
-
-class DiagnosticsError(RiskwatchError):
-    """Diagnostics that cannot run on this workspace; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -71,41 +66,6 @@ class Diagnosis:
         return "\n".join(lines)
 
 
-def summary_statistics(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Count, mean, median, standard deviation (ddof 1), min, quartiles, max of numeric columns."""
-    numbers = frame.select_dtypes("number").drop(columns=[BATCH_COLUMN], errors="ignore")
-    if numbers.columns.empty:
-        return {}
-    names = {"50%": "median", "25%": "q25", "75%": "q75"}
-    described = numbers.astype("float64").describe().rename(index=names)
-    return {str(c): {s: _finite(described.at[s, c]) for s in STATISTICS} for c in numbers}
-
-
-def _finite(value: Any) -> float | None:
-    """A float, or None where it is undefined (JSON has no NaN; one row has no deviation)."""
-    number = float(value)
-    return number if np.isfinite(number) else None
-
-
-def missing_shares(frame: pd.DataFrame) -> dict[str, float]:
-    """The share of missing values in each column (0 when there are no rows)."""
-    columns = [c for c in frame.columns if c != BATCH_COLUMN]
-    return {str(c): float(frame[c].isna().mean()) if len(frame) else 0.0 for c in columns}
-
-
-def batch_missing_shares(record: BatchRecord) -> dict[str, Any]:
-    """The share of missing values a column in a batch as read (ingestion quarantined those)."""
-    rows = record.rows_read
-    return {
-        "batch": record.name,
-        "batch_id": record.id,
-        "ingested_at": record.finished_at,
-        "rows_read": rows,
-        "counts": dict(record.missing_values),
-        "shares": {c: n / rows if rows else 0.0 for c, n in record.missing_values.items()},
-    }
-
-
 def predictions(model: Any, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Each client's probability of leaving and its label (1: leaving) at the threshold."""
     risk = predict_risk(model, frame)
@@ -126,92 +86,6 @@ def prediction_summary(predicted: pd.DataFrame) -> dict[str, Any]:
         "share_leaving": float(predicted["label"].mean()),
         "risk_quantiles": {name: float(risk.quantile(q)) for name, q in RISK_QUANTILES.items()},
     }
-
-
-def measure_timings(settings: Settings, master: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Time one ingestion of the master's data and one training on it; the workspace is kept."""
-    master = read_master_or_stop(settings) if master is None else master
-    return {"ingestion": _time_ingestion(settings), "training": _time_training(settings, master)}
-
-
-def read_master_or_stop(settings: Settings) -> pd.DataFrame:
-    """The master dataset; DiagnosticsError when nothing was ingested yet."""
-    master = read_master(settings.output_folder_path)
-    if master.empty:
-        folder = settings.output_folder_path
-        raise DiagnosticsError(f"no data in {folder}: run `riskwatch ingest` first")
-    return master
-
-
-def _time_ingestion(settings: Settings) -> dict[str, Any]:
-    """Ingest a copy of the master dataset's file into a throwaway workspace, once."""
-    folder = settings.output_folder_path
-    original = folder / MASTER_CSV if (folder / MASTER_CSV).exists() else folder / MASTER_PARQUET
-    with tempfile.TemporaryDirectory(prefix="riskwatch-timing-") as scratch:
-        root = Path(scratch)
-        (root / "source").mkdir()
-        shutil.copyfile(original, root / "source" / original.name)
-        trial = dataclasses.replace(
-            settings,
-            source="folder",
-            input_folder_path=root / "source",
-            source_patterns=(original.name,),
-            output_folder_path=root / "ingested",
-            database_url=f"sqlite:///{root / 'timing.db'}",
-            extra_columns="drop",  # the master's lineage column is not source data
-        )
-        started = time.perf_counter()
-        rows = ingest(trial).master_rows
-        seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 4), "rows": rows, "file_bytes": original.stat().st_size}
-
-
-def _time_training(settings: Settings, master: pd.DataFrame) -> dict[str, Any]:
-    """Train the configured model on the master dataset once, as `riskwatch train` would."""
-    try:
-        rows, weights = select_training_rows(
-            master,
-            window=settings.training_window,
-            recent_batches=settings.training_recent_batches,
-            half_life=settings.training_half_life_batches,
-        )
-        started = time.perf_counter()
-        _, choice = fit_chosen(settings, rows, weights)  # not saved: only the time matters
-    except TrainingError as exc:
-        return {
-            "seconds": None,
-            "rows": len(master),
-            "kind": settings.model_kind,
-            "reason": str(exc),
-        }
-    seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 4), "rows": len(rows), "kind": choice.kind}
-
-
-def check_dependencies(settings: Settings, recorded: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Installed, latest and recorded-with-the-model versions of what riskwatch depends on."""
-    # riskwatch is this project: an unrelated package of that name may exist on the index.
-    asked = [name for name in PACKAGES if name != "riskwatch"]
-    latest = latest_versions(settings.package_index_url, asked, settings.package_index_timeout)
-    latest["riskwatch"] = ("local", "this project: not looked up on the index")
-    latest["python"] = ("n/a", "the interpreter: not looked up on the index")
-    rows = []
-    for name in ("python", *PACKAGES):
-        installed, was = _installed(name), (recorded or {}).get(name)
-        row = {"name": name, "installed": installed, "recorded": was}
-        row["latest"], row["reason"] = latest[name]
-        row["changed_since_training"] = None if was is None else was != installed
-        rows.append(row)
-    return rows
-
-
-def _installed(name: str) -> str:
-    if name == "python":
-        return platform.python_version()
-    try:
-        return package_metadata.version(name)
-    except package_metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def diagnose(
@@ -275,20 +149,6 @@ def history(store: Store, kind: str, limit: int | None = 10) -> list[dict[str, A
     return store.rows(diagnostics, newest_first=True, limit=limit, kind=kind)
 
 
-def _number(value: float | None, spec: str = ".3f") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
-def readable(value: float | None) -> str:
-    """A statistic as people write it: 119,894 (not 119894.000), 445.7, 0.243, n/a."""
-    if value is None:
-        return "n/a"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    # Larger numbers need fewer decimals to be read; small ones keep three significant digits.
-    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
 def history_text(kind: str, rows: list[dict[str, Any]]) -> str:
     """Stored results of one kind, newest first: each with its time, model and whole text."""
     if not rows:
@@ -328,57 +188,15 @@ def _predictions_text(part: dict[str, Any]) -> list[str]:
         return [f"Predictions: {part['reason']}"]
     return [
         f"Predictions on {part['dataset']}: {part['rows']:,} rows, mean risk "
-        f"{_number(part['mean_risk'])}, {_number(part['share_leaving'], '.1%')} labelled as "
+        f"{number(part['mean_risk'])}, {number(part['share_leaving'], '.1%')} labelled as "
         f"leaving (risk >= {part['threshold']})"
     ]
 
 
-def _statistics_text(part: dict[str, dict[str, float | None]]) -> list[str]:
-    lines = ["Summary statistics of the master dataset:"]
-    lines.append(" " * 22 + "".join(f"{name:>12}" for name in STATISTICS))
-    for column, stats in part.items():
-        lines.append(f"  {column:<20}" + "".join(f"{readable(stats[s]):>12}" for s in STATISTICS))
-    return lines
-
-
-def _missing_text(part: dict[str, Any]) -> list[str]:
-    def shares(found: dict[str, float]) -> str:
-        return ", ".join(f"{c} {share:.1%}" for c, share in found.items() if share) or "none"
-
-    batch = part["latest_batch"] or {"batch": "none", "shares": {}}
-    return [
-        f"Missing values in the master dataset: {shares(part['master'])}; in the latest batch, "
-        f"{batch['batch']} (rows with gaps are quarantined): {shares(batch['shares'])}"
-    ]
-
-
-def _timings_text(part: dict[str, Any]) -> list[str]:
-    def took(step: dict[str, Any]) -> str:
-        why = f": {step['reason']}" if step.get("reason") else ""
-        return f"{_number(step['seconds'], '.2f')} s on {step['rows']:,} rows{why}"
-
-    trained = part["deployed_model_training"]
-    return [
-        f"Timings: ingestion {took(part['ingestion'])}; training {took(part['training'])}"
-        + ("" if trained is None else f" (the deployed model took {trained} s)")
-    ]
-
-
-def _dependencies_text(part: list[dict[str, Any]]) -> list[str]:
-    lines = ["Dependencies: installed, latest, at training"]
-    for row in part:
-        latest = row["latest"] + (f" ({row['reason']})" if row["latest"] == UNKNOWN else "")
-        changed = ", CHANGED since training" if row["changed_since_training"] else ""
-        lines.append(
-            f"  {row['name']}: {row['installed']}, {latest}, {row['recorded'] or 'n/a'}{changed}"
-        )
-    return lines
-
-
 _TEXT: dict[str, Callable[[Any], list[str]]] = {
     "predictions": _predictions_text,
-    "summary_statistics": _statistics_text,
-    "missing_data": _missing_text,
-    "timings": _timings_text,
-    "dependencies": _dependencies_text,
+    "summary_statistics": statistics_text,
+    "missing_data": missing_text,
+    "timings": timings_text,
+    "dependencies": dependencies_text,
 }

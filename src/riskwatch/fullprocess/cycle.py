@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING, Any
 from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.fullprocess.record import clear_mark, read_mark, record_quickly, row_of, write_mark
-from riskwatch.fullprocess.result import CycleResult, Step, utcnow
+from riskwatch.fullprocess.result import CycleResult, Step
 from riskwatch.ingestion import check
+from riskwatch.storage import open_store
+from riskwatch.storage.clock import utcnow
 
 if TYPE_CHECKING:
     from riskwatch.calllist.build import CallList
     from riskwatch.fullprocess.steps import Held
     from riskwatch.storage.store import Store
 
-log = logging.getLogger("riskwatch")
+log = logging.getLogger(__name__)
 # Told a step's name when it starts (seconds None) and again when it ends, with its seconds.
 StepCallback = Callable[[str, float | None], None]
 
@@ -59,9 +61,9 @@ def run_cycle(
 
 
 def _record_with_store(settings: Settings, result: CycleResult) -> None:
-    from riskwatch.storage.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+    from riskwatch.storage.store import cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
-    with Store(settings.database_url) as store:
+    with open_store(settings) as store:
         result.cycle_id = store.add(cycles, **row_of(result))
 
 
@@ -72,12 +74,14 @@ def _full_cycle(
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
-    from riskwatch.storage.store import Store, cycles  # noqa: PLC0415 - SQLAlchemy is heavy
+    from riskwatch.deployment import reconcile  # noqa: PLC0415 - pandas and friends
+    from riskwatch.storage.store import cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
-    with Store(settings.database_url) as store:
+    with open_store(settings) as store:
         _close_interrupted(store)
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
+            reconcile(settings, store)  # a deployment a crash left unrecorded
             _steps(settings, store, result, mark, report=report, on_step=on_step)
         except (RiskwatchError, OSError, ValueError) as exc:
             _failed(result, exc)

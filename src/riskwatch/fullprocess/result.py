@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-
-
-def utcnow() -> str:
-    """The current UTC time as ISO-8601 text (as the metadata database records it)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass

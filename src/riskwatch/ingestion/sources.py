@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from riskwatch.config import Settings
 from riskwatch.ingestion.readers import RawChunk
+from riskwatch.storage import open_store
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when the records are needed
     from riskwatch.storage.store import Store
@@ -100,9 +101,7 @@ def store_for(settings: Settings, store: Store | None) -> Iterator[Store]:
     if store is not None:
         yield store
         return
-    from riskwatch.storage.store import Store  # noqa: PLC0415
-
-    with Store(settings.database_url) as opened:
+    with open_store(settings) as opened:
         yield opened
 
 

@@ -108,13 +108,17 @@ def version_folder(root: Path, version: str) -> Path:
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a saved model depends on."""
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = package_metadata.version(name)
-        except package_metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return {name: installed_version(name) for name in ("python", *PACKAGES)}
+
+
+def installed_version(name: str) -> str:
+    """The installed version of a package (or of the interpreter: "python")."""
+    if name == "python":
+        return platform.python_version()
+    try:
+        return package_metadata.version(name)
+    except package_metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def save_version(

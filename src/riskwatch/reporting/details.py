@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from riskwatch.diagnostics.diagnosis import STATISTICS
+from riskwatch.diagnostics.statistics import STATISTICS, number
 from riskwatch.model.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
 from riskwatch.model.registry import package_versions
 from riskwatch.monitoring.drift import FeatureDrift
@@ -15,11 +15,6 @@ from riskwatch.scoring import LABELS, format_metric
 
 COUNT = ",.0f"
 NOT_MEASURED = "Ingestion and training not timed yet: run `riskwatch diagnose`."
-
-
-def number(value: float | None, spec: str = ".3f") -> str:
-    """A number formatted, or n/a when undefined."""
-    return "n/a" if value is None else format(value, spec)
 
 
 def when(iso: str | None) -> str:
@@ -178,9 +173,9 @@ def quarantined_by_column(entries: list[dict[str, Any]]) -> dict[str, int]:
     """How many quarantined rows break a rule of each column (a row may break several)."""
     counts: dict[str, int] = {}
     for entry in entries:
-        for kind, number in entry["reasons"].items():
+        for kind, count in entry["reasons"].items():
             column = kind.split(" ", 1)[0]
-            counts[column] = counts.get(column, 0) + number
+            counts[column] = counts.get(column, 0) + count
     return counts
 
 

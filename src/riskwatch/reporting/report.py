@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import os
 import shutil
 import tempfile
 import time
@@ -28,8 +27,9 @@ from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
 from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
-from riskwatch.storage.files import atomic_path, fsync_folder
-from riskwatch.storage.store import Store, diagnostics, utcnow
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.files import atomic_path, fsync_file, fsync_folder
+from riskwatch.storage.store import Store, diagnostics
 
 # Told a stage's name when it starts (seconds None) and when it ends, with its seconds.
 StageCallback = Callable[[str, float | None], None]
@@ -150,7 +150,7 @@ def write_report(
         with _stage(on_stage, "PDF"):
             render_pdf(html, staging / PDF)
         for path in staging.iterdir():
-            _fsync(path)
+            fsync_file(path)
         return _commit(staging, reports, moment)
 
 
@@ -229,8 +229,3 @@ def render_pdf(html: str, target: Path) -> None:
 
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())

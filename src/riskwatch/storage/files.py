@@ -25,7 +25,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary = _new_file(target)
     try:
         yield temporary
-        _fsync(temporary)
+        fsync_file(temporary)
         temporary.replace(target)
         fsync_folder(target.parent)
     finally:
@@ -68,7 +68,8 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Make a file's content durable."""
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
 

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from riskwatch.errors import StoreError
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.codec import decode_watermark, encode_batch, encode_row
 from riskwatch.storage.tables import (
     JSON_COLUMNS,
     batches,
@@ -46,7 +47,6 @@ __all__ = [
     "promotions",
     "schema_version",
     "scores",
-    "utcnow",
 ]
 
 
@@ -113,11 +113,6 @@ def _migration_key(engine: Engine) -> str | None:
             return None
         return f"sqlite:{Path(url.database).resolve()}"
     return url.render_as_string(hide_password=False)
-
-
-def utcnow() -> str:
-    """The current UTC time as ISO-8601 text (portable across SQLite and PostgreSQL)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -216,7 +211,7 @@ class Store:
                     size_bytes=size_bytes,
                     status="pending",
                     started_at=utcnow(),
-                    **_encode(values),
+                    **encode_batch(values),
                 )
             )
             key = result.inserted_primary_key
@@ -231,7 +226,7 @@ class Store:
                 conn.execute(
                     batches.update()
                     .where(batches.c.id == batch_id)
-                    .values(status=status, finished_at=utcnow(), **_encode(values))
+                    .values(status=status, finished_at=utcnow(), **encode_batch(values))
                 )
 
     def record_quarantined(
@@ -251,21 +246,15 @@ class Store:
 
     def add(self, table: sa.Table, **values: Any) -> Any:
         """Insert one record (JSON columns encoded); return its primary key."""
-        encoded = {
-            k: json.dumps(v, sort_keys=True) if k in JSON_COLUMNS else v for k, v in values.items()
-        }
         with self.begin() as conn:
-            key = conn.execute(table.insert().values(**encoded)).inserted_primary_key
+            key = conn.execute(table.insert().values(**encode_row(values))).inserted_primary_key
         return None if key is None else key[0]
 
     def update(self, table: sa.Table, key: Any, **values: Any) -> None:
         """Change one record, found by its primary key (JSON columns encoded)."""
-        encoded = {
-            k: json.dumps(v, sort_keys=True) if k in JSON_COLUMNS else v for k, v in values.items()
-        }
         primary = next(iter(table.primary_key.columns))
         with self.begin() as conn:
-            conn.execute(table.update().where(primary == key).values(**encoded))
+            conn.execute(table.update().where(primary == key).values(**encode_row(values)))
 
     def rows(
         self,
@@ -300,40 +289,9 @@ class Store:
             return [_decode(row._mapping) for row in conn.execute(query)]
 
 
-def _encode(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    if "missing_values" in out:
-        out["missing_values"] = json.dumps(out["missing_values"], sort_keys=True)
-    for key in ("watermark_low", "watermark_high"):
-        if key in out:
-            out[key] = encode_watermark(out[key])
-    return out
-
-
 def _decode(row: Any) -> BatchRecord:
     values = dict(row)
     values["missing_values"] = json.loads(values["missing_values"] or "{}")
     for key in ("watermark_low", "watermark_high"):
         values[key] = decode_watermark(values[key])
     return BatchRecord(**values)
-
-
-def encode_watermark(value: Any) -> str | None:
-    """A watermark value as JSON text that keeps its type (int, text or timestamp)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return json.dumps({"datetime": value.isoformat()})
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    return json.dumps(value)
-
-
-def decode_watermark(text: str | None) -> Any:
-    """The watermark value recorded by encode_watermark."""
-    if text is None:
-        return None
-    value = json.loads(text)
-    if isinstance(value, dict) and "datetime" in value:
-        return datetime.fromisoformat(value["datetime"])
-    return value
