@@ -27,6 +27,7 @@ from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
+from riskwatch.scheduler import run_lock
 from riskwatch.webapp import Sources, add_webapp
 
 log = logging.getLogger("riskwatch.api")
@@ -77,6 +78,7 @@ def _add_pages(app: FastAPI, resources: Resources) -> None:
             resources.store,
             lambda frame: predict_clients(resources.models.current(), frame, settings),
         ),
+        run_lock=run_lock,
     )
 
     @app.get("/", include_in_schema=False)
