@@ -9,11 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from riskwatch.model.registry import Deployed, read_deployment
-from riskwatch.reporting.details import when
-from riskwatch.reporting.summary import PLAIN, count
 from riskwatch.storage.store import Store, call_list_items, call_lists, deployments
 from riskwatch.webapp.charts import epoch, line_chart
 from riskwatch.webapp.ledger import CycleView, cycle_views
+from riskwatch.webapp.render import when
 from riskwatch.webapp.sources import Sources
 from riskwatch.webapp.verdict import Verdict, newest_check, verdict
 
@@ -50,13 +49,21 @@ def overview_view(sources: Sources) -> dict[str, Any]:
         "performance_chart": performance_chart(evaluated, moves),
         "drift": drift_rows(evaluated),
         "drift_chart": drift_chart(evaluated),
-        "features": [(name, PLAIN.get(name, name)) for name in _features(evaluated)],
+        "features": [(name, _plain(name)) for name in _features(evaluated)],
     }
 
 
 def _verdict(store: Store, history: list[CycleView], deployed: Deployed | None) -> Verdict:
     last = history[0] if history else None
     return verdict(newest_check(store, history), deployed, last)
+
+
+def _plain(feature: str) -> str:
+    """A feature in a manager's words, as the report names it."""
+    # Imported here: riskwatch.reporting brings matplotlib, which `serve` need not load to start.
+    from riskwatch.reporting.summary import PLAIN  # noqa: PLC0415
+
+    return PLAIN.get(feature, feature)
 
 
 def changes(history: list[CycleView], moves: list[dict[str, Any]]) -> list[str]:
@@ -74,7 +81,7 @@ def changes(history: list[CycleView], moves: list[dict[str, Any]]) -> list[str]:
     quiet = [c for c in history[: history.index(last)] if c.outcome == "no new data"]
     if quiet:
         found.append(
-            f"Since then {count(len(quiet), 'cycle')} found no new data "
+            f"Since then {len(quiet)} cycle{'' if len(quiet) == 1 else 's'} found no new data "
             f"(the latest on {when(quiet[0].started_at)})."
         )
     since = last.finished_at or last.started_at
@@ -92,8 +99,8 @@ def _drift_changes(judged: list[CycleView]) -> list[str]:
     if len(evaluated) < 2:
         return []
     now, before = (_drifted(c) for c in evaluated[:2])
-    newly = [PLAIN.get(f, f) for f in sorted(now - before)]
-    settled = [PLAIN.get(f, f) for f in sorted(before - now)]
+    newly = [_plain(f) for f in sorted(now - before)]
+    settled = [_plain(f) for f in sorted(before - now)]
     found = []
     if newly:
         found.append(f"Newly drifted since the cycle before: {', '.join(newly)}.")
@@ -203,8 +210,7 @@ def drift_chart(evaluated: list[CycleView]) -> dict[str, Any]:
     rows = drift_rows(evaluated)
     names = _features(evaluated)
     series = [
-        (PLAIN.get(name, name), [r["features"].get(name, {}).get("psi") for r in rows])
-        for name in names
+        (_plain(name), [r["features"].get(name, {}).get("psi") for r in rows]) for name in names
     ]
     threshold = next((d["psi_threshold"] for r in rows for d in r["features"].values()), None)
     return line_chart([epoch(r["at"]) for r in rows], series, y_label="PSI", threshold=threshold)

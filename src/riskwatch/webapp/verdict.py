@@ -4,7 +4,7 @@ scored again per request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,11 +12,16 @@ import pandas as pd
 from riskwatch.model.metrics import Metric
 from riskwatch.model.registry import Deployed
 from riskwatch.monitoring.drift import FeatureDrift, PerformanceDrift
-from riskwatch.reporting.details import when
-from riskwatch.reporting.gather import DRIFT_KIND, DriftCheck, Newest
-from riskwatch.reporting.summary import judgement
 from riskwatch.storage.store import Store, diagnostics
 from riskwatch.webapp.ledger import CycleView
+from riskwatch.webapp.render import when
+
+if TYPE_CHECKING:
+    from riskwatch.reporting.gather import DriftCheck
+
+# riskwatch.reporting is imported in the functions that use it: it brings matplotlib, which
+# `serve` need not load to start (the first overview loads it once).
+# ruff: noqa: PLC0415
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ def performance(found: dict[str, Any] | None) -> PerformanceDrift | None:
 
 
 def _drift(features: list[Any], prediction: Any, perf: Any, reason: str) -> DriftCheck:
+    from riskwatch.reporting.gather import DriftCheck
+
     empty = np.empty(0)
     predicted = feature(prediction) if prediction else None
     shown = [feature(f) for f in features]
@@ -62,6 +69,8 @@ def _drift(features: list[Any], prediction: Any, perf: Any, reason: str) -> Drif
 
 def newest_check(store: Store, cycles: list[CycleView]) -> Check | None:
     """The newest of the last report's drift record and the last cycle's evaluation."""
+    from riskwatch.reporting.gather import DRIFT_KIND
+
     found: list[Check] = []
     record = next(iter(store.rows(diagnostics, newest_first=True, limit=1, kind=DRIFT_KIND)), None)
     if record is not None:
@@ -119,6 +128,9 @@ def verdict(check: Check | None, deployed: Deployed | None, last: CycleView | No
             f"{check.version}); the next cycle with new data judges it."
         )
         return Verdict("attention" if extra else "not judged", sentence, where, extra)
+    from riskwatch.reporting.gather import Newest
+    from riskwatch.reporting.summary import judgement
+
     newest = Newest(check.batch, None, pd.DataFrame(), in_training=check.in_training)
     state, sentence = judgement(check.drift, newest, deployed.deployed_at)
     return Verdict("attention" if extra else state, sentence, where, extra)
