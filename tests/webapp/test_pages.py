@@ -10,6 +10,7 @@ from typing import Any
 import httpx2
 
 from riskwatch.model.registry import read_deployment
+from riskwatch.scheduler import run_lock
 from riskwatch.storage.store import Store, cycles
 
 from ..conftest import workspace_settings
@@ -234,3 +235,17 @@ def test_every_page_needs_sign_in_when_reads_are_guarded(cycled_workspace: Path)
             )
             assert signed.status_code == 200
             assert "<h1>Data</h1>" in signed.text
+
+
+def test_a_rollback_while_a_cycle_holds_the_run_lock_is_refused_and_says_so(
+    pages_server: Server, page: Any
+) -> None:
+    page.goto(f"{pages_server.url}/app/signin")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    before = production(pages_server.workspace)
+    page.goto(f"{pages_server.url}/app/models/rollback")
+    with run_lock(workspace_settings(pages_server.workspace)):  # as a running cycle holds it
+        page.get_by_role("button", name="Roll back to").click()
+        assert "Not done: another cycle holds the lock" in page.get_by_role("alert").inner_text()
+    assert production(pages_server.workspace) == before
