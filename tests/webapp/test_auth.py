@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import stat
 from pathlib import Path
+from typing import Any
 
 from riskwatch.config import Settings
-from riskwatch.webapp.auth import KEY_FILE, Session, Signer, safe_next, workspace_key
+from riskwatch.webapp.auth import KEY_FILE, Session, Sessions, Signer, safe_next, workspace_key
 
 
 def settings_in(folder: Path, token: str) -> Settings:
@@ -56,3 +58,34 @@ def test_after_sign_in_the_reader_goes_back_to_a_page_of_this_app_only() -> None
     assert safe_next("/app/models?metric=f1", "/app") == "/app/models?metric=f1"
     for elsewhere in ("https://evil.example/app/", "//evil.example/app/", "/other", "/app\\x", ""):
         assert safe_next(elsewhere, "/app") == "/app/"
+
+
+def cookies_set(tmp_path: Path, headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """The Set-Cookie headers the session middleware adds to a page's answer."""
+
+    async def page(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "path": "/app/models", "headers": headers, "scheme": "http"}
+    middleware = Sessions(page, signer=Signer(settings_in(tmp_path, "a-token")))
+    asyncio.run(middleware(scope, receive, send))
+    return [v.decode() for k, v in sent[0]["headers"] if k == b"set-cookie"]
+
+
+def test_a_first_page_sets_a_strict_http_only_session_cookie(tmp_path: Path) -> None:
+    (cookie,) = cookies_set(tmp_path, [])
+    assert cookie.startswith("riskwatch_session=")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/app" in cookie
+
+
+def test_a_link_from_another_site_does_not_replace_the_session_cookie(tmp_path: Path) -> None:
+    assert cookies_set(tmp_path, [(b"sec-fetch-site", b"cross-site")]) == []

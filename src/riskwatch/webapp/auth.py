@@ -162,6 +162,10 @@ class Sessions:
             return
         found = _cookie(scope, COOKIE)
         session = (self.signer.load(found) if found else None) or Session.new()
+        if _header(scope, b"sec-fetch-site") == "cross-site":
+            # A link followed from another site: the browser kept the SameSite=Strict cookie
+            # back, so a new one must not replace it (that would sign the reader out).
+            session.changed = False
         scope[SCOPE_KEY] = session
         secure = scope.get("scheme") == "https"
         root = str(scope.get("root_path", "")).rstrip("/") + PREFIX
@@ -181,6 +185,10 @@ def _is_page(path: str) -> bool:
     return (path == PREFIX or path.startswith(f"{PREFIX}/")) and not path.startswith(
         f"{PREFIX}/static/"
     )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == name), None)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
