@@ -33,6 +33,14 @@ def recorded_cycles(workspace: Path) -> list[dict[str, Any]]:
         return store.rows(cycles, newest_first=True)
 
 
+def sign_in(page: Any, server: Server) -> None:
+    """Sign the browser in with the API token, as a manager does on the sign-in page."""
+    page.goto(f"{server.url}/app/signin")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.locator(".account").inner_text().startswith("Signed in")
+
+
 def test_the_overview_shows_the_verdict_production_changes_and_history(
     pages_server: Server, page: Any, screenshot: Any
 ) -> None:
@@ -133,9 +141,7 @@ def test_a_rollback_needs_sign_in_and_works_with_the_token(
 def test_a_post_without_the_csrf_token_or_from_another_site_is_refused(
     pages_server: Server, page: Any
 ) -> None:
-    page.goto(f"{pages_server.url}/app/signin")
-    page.get_by_label("API token").fill(TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, pages_server)
     page.goto(f"{pages_server.url}/app/models/rollback")
     csrf = page.locator("main input[name=csrf]").input_value()
     before = production(pages_server.workspace)
@@ -240,9 +246,7 @@ def test_every_page_needs_sign_in_when_reads_are_guarded(cycled_workspace: Path)
 def test_a_rollback_while_a_cycle_holds_the_run_lock_is_refused_and_says_so(
     pages_server: Server, page: Any
 ) -> None:
-    page.goto(f"{pages_server.url}/app/signin")
-    page.get_by_label("API token").fill(TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, pages_server)
     before = production(pages_server.workspace)
     page.goto(f"{pages_server.url}/app/models/rollback")
     with run_lock(workspace_settings(pages_server.workspace)):  # as a running cycle holds it
