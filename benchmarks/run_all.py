@@ -65,6 +65,7 @@ BENCHMARKS = (
     Benchmark("model", quick=True),
     Benchmark("report", quick=False),
     Benchmark("api", quick=True),
+    Benchmark("pages", quick=True),
 )
 
 

@@ -188,6 +188,11 @@ class Settings:
         "best set as RISKWATCH_API_TOKEN.",
         secret=True,
     )
+    webapp_require_signin_for_reads: bool = setting(
+        False,
+        "With api_token set, the web app's pages need a signed-in session to be read too "
+        "(writes always do).",
+    )
     api_timeout: float = setting(30.0, "Seconds `apicalls` waits for one answer.", minimum=0.1)
     api_max_clients: int = setting(
         100_000, "Most clients one POST /prediction may send.", minimum=1

@@ -28,6 +28,7 @@ from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
+from riskwatch.scheduler import run_lock
 from riskwatch.webapp import Sources, add_webapp
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def _add_pages(app: FastAPI, resources: Resources) -> None:
         clients = predict_clients(served, frame, settings)
         return {"version": served.deployed.version, "clients": clients}
 
-    add_webapp(app, Sources(settings, resources.store, score))
+    add_webapp(app, Sources(settings, resources.store, score), run_lock=run_lock)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> RedirectResponse:

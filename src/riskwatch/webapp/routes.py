@@ -23,12 +23,6 @@ router = APIRouter()
 SourcesDep = Annotated[Sources, Depends(sources_of)]
 
 
-@router.get("/")
-def overview(request: Request) -> Response:
-    """The overview (its content comes with the overview page's own work)."""
-    return page(request, "overview.html", {"nav": "overview"})
-
-
 @router.get("/calllist")
 def calllist(request: Request, sources: SourcesDep) -> Response:
     """The published call list, filtered, sorted and paged; the table region alone for htmx."""

@@ -1,0 +1,79 @@
+"""Fixtures of the overview, models, cycles and data pages' tests: a demo workspace that ran
+cycles (with drift, a quarantined file and bad rows, and a version deployed by hand so that
+production can roll back), served by a real `riskwatch serve` with an API token."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ..conftest import OFFLINE_INDEX, RISKWATCH, clean_env, free_port, workspace_settings
+from .conftest import Server, _wait_until_up
+
+TOKEN = "pages-test-token-0123456789"
+BAD_ROWS = (
+    "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\n"
+    "good000001,10,100,5,0\n"
+    "bad000001,10,100,5,7\n"
+    "bad000002,-3,100,5,0\n"
+)
+
+
+def cycled_demo(path: Path) -> Path:
+    """A 2,000-client demo replayed over three months (drift from the third), then a cycle
+    over a file with bad rows and one that cannot be read, then a version trained and
+    deployed by hand."""
+    from riskwatch.demo.replay import replay_demo  # noqa: PLC0415 - heavy
+    from riskwatch.demo.workspace import create_demo  # noqa: PLC0415
+    from riskwatch.deployment import deploy  # noqa: PLC0415
+    from riskwatch.fullprocess.cycle import run_cycle  # noqa: PLC0415
+    from riskwatch.storage.store import Store  # noqa: PLC0415
+    from riskwatch.training import train_version  # noqa: PLC0415
+
+    create_demo(path, months=3, seed=21, clients=2000, scenario="covariate", drift_month=3)
+    settings = workspace_settings(path)
+    replay_demo(settings)
+    (path / "sourcedata" / "late_rows.csv").write_text(BAD_ROWS, encoding="utf-8")
+    (path / "sourcedata" / "broken.csv").write_bytes(b"\x00\x01 not a table\n\xff")
+    run_cycle(settings, trigger="manual")
+    with Store(settings.database_url) as store:
+        deploy(settings, store, train_version(settings, store).version, force=True)
+    return path
+
+
+@contextmanager
+def serve(workspace: Path, **env: str) -> Iterator[Server]:
+    """`riskwatch serve` over a workspace on a free port of 127.0.0.1, stopped with Ctrl-C."""
+    port, config = free_port(), workspace / "riskwatch.toml"
+    command = [str(RISKWATCH), "--config", str(config), "serve", "--port", str(port)]
+    log = workspace / "serve.log"
+    environment = clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX, **env)
+    with (
+        log.open("wb") as output,
+        subprocess.Popen(command, env=environment, stderr=output) as proc,
+    ):
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, proc, log)
+            yield Server(url, workspace)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def cycled_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cycled demo workspace (built once per test session)."""
+    return cycled_demo(tmp_path_factory.mktemp("pages") / "ws")
+
+
+@pytest.fixture(scope="session")
+def pages_server(cycled_workspace: Path) -> Iterator[Server]:
+    """`riskwatch serve` over the cycled demo, its API token set."""
+    with serve(cycled_workspace, RISKWATCH_API_TOKEN=TOKEN) as server:
+        yield server
