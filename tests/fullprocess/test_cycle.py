@@ -21,6 +21,7 @@ from riskwatch.demo.replay import replay_demo
 from riskwatch.demo.workspace import create_demo, release_month
 from riskwatch.fullprocess import CycleResult, run_cycle
 from riskwatch.fullprocess.record import read_mark
+from riskwatch.ingestion.folder import FolderSource
 from riskwatch.ingestion.master import read_master
 from riskwatch.model import registry
 from riskwatch.model.metrics import compute_metrics
@@ -410,3 +411,27 @@ def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
     assert found[2][0] in ("promoted", "rejected")  # a retrain: production and a challenger
     assert [f[2] for f in found] == [None] * 3
     assert [f[1] for f in found] == [1, 1, 2]
+
+
+def test_a_cycle_with_new_data_lists_the_source_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ws"
+    create_demo(path, months=2, seed=3, clients=1000)
+    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=50)
+    checks: list[str] = []
+    real_check = FolderSource.check
+
+    def counted(self: FolderSource, *args: object, **options: object) -> object:
+        # Every listing of the source folder, whoever asked: a wrapper, not a mock.
+        checks.append(self.key)
+        return real_check(self, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FolderSource, "check", counted)
+    outcomes = []
+    for month in (1, 2):
+        release_month(path, month)
+        checks.clear()
+        result = run_cycle(settings, report=False)
+        outcomes.append((result.outcome, len(checks), result.error))
+    assert outcomes == [("initial", 1, None), ("kept", 1, None)]

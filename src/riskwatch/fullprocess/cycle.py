@@ -18,6 +18,7 @@ from riskwatch.storage.clock import utcnow
 if TYPE_CHECKING:
     from riskwatch.calllist.build import CallList
     from riskwatch.fullprocess.steps import Held
+    from riskwatch.ingestion.sources import Check
     from riskwatch.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def run_cycle(
         return result
     said = f"{len(found.new)} new batch(es)" if found.new else "an unfinished cycle's work"
     result.steps.append(Step("new data", said, {"batches": [b.name for b in found.new]}))
-    return _full_cycle(settings, result, mark or {}, report, on_step)
+    return _full_cycle(settings, result, (found, mark or {}), report, on_step)
 
 
 def _record_with_store(settings: Settings, result: CycleResult) -> None:
@@ -70,7 +71,7 @@ def _record_with_store(settings: Settings, result: CycleResult) -> None:
 def _full_cycle(
     settings: Settings,
     result: CycleResult,
-    mark: dict[str, Any],
+    start: tuple[Check, dict[str, Any]],
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
@@ -82,7 +83,7 @@ def _full_cycle(
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
             reconcile(settings, store)  # a deployment a crash left unrecorded
-            _steps(settings, store, result, mark, report=report, on_step=on_step)
+            _steps(settings, store, result, start, report=report, on_step=on_step)
         except (RiskwatchError, OSError, ValueError) as exc:
             _failed(result, exc)
         except Exception as exc:  # a bug: still recorded, still a clear message
@@ -114,11 +115,12 @@ def _steps(
     settings: Settings,
     store: Store,
     result: CycleResult,
-    mark: dict[str, Any],
+    start: tuple[Check, dict[str, Any]],
     *,
     report: bool,
     on_step: StepCallback | None = None,
 ) -> None:
+    """The steps in order, from what the cycle's check found and the last cycle's mark."""
     from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
 
     def run(name: str, action: Callable[[], Step]) -> Step:
@@ -133,10 +135,11 @@ def _steps(
         result.steps[-1] = step
         return step
 
+    found, mark = start
     held = steps.Held()  # what one step computed and a later one uses: loaded once
     # The mark stays if the cycle dies: the next cycle then judges these batches again.
     write_mark(settings, {"cycle_id": result.cycle_id, "resumes": mark.get("cycle_id")})
-    ingested = run("ingest", lambda: steps.ingest_step(settings, store))
+    ingested = run("ingest", lambda: steps.ingest_step(settings, store, found))
     batch_ids = ingested.detail["judged_batch_ids"]
     if not steps.deployed(settings):
         run("initial model", lambda: steps.initial_step(settings, store, held))

@@ -19,6 +19,7 @@ from riskwatch.ingestion import ingest
 from riskwatch.ingestion.batches import BatchResult
 from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
+from riskwatch.ingestion.sources import Check
 from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.verdict import Evaluation, judge
@@ -46,9 +47,10 @@ class Held:
     diagnosis: Diagnosis | None = None
 
 
-def ingest_step(settings: Settings, store: Store) -> Step:
-    """Ingest what is new; the batches to judge are all those no finished cycle judged."""
-    report = ingest(settings)
+def ingest_step(settings: Settings, store: Store, found: Check) -> Step:
+    """Ingest what the cycle's check found; the batches to judge are all those no finished
+    cycle judged."""
+    report = ingest(settings, found=found, store=store)
     judged_before = _last_judged(store)
     batch_ids = [b.id for b in store.batches(status="ingested") if b.id > judged_before]
     quarantined = [_quarantined(settings, b) for b in report.batches if b.quarantine_file]

@@ -80,25 +80,33 @@ def check(settings: Settings, store: Store | None = None) -> Check:
 
 
 def ingest(
-    settings: Settings, *, dry_run: bool = False, progress: Progress | None = None
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    found: Check | None = None,
+    store: Store | None = None,
 ) -> IngestReport:
-    """Ingest what is new in the source; with nothing new, change nothing and return fast."""
+    """Ingest what is new in the source; with nothing new, change nothing and return fast.
+
+    found: what a check just found (a cycle checks first), so the source is not listed twice;
+    store: the records, when the caller has them open."""
     started = time.perf_counter()
     source = open_source(settings)
-    found = source.check(settings, None)
+    found = found if found is not None else source.check(settings, store)
     report = IngestReport(source=found.source, dry_run=dry_run, new_data=bool(found.new))
     if found.new and not dry_run:
         from riskwatch.ingestion.batches import load_batches, recover  # noqa: PLC0415 - pandas is heavy
 
-        with store_for(settings, None) as store:
-            report.recovered = recover(settings, store)
+        with store_for(settings, store) as records:
+            report.recovered = recover(settings, records)
             if report.recovered:  # a crashed run had finished some of these: the records moved
-                found = source.check(settings, store)
+                found = source.check(settings, records)
                 report.new_data = bool(found.new)
             report.batches, report.master_rows = load_batches(
-                settings, store, source, found.new, progress
+                settings, records, source, found.new, progress
             )
-            source.advance(settings, store)
+            source.advance(settings, records)
     report.pending = [batch.name for batch in found.new] if dry_run else []
     report.already_ingested = found.already_ingested
     report.previously_quarantined = found.previously_quarantined
