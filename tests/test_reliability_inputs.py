@@ -167,7 +167,7 @@ DATA_CASES = [
     whole("semicolon.csv", "required column(s) missing"),
     whole("broken_line.jsonl", "not valid JSON lines"),
     whole("csv_in_jsonl.jsonl", "not valid JSON lines"),
-    whole("array_lines.jsonl", "no header row"),
+    whole("array_lines.jsonl", "not valid JSON lines on line 1: each line must be one JSON object"),
     DataCase(
         "text_in_numbers.jsonl",
         added=("jn_ok1", "jn_ok2"),

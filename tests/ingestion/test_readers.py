@@ -62,3 +62,27 @@ def test_raw_cells_are_the_text_of_the_lines_asked_for(tmp_path: Path) -> None:
     header, cells = raw_csv_cells(path, {3})
     assert header == HEADER.split(",")
     assert cells == {3: ["b", " 12 ", "12", "3", "0"]}
+
+
+@pytest.mark.parametrize(
+    ("second_line", "line"),
+    [("[1, 2]", 2), ('"text"', 2), ("7", 2)],
+)
+def test_a_json_lines_file_with_a_line_that_is_no_object_is_refused_naming_it(
+    tmp_path: Path, second_line: str, line: int
+) -> None:
+    row = dict(zip(HEADER.split(","), ["x", 1, 12, 3, 0], strict=True))
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(row) + "\n" + second_line + "\n")
+    with pytest.raises(UnreadableBatchError) as refused:
+        list(read_file(path, chunk_rows=10))
+    assert str(refused.value) == (
+        f"not valid JSON lines on line {line}: each line must be one JSON object"
+    )
+
+
+def test_a_json_lines_file_of_lists_only_is_refused_at_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text("[1, 2]\n[3, 4]\n")
+    with pytest.raises(UnreadableBatchError, match=r"^not valid JSON lines on line 1: each line"):
+        list(read_file(path, chunk_rows=10))

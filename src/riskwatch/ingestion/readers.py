@@ -209,18 +209,21 @@ def _read_jsonl(path: Path, chunk_rows: int, require_target: bool) -> Iterator[R
     try:
         with pd.read_json(path, lines=True, dtype=False, chunksize=chunk_rows) as reader:
             for frame in reader:
+                if not all(isinstance(c, str) for c in frame.columns):  # lines of lists or values
+                    raise TypeError("a line is not a JSON object")
                 schema_check([str(c) for c in frame.columns], require_target)
                 yield numbered(frame, line)
                 line += len(frame)
     except UnicodeDecodeError as exc:
         raise UnreadableBatchError(f"not UTF-8 text: {exc.reason}") from exc
-    except ValueError as exc:
-        where = _bad_json_line(path)
-        raise UnreadableBatchError(f"not valid JSON lines{where}: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # TypeError: objects mixed with lists or values
+        raise UnreadableBatchError(
+            f"not valid JSON lines{_json_problem(path) or f': {exc}'}"
+        ) from exc
 
 
-def _bad_json_line(path: Path) -> str:
-    """' on line N' for the first line that is not a JSON object, '' if none is found."""
+def _json_problem(path: Path) -> str:
+    """' on line N: why' for the first line that is not one JSON object, '' if none is found."""
     import json  # noqa: PLC0415
 
     with path.open(encoding="utf-8", errors="replace") as lines:
@@ -228,10 +231,11 @@ def _bad_json_line(path: Path) -> str:
             if not text.strip():
                 continue
             try:
-                if not isinstance(json.loads(text), dict):
-                    return f" on line {number}"
-            except ValueError:
-                return f" on line {number}"
+                value = json.loads(text)
+            except ValueError as exc:
+                return f" on line {number}: {exc}"
+            if not isinstance(value, dict):
+                return f" on line {number}: each line must be one JSON object"
     return ""
 
 
