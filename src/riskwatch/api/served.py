@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.errors import RiskwatchError
+from riskwatch.model.fastpath import FastModel, prepare
 from riskwatch.model.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
 from riskwatch.storage.files import read_json
 
@@ -23,11 +24,14 @@ class NotReadyError(RiskwatchError):
 
 @dataclass(frozen=True)
 class Served:
-    """One loaded deployment: its record, its model and the reference its reasons compare with."""
+    """One loaded deployment: its record, its model and the reference its reasons compare
+    with, and what is derived from them at load time so that no request reads a file."""
 
     deployed: Deployed
     model: Any
     reference: dict[str, Any]
+    fast: FastModel  # the model's predictions without the Pipeline's fixed cost per call
+    metadata: dict[str, Any]  # the version's metadata.json, as loaded
 
 
 @dataclass(frozen=True)
@@ -122,4 +126,4 @@ def load_served(prod_path: Path) -> Served:
     reference = metadata.get("reference")
     if not isinstance(reference, dict):
         raise NotReadyError(f"{deployed.folder}: the deployed model's metadata has no reference")
-    return Served(deployed, model, reference)
+    return Served(deployed, model, reference, prepare(model), metadata)
