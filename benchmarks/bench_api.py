@@ -420,7 +420,7 @@ def main() -> int:
     failed = failures(runs)
     print("\n## Failed requests\n")
     print("\n".join(failed) if failed else "None: every answer was HTTP 200.")
-    print("\n## The served model's tree walk against scikit-learn, by batch size (in process)\n")
+    print("\n## The served model's merged tree against scikit-learn, by batch size (in process)\n")
     print("\n".join(crossover))
     print_aims(aims(runs[0], runs[1:3], runs[3], runs[4:6]))
     footer()

@@ -114,7 +114,7 @@ def test_fast_probabilities_equal_the_pipelines_for_every_batch_size(
         assert np.array_equal(fast.predict(rows[list(FEATURES)].to_numpy()), expected), size
 
 
-def test_the_tree_walk_adds_up_as_scikit_learn_on_many_rows(
+def test_the_merged_tree_adds_up_as_scikit_learn_on_many_rows(
     clients: pd.DataFrame, models: dict[str, Any]
 ) -> None:
     hgb = models["hgb"].named_steps["model"]
@@ -125,8 +125,8 @@ def test_the_tree_walk_adds_up_as_scikit_learn_on_many_rows(
     assert np.array_equal(raw_predictions(trees, features.to_numpy()), expected)
 
 
-def test_missing_values_are_left_to_scikit_learn(models: dict[str, Any]) -> None:
-    counts = np.array([[np.nan, 400.0, 12.0], [3.0, np.nan, 12.0], [3.0, 400.0, 12.0]])
+def test_missing_values_follow_each_splits_own_rule(models: dict[str, Any]) -> None:
+    counts = np.array([[np.nan, 400.0, 12.0], [3.0, np.nan, 12.0], [3.0, 400.0, np.nan]])
     expected = predict_risk(models["hgb"], pd.DataFrame(counts, columns=list(FEATURES)))
     assert np.array_equal(prepare(models["hgb"]).predict(counts), expected)
 

@@ -67,12 +67,19 @@ class ModelHolder:
         """The model to answer this request with; NotReadyError when there is none."""
         # A deployment switches the pointer with one rename to a new, complete folder, so a
         # changed target means a new deployment and an unchanged one means nothing to do.
-        target = os.path.realpath(self.prod_path)
-        current = self._current
-        if current is not None and current[0] == target:
-            return current[1]
+        served = self.loaded()
+        if served is not None:
+            return served
         with self._lock:
-            return self._reload(target)
+            return self._reload(os.path.realpath(self.prod_path))
+
+    def loaded(self) -> Served | None:
+        """The model of the deployment production points at, if it is loaded already (None:
+        current() must load it first, or answer with the last good one)."""
+        current = self._current
+        if current is not None and current[0] == os.path.realpath(self.prod_path):
+            return current[1]
+        return None
 
     def failure(self) -> LoadFailure | None:
         """Why the deployment production points at now is not the one served, if it failed."""

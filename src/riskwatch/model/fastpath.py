@@ -1,88 +1,108 @@
 """Predictions without the Pipeline's fixed cost per call, identical to its own probabilities.
 
 scikit-learn's Pipeline spends about a millisecond a call on a one-row DataFrame for the feature
-step, and HistGradientBoostingClassifier another one or two walking its 200 trees one Python
-call each. For the API, where one client waits, `prepare` derives at load time what the model
-needs: the features in numpy (log_features' arithmetic, bit for bit) and, for gradient boosting,
-the fitted trees as flat arrays walked for every tree and row at once. Large batches go to
-scikit-learn's own compiled predict, faster there (SMALL_BATCH, measured in bench_api.py).
+step, and HistGradientBoostingClassifier another one or two calling its compiled predictor once
+for each of its 200 trees. For the API, where one client waits, `prepare` derives at load time
+what the model needs: the features in numpy (log_features' arithmetic, bit for bit) and, for
+gradient boosting, its trees merged into one, so that one call of the same compiled predictor
+gives every tree's leaf for every row (the same leaves: the same code compares the same values).
+Large batches go to scikit-learn's own predict, faster there: the merged tree repeats each row
+once a tree (SMALL_BATCH, measured in bench_api.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.preprocessing import FunctionTransformer
 
 from riskwatch.model.pipeline import log_features, predict_risk
 from riskwatch.schema import FEATURES
 
 Array = np.ndarray[Any, Any]
-# Rows (clients and their reasons' variants) up to which the numpy walk beats scikit-learn's
-# compiled predict: it pays per tree level for every row, scikit-learn a fixed cost per tree.
-SMALL_BATCH = 128
+# Rows (clients and their reasons' variants) up to which the merged tree beats scikit-learn's
+# predict: scikit-learn pays a fixed cost a tree, the merged tree a copy of each row a tree.
+SMALL_BATCH = 256
 MONTH, YEAR = FEATURES.index("lastmonth_activity"), FEATURES.index("lastyear_activity")
 
 
 @dataclass(frozen=True)
 class Trees:
-    """A fitted binary HistGradientBoostingClassifier's trees as flat arrays, roots first."""
+    """A fitted binary HistGradientBoostingClassifier's trees merged into one tree that
+    scikit-learn's own compiled predictor walks: a few splits on a tree-number column lead to
+    each tree's root, so one call gives every (row, tree) pair's leaf."""
 
-    roots: Array  # each tree's root node, in the order scikit-learn adds them up
-    feature: Array  # the feature a split node reads (0 at a leaf)
-    threshold: Array  # a row goes right when its value is above (+inf at a leaf: it stays)
-    children: Array  # 2 * node: left child, 2 * node + 1: right; a leaf is its own child
-    value: Array  # a leaf's raw value
-    depth: int  # the deepest leaf: the walk's number of steps
+    merged: TreePredictor
+    known_categories: Array  # what scikit-learn passes its predictor (empty: no categories)
+    feature_map: Array
+    numbers: Array  # the trees' numbers, 0 to count - 1, as the tree-number column's values
     baseline: float  # the raw prediction before any tree
 
 
 def compile_trees(model: HistGradientBoostingClassifier) -> Trees | None:
-    """The model's trees for the numpy walk; None when it has what the walk does not do
-    (categorical splits, more than one tree per iteration)."""
+    """The model's trees merged for one predictor call; None when it has what the merge does
+    not do (categorical splits, more than one tree per iteration)."""
     if model.n_trees_per_iteration_ != 1 or model.is_categorical_ is not None:
         return None
     trees = [iteration[0].nodes for iteration in model._predictors]
     if any(nodes["is_categorical"].any() for nodes in trees):
         return None
-    sizes = np.array([len(nodes) for nodes in trees], dtype=np.intp)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-    nodes = np.concatenate(trees)
-    leaf = nodes["is_leaf"].astype(bool)
-    own = np.arange(len(nodes), dtype=np.intp)
-    offset = np.repeat(starts, sizes)
-    children = np.empty((len(nodes), 2), dtype=np.intp)
-    children[:, 0] = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
-    children[:, 1] = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
+    column = int(model.n_features_in_)  # the tree-number column, after the features
+    splits: list[tuple[float, int, int]] = []  # threshold, left, right (-1 - n: tree n's root)
+
+    def split(low: int, high: int) -> int:
+        if high - low == 1:
+            return -1 - low
+        here = len(splits)
+        splits.append((0.0, 0, 0))
+        middle = (low + high) // 2
+        splits[here] = (middle - 0.5, split(low, middle), split(middle, high))
+        return here
+
+    split(0, len(trees))
+    sizes = [len(nodes) for nodes in trees]
+    roots = len(splits) + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    merged = np.zeros(len(splits) + sum(sizes), dtype=PREDICTOR_RECORD_DTYPE)
+    for at, (threshold, left, right) in enumerate(splits):
+        merged[at]["feature_idx"], merged[at]["num_threshold"] = column, threshold
+        merged[at]["left"] = left if left >= 0 else roots[-1 - left]
+        merged[at]["right"] = right if right >= 0 else roots[-1 - right]
+    for root, nodes in zip(roots, trees, strict=True):
+        part = nodes.copy()
+        inner = part["is_leaf"] == 0
+        part["left"][inner] += np.uint32(root)
+        part["right"][inner] += np.uint32(root)
+        merged[root : root + len(nodes)] = part
+    no_bitsets = np.zeros((0, 8), dtype=np.uint32)
+    known, feature_map = model._bin_mapper.make_known_categories_bitsets()
     return Trees(
-        roots=starts,
-        feature=np.where(leaf, 0, nodes["feature_idx"]).astype(np.intp),
-        threshold=np.where(leaf, np.inf, nodes["num_threshold"]),
-        children=children.ravel(),
-        value=nodes["value"].astype("float64"),
-        depth=int(nodes["depth"].max()),
+        merged=TreePredictor(merged, no_bitsets, no_bitsets),
+        known_categories=known,
+        feature_map=feature_map,
+        numbers=np.arange(len(trees), dtype="float64"),
         baseline=float(model._baseline_prediction[0, 0]),
     )
 
 
 def raw_predictions(trees: Trees, features: Array) -> Array:
-    """Each row's raw prediction: the baseline plus its leaf in every tree (no NaN allowed)."""
+    """Each row's raw prediction: the baseline plus its leaf in every tree."""
     rows, width = features.shape
-    flat = np.ascontiguousarray(features, dtype="float64").ravel()
-    node = np.tile(trees.roots, (rows, 1))
-    row_start = (np.arange(rows, dtype=np.intp) * width)[:, None]
-    for _ in range(trees.depth):
-        right = flat[row_start + trees.feature[node]] > trees.threshold[node]
-        node = trees.children[2 * node + right]
+    count = len(trees.numbers)
+    pairs = np.empty((rows * count, width + 1))  # each row once a tree, with the tree's number
+    pairs[:, :width] = np.repeat(features, count, axis=0)
+    pairs[:, width] = np.tile(trees.numbers, rows)
+    leaves = trees.merged.predict(pairs, trees.known_categories, trees.feature_map, 1)
     # Added up one tree after another from the baseline, as scikit-learn does: a sum in
     # another order (np.sum's pairwise one) can differ in the last bit.
-    terms = np.empty((rows, len(trees.roots) + 1))
+    terms = np.empty((rows, count + 1))
     terms[:, 0] = trees.baseline
-    terms[:, 1:] = trees.value[node]
+    terms[:, 1:] = leaves.reshape(rows, count)
     return np.asarray(np.cumsum(terms, axis=1)[:, -1])
 
 
@@ -112,10 +132,8 @@ class FastModel:
         if self.rest is None:
             return self._whole(counts)
         features = log_feature_array(counts)
-        # A NaN feature follows each split's own missing-value rule, which the walk leaves out.
-        walk = self.trees is not None and len(counts) <= SMALL_BATCH
-        if walk and not np.isnan(features).any():
-            raw = raw_predictions(cast(Trees, self.trees), features)
+        if self.trees is not None and len(counts) <= SMALL_BATCH:
+            raw = raw_predictions(self.trees, features)
             return np.asarray(self.final._loss.predict_proba(raw)[:, 1], dtype="float64")
         frame = pd.DataFrame(features, columns=list(self.names))
         return np.asarray(self.rest.predict_proba(frame)[:, 1], dtype="float64")
