@@ -3,7 +3,9 @@
 Run with `make bench` or `.venv/bin/python benchmarks/bench_api.py [--quick]` (not part of the
 tests; --quick sends fewer requests for a shorter time, a check that it works). The
 workspace is the 10,000-client demo (month 1) trained and deployed in a temporary folder. Both
-servers run as subprocesses with the same uvicorn settings (one worker, no access log); the load
+servers run as subprocesses with the same uvicorn settings (one worker, no access log); the trivial
+app's POST /predict has /prediction's request and answer shapes without a model (trivial_app.py),
+and every aim is a ratio to it, measured in the same run (issue 15). The load
 is one keep-alive connection per endpoint (stdlib http.client), requests one after another, at
 most --requests requests or --seconds seconds per endpoint, after --warmup uncounted requests.
 Latency is measured by the client; server time is the `Server-Timing: app;dur=` header riskwatch
