@@ -3,7 +3,9 @@
 Run with `make bench` or `.venv/bin/python benchmarks/bench_api.py [--quick]` (not part of the
 tests; --quick sends fewer requests for a shorter time, a check that it works). The
 workspace is the 10,000-client demo (month 1) trained and deployed in a temporary folder. Both
-servers run as subprocesses with the same uvicorn settings (one worker, no access log); the load
+servers run as subprocesses with the same uvicorn settings (one worker, no access log); the trivial
+app's POST /predict has /prediction's request and answer shapes without a model (trivial_app.py),
+and every aim is a ratio to it, measured in the same run (issue 15). The load
 is one keep-alive connection per endpoint (stdlib http.client), requests one after another, at
 most --requests requests or --seconds seconds per endpoint, after --warmup uncounted requests.
 Latency is measured by the client; server time is the `Server-Timing: app;dur=` header riskwatch
@@ -31,6 +33,7 @@ from pathlib import Path
 import fastapi
 import uvicorn
 from common import Aim, footer, heading, print_aims
+from fastpath_crossover import crossover_lines
 
 from riskwatch.config import Settings, load_settings
 from riskwatch.demo.workspace import create_demo
@@ -57,10 +60,12 @@ ONE_CLIENT = {
 }
 JSON_HEADERS = {"Content-Type": "application/json"}
 SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
-# The aims the API is measured against.
-AIM_SHARE = 80.0  # single-client predictions: at least this % of the trivial endpoint's rate
-AIM_P99_MS = 5.0  # single-client predictions: p99 latency under this
-AIM_LARGE_MS = 50.0  # 10,000 clients: server time (median) under this
+# The aims the API is measured against (issue 15), as ratios to the trivial endpoint's figures
+# measured in the same run: this machine is shared and noisy.
+AIM_SHARE = 50.0  # single-client predictions: at least this % of the trivial endpoint's rate
+AIM_P99_MS = 3.0  # single-client predictions: p99 latency at most this
+AIM_LARGE_TIMES = 3.0  # 10,000 clients without reasons: at most this x the trivial server time
+AIM_REASONS_TIMES = 6.0  # 10,000 clients with reasons: at most this x the trivial server time
 SHOWN_FAILURES = 5
 # --quick: at most this many requests and seconds an endpoint (and with 10,000 clients).
 QUICK: dict[str, float] = {
@@ -261,7 +266,7 @@ def table(runs: list[Run]) -> list[str]:
     return lines
 
 
-def aims(trivial: Run, single: list[Run], large: list[Run]) -> list[Aim]:
+def aims(trivial: Run, single: list[Run], trivial_large: Run, large: list[Run]) -> list[Aim]:
     """Each aim, what was measured and whether it is met."""
     found = []
     for run in single:
@@ -279,19 +284,23 @@ def aims(trivial: Run, single: list[Run], large: list[Run]) -> list[Aim]:
         found.append(
             Aim(
                 f"{run.endpoint.name}: p99 latency",
-                f"under {AIM_P99_MS:g} ms",
+                f"at most {AIM_P99_MS:g} ms",
                 f"{ms(p99)} ms",
-                p99 < AIM_P99_MS,
+                p99 <= AIM_P99_MS,
             )
         )
+    floor = percentile(trivial_large.server, 50)
     for run in large:
         median = percentile(run.server, 50)
+        times = median / floor if floor else math.nan
+        most = AIM_LARGE_TIMES if "reasons=false" in run.endpoint.path else AIM_REASONS_TIMES
         found.append(
             Aim(
-                f"{run.endpoint.name}: server time (median, Server-Timing)",
-                f"under {AIM_LARGE_MS:g} ms",
-                f"{ms(median)} ms",
-                median < AIM_LARGE_MS,
+                f"{run.endpoint.name}: server time (median, Server-Timing) over the trivial "
+                "endpoint's for the same body",
+                f"at most {most:g}x",
+                f"{times:.1f}x ({ms(median)} / {ms(floor)} ms)",
+                times <= most,
             )
         )
     return found
@@ -307,11 +316,19 @@ def failures(runs: list[Run]) -> list[str]:
     return lines
 
 
-def endpoints(settings: Settings) -> tuple[Endpoint, list[Endpoint], list[Endpoint], Endpoint]:
-    """The trivial endpoint, the single-client and 10,000-client predictions, and /scoring."""
+def endpoints(
+    settings: Settings,
+) -> tuple[list[Endpoint], list[Endpoint], list[Endpoint], Endpoint]:
+    """The trivial endpoint (1 and 10,000 clients), the single-client and 10,000-client
+    predictions, and /scoring."""
     one = json.dumps(ONE_CLIENT).encode()
     many = many_clients_body(settings)
-    trivial = Endpoint("trivial POST /echo", "POST", "/echo", one, JSON_HEADERS)
+    trivial = [
+        Endpoint("trivial POST /predict, 1 client", "POST", "/predict", one, JSON_HEADERS),
+        Endpoint(
+            f"trivial POST /predict, {CLIENTS:,} clients", "POST", "/predict", many, JSON_HEADERS
+        ),
+    ]
     single = [
         Endpoint("POST /prediction, 1 client", "POST", "/prediction", one, JSON_HEADERS),
         Endpoint(
@@ -393,16 +410,21 @@ def main() -> int:
         servers.enter_context(
             server("trivial", echo, trivial_port, Path(folder) / "echo.log", args)
         )
-        runs = [measure(trivial_port, trivial, timeout=60, **small)]
+        runs = [measure(trivial_port, trivial[0], timeout=60, **small)]
         runs += [measure(api_port, e, timeout=60, **small) for e in single]
+        runs.append(measure(trivial_port, trivial[1], timeout=120, warmup=args.large_warmup, **big))
         runs += [measure(api_port, e, timeout=120, warmup=args.large_warmup, **big) for e in large]
         runs.append(measure(api_port, scoring, timeout=60, **small))
+        servers.close()  # idle, but the batch sizes below are timed alone
+        crossover = crossover_lines(settings)
     print("## Rates and latencies (client side), server time (Server-Timing)\n")
     print("\n".join(table(runs)))
     failed = failures(runs)
     print("\n## Failed requests\n")
     print("\n".join(failed) if failed else "None: every answer was HTTP 200.")
-    print_aims(aims(runs[0], runs[1:3], runs[3:5]))
+    print("\n## The served model's merged tree against scikit-learn, by batch size (in process)\n")
+    print("\n".join(crossover))
+    print_aims(aims(runs[0], runs[1:3], runs[3], runs[4:6]))
     footer()
     sys.stdout.flush()
     return 1 if failed else 0

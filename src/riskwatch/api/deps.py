@@ -8,6 +8,7 @@ import threading
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from riskwatch.api.served import ModelHolder, Served
@@ -46,14 +47,21 @@ def resources(request: Request) -> Resources:
     return found
 
 
-def settings_of(request: Request) -> Settings:
+# The dependencies a prediction needs are async: FastAPI runs a plain `def` dependency in its
+# thread pool, and those hand-offs cost more than a single client's whole prediction.
+
+
+async def settings_of(request: Request) -> Settings:
     """The app's settings."""
     return resources(request).settings
 
 
-def served_model(request: Request) -> Served:
+async def served_model(request: Request) -> Served:
     """The deployed model (503 through NotReadyError when there is none)."""
-    return resources(request).models.current()
+    models = resources(request).models
+    served = models.loaded()
+    # Loading a model takes seconds: in the thread pool, so other requests go on meanwhile.
+    return served if served is not None else await run_in_threadpool(models.current)
 
 
 def store_of(request: Request) -> Store:
@@ -61,12 +69,12 @@ def store_of(request: Request) -> Store:
     return resources(request).store()
 
 
-def require_token(
+async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """Refuse the request unless it carries the configured bearer token (if one is set)."""
-    token = settings_of(request).api_token
+    token = resources(request).settings.api_token
     if not token:
         return
     given = credentials.credentials if credentials is not None else ""

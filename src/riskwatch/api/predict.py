@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from riskwatch.api.schemas import Client
 from riskwatch.api.served import Served
 from riskwatch.calllist.build import risk_band
 from riskwatch.config import Settings
-from riskwatch.model.pipeline import predict_risk
-from riskwatch.model.reasons import NO_REASON, reason_words, risks_and_pushes
-from riskwatch.schema import ID_COLUMN
+from riskwatch.model.reasons import NO_REASON, reason_texts, risk_and_push
+from riskwatch.schema import FEATURES, ID_COLUMN
 
 
 def predict_clients(
-    served: Served, frame: pd.DataFrame, settings: Settings, *, reasons: bool = True
+    served: Served,
+    clients: pd.DataFrame | Sequence[Client],
+    settings: Settings,
+    *,
+    reasons: bool = True,
 ) -> list[dict[str, Any]]:
-    """One answer per client, in the order sent (position is its index in the request)."""
-    if reasons:
-        risk, push = risks_and_pushes(served.model, frame, served.reference["medians"])
-        words = reason_words(push.to_numpy(), frame, served.reference["percentiles"])
+    """One answer per client, in the order given (position is its index in the request):
+    the rows of a frame, or the clients a JSON request sent, used as parsed."""
+    if isinstance(clients, pd.DataFrame):
+        ids = clients[ID_COLUMN].astype(str).tolist()
+        counts = clients[list(FEATURES)].to_numpy()
+        rows: Iterable[Any] = clients.itertuples(index=False)
+    else:  # no DataFrame: its fixed cost is most of a single client's request
+        ids = [client.corporation for client in clients]
+        counts = np.array([[getattr(c, f) for f in FEATURES] for c in clients], dtype=np.int64)
+        rows = clients
+    return answers(served, ids, counts, rows if reasons else None, settings)
+
+
+def answers(
+    served: Served,
+    ids: list[str],
+    counts: np.ndarray[Any, Any],
+    rows: Iterable[Any] | None,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """The answers for clients given by id, counts (FEATURES order) and rows with the
+    features as attributes for the reasons' words (None: no reasons)."""
+    words = None
+    if rows is not None:
+        risk, push = risk_and_push(served.fast.predict, counts, served.reference["medians"])
+        words = reason_texts(push, rows, served.reference["percentiles"])
     else:
-        risk, words = predict_risk(served.model, frame), None
+        risk = served.fast.predict(counts)
     bands = risk_band(risk, high=settings.risk_band_high, medium=settings.risk_band_medium)
     labels = risk >= settings.decision_threshold
-    ids = frame[ID_COLUMN].astype(str).tolist()
-    answers = []
+    found = []
     for position, (client, probability, label, band) in enumerate(
         zip(ids, risk.tolist(), labels.tolist(), bands.tolist(), strict=True)
     ):
@@ -39,5 +66,5 @@ def predict_clients(
         }
         if words is not None:
             answer["reasons"] = words[position] or [NO_REASON]
-        answers.append(answer)
-    return answers
+        found.append(answer)
+    return found

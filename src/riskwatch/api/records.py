@@ -2,7 +2,9 @@
 
 They answer with the latest recorded results; ?refresh=true computes them anew (and records
 them). No GET trains or deploys anything: a refreshed /diagnostics leaves out the timings,
-which train a model, and shows the last ones `riskwatch diagnose` recorded.
+which train a model, and shows the last ones `riskwatch diagnose` recorded; only a refreshed
+one asks the package index (within package_index_timeout), otherwise the dependencies shown
+are the last recorded check's.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from riskwatch.config import Settings
 from riskwatch.diagnostics.diagnosis import RECORDED_KINDS, diagnose, history
 from riskwatch.diagnostics.statistics import read_master_or_stop, summary_statistics
 from riskwatch.model.metrics import METRIC_NAMES
-from riskwatch.model.registry import METADATA_FILE, read_deployment
+from riskwatch.model.registry import read_deployment
 from riskwatch.scoring import score
 from riskwatch.storage.clock import utcnow
-from riskwatch.storage.files import read_json
 from riskwatch.storage.store import diagnostics, scores
 
 router = APIRouter()
@@ -43,7 +44,7 @@ def scoring(
         found = {name: row[name] for name in fields} | {"metrics": _f1_first(row["metrics"])}
         return {"source": "recorded", "f1": row["metrics"]["f1"]["value"]} | found
     # Not scored since it was deployed: the holdout score recorded when it was trained.
-    metadata = read_json(served.deployed.folder / METADATA_FILE) or {}
+    metadata = served.metadata
     metrics = (metadata.get("metrics") or {}).get("holdout") or {}
     return {
         "source": "training",
@@ -93,7 +94,10 @@ def diagnostics_(
     source = "recorded"
     # Predictions recorded for another model (before a deployment) are not this one's.
     if refresh or not latest or latest[0]["version"] != version:
-        diagnose(settings, store, timings=False)  # timings train a model: not on a GET
+        # Timings train a model: not on a GET. The package index is asked only when asked
+        # for (refresh): otherwise the dependencies are the last recorded check's.
+        held = {served.deployed.sha256: served.model}  # the served model: no load from disk
+        diagnose(settings, store, timings=False, dependencies=refresh, held=held)
         source = "computed"
     parts = {}
     for kind in RECORDED_KINDS:

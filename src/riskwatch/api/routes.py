@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -13,7 +14,6 @@ from riskwatch import __version__
 from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep, resources
 from riskwatch.api.inputs import (
     RequestError,
-    clients_frame,
     parse_csv,
     parse_json,
     read_body,
@@ -23,6 +23,7 @@ from riskwatch.api.predict import predict_clients
 from riskwatch.api.schemas import (
     PROBLEMS,
     CallListResponse,
+    Client,
     Health,
     PredictionResponse,
     Ready,
@@ -117,14 +118,16 @@ def _predict(
     served: Served, settings: Settings, body: bytes, kind: str, reasons: bool
 ) -> dict[str, Any]:
     dataset = None
+    frame: pd.DataFrame | list[Client]
     if kind in CSV_TYPES:
         frame = parse_csv(body)
     else:
         document = parse_json(body)
         named = document.data_file()
         dataset = named[1] if named else None
-        frame = read_dataset(settings, named[1], named[0]) if named else clients_frame(document)
-    if frame.empty:
+        # Clients sent inline are predicted as parsed: a DataFrame's fixed cost is not paid.
+        frame = read_dataset(settings, named[1], named[0]) if named else document.clients or []
+    if len(frame) == 0:
         raise RequestError(422, "no clients to predict: the data has no rows")
     if len(frame) > settings.api_max_clients:
         raise RequestError(
@@ -142,10 +145,12 @@ def _predict(
 
 @router.get("/calllist", response_model=CallListResponse, responses=PROBLEMS)
 def calllist(
+    served: ServedDep,
     settings: SettingsDep,
     store: StoreDep,
     top: Annotated[int | None, Query(ge=1, le=100_000, description="clients listed")] = None,
 ) -> dict[str, Any]:
     """The call list now: each current client's risk, band, reasons, and the change since the
     list last published to the managers. A look only: nothing is published or written."""
-    return build_call_list(settings, store, top).to_dict()
+    model = (served.deployed, served.model, served.reference)  # loaded once, not per request
+    return build_call_list(settings, store, top, served=model).to_dict()

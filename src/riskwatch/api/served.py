@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.errors import RiskwatchError
+from riskwatch.model.fastpath import FastModel, prepare
 from riskwatch.model.registry import METADATA_FILE, Deployed, load_deployed, read_deployment
 from riskwatch.storage.files import read_json
 
@@ -23,11 +24,14 @@ class NotReadyError(RiskwatchError):
 
 @dataclass(frozen=True)
 class Served:
-    """One loaded deployment: its record, its model and the reference its reasons compare with."""
+    """One loaded deployment: its record, its model and the reference its reasons compare
+    with, and what is derived from them at load time so that no request reads a file."""
 
     deployed: Deployed
     model: Any
     reference: dict[str, Any]
+    fast: FastModel  # the model's predictions without the Pipeline's fixed cost per call
+    metadata: dict[str, Any]  # the version's metadata.json, as loaded
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,19 @@ class ModelHolder:
         """The model to answer this request with; NotReadyError when there is none."""
         # A deployment switches the pointer with one rename to a new, complete folder, so a
         # changed target means a new deployment and an unchanged one means nothing to do.
-        target = os.path.realpath(self.prod_path)
-        current = self._current
-        if current is not None and current[0] == target:
-            return current[1]
+        served = self.loaded()
+        if served is not None:
+            return served
         with self._lock:
-            return self._reload(target)
+            return self._reload(os.path.realpath(self.prod_path))
+
+    def loaded(self) -> Served | None:
+        """The model of the deployment production points at, if it is loaded already (None:
+        current() must load it first, or answer with the last good one)."""
+        current = self._current
+        if current is not None and current[0] == os.path.realpath(self.prod_path):
+            return current[1]
+        return None
 
     def failure(self) -> LoadFailure | None:
         """Why the deployment production points at now is not the one served, if it failed."""
@@ -122,4 +133,4 @@ def load_served(prod_path: Path) -> Served:
     reference = metadata.get("reference")
     if not isinstance(reference, dict):
         raise NotReadyError(f"{deployed.folder}: the deployed model's metadata has no reference")
-    return Served(deployed, model, reference)
+    return Served(deployed, model, reference, prepare(model), metadata)

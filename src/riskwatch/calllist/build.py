@@ -22,7 +22,7 @@ from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.master import read_master
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.reasons import reasons
-from riskwatch.model.registry import METADATA_FILE, Loaded, load_deployed
+from riskwatch.model.registry import METADATA_FILE, Deployed, Loaded, load_deployed
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.files import read_json
 from riskwatch.storage.store import Store
@@ -191,15 +191,16 @@ def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFram
 
 
 def build_call_list(
-    settings: Settings, store: Store, top: int | None = None, held: Loaded | None = None
+    settings: Settings,
+    store: Store,
+    top: int | None = None,
+    held: Loaded | None = None,
+    served: tuple[Deployed, Any, dict[str, Any]] | None = None,
 ) -> CallList:
     """Score every client's latest record with the deployed model, ranked, with the change
-    since the list the managers last received. Writes nothing: see publish_call_list."""
-    deployed, model = load_deployed(settings.prod_deployment_path, held)
-    metadata = read_json(deployed.folder / METADATA_FILE) or {}
-    reference = metadata.get("reference")
-    if not isinstance(reference, dict):
-        raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
+    since the list the managers last received. Writes nothing: see publish_call_list.
+    served: the deployment, its model and reference already loaded (the API's)."""
+    deployed, model, reference = served or _deployed(settings, held)
     records = latest_records(read_master(settings.output_folder_path))
     # A client whose latest record says it left is gone: there is no one to call.
     gone, recent = departures(records)
@@ -216,6 +217,15 @@ def build_call_list(
     listed = with_last_contacts(listed, last_contacts(store, set(listed[ID_COLUMN])))
     ref = previous.ref if previous else None
     return CallList(deployed.version, len(records), listed, str(path), departed, ref)
+
+
+def _deployed(settings: Settings, held: Loaded | None) -> tuple[Deployed, Any, dict[str, Any]]:
+    deployed, model = load_deployed(settings.prod_deployment_path, held)
+    metadata = read_json(deployed.folder / METADATA_FILE) or {}
+    reference = metadata.get("reference")
+    if not isinstance(reference, dict):
+        raise RiskwatchError(f"{deployed.folder}: the deployed model's metadata has no reference")
+    return deployed, model, reference
 
 
 def publish_call_list(

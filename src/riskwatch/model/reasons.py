@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.fastpath import MONTH, YEAR, Array, prepare
 from riskwatch.schema import FEATURES
 
 MIN_PUSH = 0.01  # a feature must move the risk by a percentage point to be named as a reason
@@ -16,29 +17,45 @@ MAX_REASONS = 3
 NO_REASON = "no single feature stands out"
 
 
-def risks_and_pushes(
-    model: Any, frame: pd.DataFrame, medians: dict[str, float]
-) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
-    """Each client's risk, and how much each feature raises it against a typical value."""
-    month, year = frame["lastmonth_activity"], frame["lastyear_activity"]
-    variants = [frame]
-    for feature in FEATURES:
-        typical = frame.copy()
+def typical_variants(counts: Array, medians: dict[str, float]) -> Array:
+    """The clients' counts (FEATURES order), then for each feature the same clients with that
+    feature at a typical value: (1 + len(FEATURES)) blocks of rows, one after another."""
+    counts = np.asarray(counts, dtype="float64")
+    month, year = counts[:, MONTH], counts[:, YEAR]
+    variants = [counts]
+    for column, feature in enumerate(FEATURES):
+        typical = counts.copy()
         if feature == "lastmonth_activity":  # typical for this client: its own monthly pace
-            typical[feature] = (year / 12).round().astype("int64")
+            typical[:, column] = np.round(year / 12)
         else:  # typical for clients: the training data's median
-            typical[feature] = round(medians[feature])
+            typical[:, column] = round(medians[feature])
         if feature == "lastyear_activity":
             # Keep last month in step with the year, so this names the client's scale of
             # activity and leaves last month's drop to the lastmonth_activity reason.
-            scale = typical[feature] / year.where(year > 0, np.nan)
-            typical["lastmonth_activity"] = (month * scale).fillna(month).round().astype("int64")
+            scale = typical[:, column] / np.where(year > 0, year, np.nan)
+            typical[:, MONTH] = np.round(np.where(np.isnan(scale), month, month * scale))
         variants.append(typical)
+    return np.concatenate(variants)
+
+
+def risk_and_push(
+    predict: Callable[[Array], Array], counts: Array, medians: dict[str, float]
+) -> tuple[Array, Array]:
+    """Each client's risk, and how much each feature (a column) raises it against a typical
+    value, with predict giving the probabilities of rows of counts."""
     # One call for the clients and their variants: a call has a fixed cost that a single
     # client's request would otherwise pay four times.
-    risks = predict_risk(model, pd.concat(variants, ignore_index=True)).reshape(len(variants), -1)
-    push = {feature: risks[0] - risks[i + 1] for i, feature in enumerate(FEATURES)}
-    return risks[0], pd.DataFrame(push, index=frame.index)
+    risks = predict(typical_variants(counts, medians)).reshape(1 + len(FEATURES), -1)
+    return risks[0], (risks[0] - risks[1:]).T
+
+
+def risks_and_pushes(
+    model: Any, frame: pd.DataFrame, medians: dict[str, float]
+) -> tuple[Array, pd.DataFrame]:
+    """Each client's risk, and how much each feature raises it against a typical value."""
+    predict = prepare(model).predict
+    risk, push = risk_and_push(predict, frame[list(FEATURES)].to_numpy("float64"), medians)
+    return risk, pd.DataFrame(push, columns=list(FEATURES), index=frame.index)
 
 
 def pushes(model: Any, frame: pd.DataFrame, medians: dict[str, float]) -> pd.DataFrame:
@@ -52,23 +69,33 @@ SHARE_CAP = 99  # a client is one of the clients: never "lower than 100% of clie
 
 def shares(points: list[float], value: float) -> tuple[int, int]:
     """The shares (%) of clients surely below and surely above value, from percentile points."""
-    under = int(np.searchsorted(points, value, side="left"))
-    over = len(points) - int(np.searchsorted(points, value, side="right"))
-    return _share(under, len(points)), _share(over, len(points))
+    below, above = many_shares(points, np.asarray([value]))
+    return int(below[0]), int(above[0])
 
 
-def _share(count: int, total: int) -> int:
+def many_shares(points: list[float], values: Array) -> tuple[Array, Array]:
+    """The shares of many values at once: one search for them all."""
+    edges, total = np.asarray(points, dtype="float64"), len(points)
+    under = np.searchsorted(edges, values, side="left")
+    over = total - np.searchsorted(edges, values, side="right")
+    return _share(under, total), _share(over, total)
+
+
+def _share(count: Array, total: int) -> Array:
     # Beyond every point, all clients are. Beyond k of them, at least k - 1 % are (the first
     # point is the extreme client, 0 %), less under one client as the points interpolate between
     # clients: one point less keeps the share printed true from 100 clients on. Capped, as a
     # client is one of the clients, never lower than 100% of them.
-    share = 100 if count == total else max(count - 2, 0)
-    return min(share, SHARE_CAP)
+    share = np.where(count == total, 100, np.maximum(count - 2, 0))
+    return np.minimum(share, SHARE_CAP)
 
 
-def standing(points: list[float], value: float) -> tuple[str, str]:
-    """low, middle or high among clients, and the share that says so, in words."""
-    below, above = shares(points, value)
+def standing(
+    points: list[float], value: float, found: tuple[int, int] | None = None
+) -> tuple[str, str]:
+    """low, middle or high among clients, and the share that says so, in words (found: the
+    value's shares, when already known)."""
+    below, above = found if found is not None else shares(points, value)
     level = "low" if above >= EXTREME else "high" if below >= EXTREME else "middle"
     if above > 50:
         return level, f"lower than {above}% of clients"
@@ -91,14 +118,19 @@ WORDS = {  # the feature's words for each standing, chosen from the share printe
 }
 
 
-def describe(feature: str, row: Any, percentiles: dict[str, list[float]]) -> str:
-    """A feature's value in plain words, for a manager."""
+def describe(
+    feature: str,
+    row: Any,
+    percentiles: dict[str, list[float]],
+    found: tuple[int, int] | None = None,
+) -> str:
+    """A feature's value in plain words, for a manager (found: its shares, if known)."""
     if feature == "lastmonth_activity":
         return _describe_month(row.lastmonth_activity, row.lastyear_activity / 12)
     value = getattr(row, feature)
     if feature == "lastyear_activity" and value == 0:
         return "no activity over the last year"
-    level, than = standing(percentiles[feature], value)
+    level, than = standing(percentiles[feature], value, found)
     if feature == "number_of_employees":
         people = "employee" if value == 1 else "employees"
         than = than.replace("lower", "smaller").replace("higher", "larger")
@@ -131,11 +163,29 @@ def reason_words(
     push: np.ndarray[Any, Any], frame: pd.DataFrame, percentiles: dict[str, list[float]]
 ) -> list[list[str]]:
     """The features with the largest pushes (at least MIN_PUSH) of each client, in words."""
+    return reason_texts(push, frame.itertuples(index=False), percentiles)
+
+
+def reason_texts(
+    push: np.ndarray[Any, Any], rows: Iterable[Any], percentiles: dict[str, list[float]]
+) -> list[list[str]]:
+    """reason_words for rows that have the features as attributes (records, API clients)."""
     order = np.argsort(-push, axis=1, kind="stable")[:, :MAX_REASONS]
     named = np.take_along_axis(push, order, axis=1) >= MIN_PUSH
+    rows = list(rows)
+    # Every client's shares in one search a feature: one search a value costs more than the
+    # words for 10,000 clients.
+    found: dict[str, tuple[Array, Array]] = {}
+    for feature in WORDS:
+        values = np.array([getattr(row, feature) for row in rows])
+        found[feature] = many_shares(percentiles[feature], values)
     texts = []
-    for row, features, keep in zip(frame.itertuples(index=False), order, named, strict=True):
-        words = [describe(FEATURES[f], row, percentiles) for f in features[keep]]
+    for i, (row, features, keep) in enumerate(zip(rows, order, named, strict=True)):
+        words = []
+        for feature in (FEATURES[f] for f in features[keep]):
+            share = found.get(feature)
+            known = (int(share[0][i]), int(share[1][i])) if share is not None else None
+            words.append(describe(feature, row, percentiles, known))
         texts.append(list(dict.fromkeys(words)))  # one fact named once
     return texts
 

@@ -1,0 +1,165 @@
+"""The API reads its model once: no request reads the deployment's files or asks the package index
+unless asked to, and inline clients get the answers a frame of them gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from riskwatch.api import create_app
+from riskwatch.config import Settings
+from riskwatch.ingestion.master import read_master
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.reasons import reasons
+from riskwatch.model.registry import load_deployed, read_metadata
+
+from ..conftest import api_settings, copy_workspace, deployed_demo
+
+COLUMNS = ["corporation", "lastmonth_activity", "lastyear_activity", "number_of_employees"]
+ENDPOINTS = [
+    ("GET", "/version", None),
+    ("GET", "/ready", None),
+    ("GET", "/scoring", None),
+    ("GET", "/summarystats", None),
+    ("GET", "/diagnostics", None),
+    ("GET", "/calllist?top=20", None),
+    ("POST", "/prediction", "clients"),
+    ("POST", "/prediction?reasons=false", "clients"),
+    ("POST", "/prediction", "dataset"),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace (2,000 clients) with a model deployed, shared by this module."""
+    return deployed_demo(tmp_path_factory.mktemp("reads") / "ws", months=1, seed=11)
+
+
+def some_clients(settings: Settings, count: int) -> list[dict[str, Any]]:
+    """The latest records of some clients, as a request sends them."""
+    records = read_master(settings.output_folder_path, columns=COLUMNS).tail(count)
+    found: list[dict[str, Any]] = records.to_dict("records")
+    return found
+
+
+def ask(client: TestClient, method: str, path: str, body: str | None, sent: Any) -> Any:
+    """One endpoint's answer (status 200 required), without the parts that change each time."""
+    if body == "clients":
+        answer = client.post(path, json={"clients": sent})
+    elif body == "dataset":
+        answer = client.post(path, json={"dataset": "testdata.csv"})
+    else:
+        answer = client.request(method, path)
+    assert answer.status_code == 200, (path, answer.text)
+    return answer.json()
+
+
+def move_files(folder: Path, aside: Path) -> list[str]:
+    """Move every file of a folder elsewhere (the folder stays); their names."""
+    aside.mkdir(parents=True)
+    moved = []
+    for path in folder.iterdir():
+        if path.is_file():
+            shutil.move(path, aside / path.name)
+            moved.append(path.name)
+    return moved
+
+
+def test_every_endpoint_answers_after_the_deployments_files_are_moved_away(
+    tmp_path: Path, built: Path
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    deployed = load_deployed(settings.prod_deployment_path)[0]
+    version_folder = settings.output_model_path / deployed.version
+    sent = some_clients(settings, 50)
+    with TestClient(create_app(settings)) as client:
+        for endpoint in ENDPOINTS:  # the first requests: what they compute is recorded
+            ask(client, *endpoint, sent)
+        first = [ask(client, *endpoint, sent) for endpoint in ENDPOINTS]
+        assert all(answer.get("source") != "computed" for answer in first)
+        target = os.path.realpath(settings.prod_deployment_path)
+        assert "model.skops" in move_files(Path(target), tmp_path / "aside" / "deployment")
+        assert "model.skops" in move_files(version_folder, tmp_path / "aside" / "version")
+        assert os.path.realpath(settings.prod_deployment_path) == target  # production unchanged
+        for _ in range(3):
+            again = [ask(client, *endpoint, sent) for endpoint in ENDPOINTS]
+            assert again == first
+
+
+def test_inline_clients_get_the_pipelines_probabilities_and_the_call_lists_reasons(
+    tmp_path: Path, built: Path
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    reference = read_metadata(settings.output_model_path, deployed.version)["reference"]
+    with TestClient(create_app(settings)) as client:
+        for count in (1, 40, 2000):
+            sent = some_clients(settings, count)
+            answers = client.post("/prediction", json={"clients": sent}).json()["clients"]
+            frame = read_master(settings.output_folder_path, columns=COLUMNS).tail(count)
+            risk = predict_risk(model, frame)
+            assert [a["probability"] for a in answers] == np.round(risk, 6).tolist()
+            assert [a["reasons"] for a in answers] == reasons(model, frame, reference)
+            csv = frame.to_csv(index=False)
+            headers = {"Content-Type": "text/csv"}
+            from_csv = client.post("/prediction", content=csv, headers=headers).json()
+            assert from_csv["clients"] == answers
+
+
+class CountingIndex(BaseHTTPRequestHandler):
+    """A package index that counts the requests it gets and knows no package."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        CountingIndex.asked.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def index() -> Iterator[str]:
+    """A local package index in a thread; its URL."""
+    CountingIndex.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CountingIndex)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pypi"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_diagnostics_ask_the_package_index_only_when_refreshed(
+    tmp_path: Path, built: Path, index: str
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    settings = replace(api_settings(ws.path), package_index_url=index, package_index_timeout=5.0)
+    with TestClient(create_app(settings)) as client:
+        computed = client.get("/diagnostics").json()
+        assert computed["source"] == "computed"  # no predictions were recorded for this model
+        assert client.get("/diagnostics").json()["source"] == "recorded"
+        assert CountingIndex.asked == []
+        refreshed = client.get("/diagnostics", params={"refresh": "true"}).json()
+    assert refreshed["source"] == "computed"
+    assert CountingIndex.asked  # asked, and each package found unknown
+    checked = {row["name"]: row for row in refreshed["parts"]["dependencies"]["result"]}
+    assert checked["numpy"]["latest"] == "unknown"
+    assert json.dumps(refreshed)  # a JSON answer throughout
