@@ -75,14 +75,12 @@ def _full_cycle(
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
-    from riskwatch.deployment import reconcile  # noqa: PLC0415 - pandas and friends
     from riskwatch.storage.store import cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
     with open_store(settings) as store:
         _close_interrupted(store)
         result.cycle_id = store.add(cycles, **row_of(result))
         try:
-            reconcile(settings, store)  # a deployment a crash left unrecorded
             _steps(settings, store, result, start, report=report, on_step=on_step)
         except (RiskwatchError, OSError, ValueError) as exc:
             _failed(result, exc)
@@ -121,7 +119,9 @@ def _steps(
     on_step: StepCallback | None = None,
 ) -> None:
     """The steps in order, from what the cycle's check found and the last cycle's mark."""
-    from riskwatch.fullprocess import steps  # noqa: PLC0415 - the heavy steps
+    # Imported once the cycle is recorded: a cycle killed while importing is still seen.
+    from riskwatch.deployment import reconcile  # noqa: PLC0415 - the heavy steps
+    from riskwatch.fullprocess import steps  # noqa: PLC0415
 
     def run(name: str, action: Callable[[], Step]) -> Step:
         result.steps.append(Step(name, "running"))  # a failure names the step it was in
@@ -139,6 +139,7 @@ def _steps(
     held = steps.Held()  # what one step computed and a later one uses: loaded once
     # The mark stays if the cycle dies: the next cycle then judges these batches again.
     write_mark(settings, {"cycle_id": result.cycle_id, "resumes": mark.get("cycle_id")})
+    reconcile(settings, store)  # a deployment a crash left unrecorded
     ingested = run("ingest", lambda: steps.ingest_step(settings, store, found))
     batch_ids = ingested.detail["judged_batch_ids"]
     if not steps.deployed(settings):
