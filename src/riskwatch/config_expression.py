@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 
-from riskwatch.schema import FEATURES
-
+# schema.FEATURES, named here because loading the settings must not import pandas (which
+# riskwatch.schema does); a test keeps the two the same.
+FEATURES = ("lastmonth_activity", "lastyear_activity", "number_of_employees")
 OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 SIGNS = (ast.UAdd, ast.USub)
 MAX_LENGTH = 200

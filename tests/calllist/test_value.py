@@ -13,7 +13,9 @@ from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.calllist.published import COLUMNS
 from riskwatch.calllist.value import client_values
 from riskwatch.config import ConfigError, load_settings
+from riskwatch.config_expression import FEATURES as ALLOWED
 from riskwatch.errors import RiskwatchError
+from riskwatch.schema import FEATURES
 from riskwatch.storage.store import Store
 
 from ..conftest import Workspace
@@ -39,6 +41,10 @@ def test_a_value_is_a_column_or_arithmetic_over_the_client_columns() -> None:
         0,
         12,
     ]
+
+
+def test_the_value_may_use_exactly_the_feature_columns() -> None:
+    assert ALLOWED == FEATURES
 
 
 @pytest.mark.parametrize(
