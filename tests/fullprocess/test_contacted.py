@@ -13,6 +13,7 @@ import pytest
 from riskwatch.contacts.ledger import Contact, record_contacts, utc_text
 from riskwatch.fullprocess.steps import Held, evaluate_step
 from riskwatch.ingestion.master import MASTER_PARQUET, read_master
+from riskwatch.reporting import Given, build_report
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.store import Store
 
@@ -83,3 +84,14 @@ def test_a_call_made_before_the_previous_month_arrived_leaves_nothing_out(ws: Wo
         step = evaluate_step(ws.settings, store, [2], Held())
     assert step.detail["excluded"] == {"rows": 0, "clients": 0}
     assert step.detail["performance"]["decision"] == "retrain"
+
+
+def test_the_report_says_how_many_rows_were_left_out_and_why(ws: Workspace) -> None:
+    held = Held()
+    with Store(ws.settings.database_url) as store:
+        _record_calls(ws, store)
+        step = evaluate_step(ws.settings, store, [2], held)
+        written = build_report(ws.settings, store, given=Given(evaluation=held.evaluation))
+    rows = step.detail["excluded"]["rows"]
+    html = Path(written.html).read_text(encoding="utf-8")
+    assert f"{rows:,} labelled rows ({rows:,} clients) were left out: a manager contacted" in html

@@ -7,13 +7,18 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
 
-from ..conftest import RISKWATCH, clean_env
+from riskwatch.calllist.build import build_call_list, publish_call_list
+from riskwatch.storage.store import Store
+
+from ..conftest import RISKWATCH, clean_env, workspace_settings
 from .conftest import Server, shown_rows
 from .pages_fixtures import TOKEN, serve
 
@@ -32,7 +37,7 @@ def token_server(
 
 def sign_in(page: Any, server: Server, then: str) -> None:
     """Sign in with the API token on the sign-in page, and come back to a page."""
-    page.goto(f"{server.url}/app/signin?next=/app/{then}")
+    page.goto(f"{server.url}/app/signin?{urlencode({'next': f'/app/{then}'})}")
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Sign in").click()
     assert page.locator(".account").inner_text().startswith("Signed in")
@@ -157,3 +162,27 @@ def test_the_contact_filter_keeps_rows_by_their_last_call(
     never = shown_rows(page)
     assert never and all(r[CONTACT] == "never" for r in never)
     assert not {"2", "3"} & {r[0] for r in never}
+
+
+def test_a_list_ranked_by_value_shows_value_and_expected_loss(
+    token_server: Server, page: Any, screenshot: Any
+) -> None:
+    settings = replace(workspace_settings(token_server.workspace), call_list_rank_by="value")
+    with Store(settings.database_url) as store:
+        published = publish_call_list(settings, store, build_call_list(settings, store))
+    sign_in(page, token_server, "calllist")
+    headers = page.locator("table.list thead th").all_inner_texts()
+    assert [h.strip(" ▲▼") for h in headers[2:5]] == ["Risk", "Value", "Expected loss"]
+    first = shown_rows(page)[0]
+    top = published.frame.iloc[0]
+    assert first[1] == top["corporation"]
+    assert first[3:5] == [f"{top['value']:,.0f}", f"{top['expected_loss']:,.0f}"]
+    screenshot("calllist-by-value")
+    # A call recorded on such a row comes back with its value columns.
+    row = row_of(page, 1)
+    row.get_by_label(f"Outcome of the call to {first[1]}").select_option("reached")
+    row.get_by_role("button", name="Record").click()
+    page.locator("tr#row-1.recorded").wait_for()
+    assert shown_rows(page)[0][3:5] == first[3:5]
+    download = page.request.get(f"{token_server.url}/app/calllist.csv")
+    assert download.text().splitlines()[0].endswith(",value,expected_loss")

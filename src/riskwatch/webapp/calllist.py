@@ -41,6 +41,8 @@ class Item:
     change: str
     last_contacted_at: str | None = None  # the client's latest call in the ledger
     last_outcome: str | None = None
+    value: float | None = None  # when the list is ranked by value (expected loss)
+    expected_loss: float | None = None
 
     def contact_status(self) -> str:
         """none when never contacted, else the last call's outcome."""
@@ -87,6 +89,8 @@ SORTS: dict[str, tuple[Callable[[Item], Any], str]] = {
         lambda item: (CHANGES.index(change_kind(item.change)), -_points(item.change)),
         "asc",
     ),
+    "value": (lambda item: item.value or 0.0, "desc"),
+    "expected_loss": (lambda item: item.expected_loss or 0.0, "desc"),
     # The latest call first; never contacted last.
     "contact": (lambda item: item.last_contacted_at or "", "desc"),
 }
@@ -176,7 +180,8 @@ def read_published(store: Store) -> Published | None:
             band=str(row["risk_band"]),
             reasons=list(json.loads(row["reasons"])),
             change=str(row["change"]),
-            **_last(last.get(str(row[ID_COLUMN]))),
+            last_contacted_at=(last.get(str(row[ID_COLUMN])) or {}).get("contacted_at"),
+            last_outcome=(last.get(str(row[ID_COLUMN])) or {}).get("outcome"),
         )
         for row in rows
     ]
@@ -184,12 +189,6 @@ def read_published(store: Store) -> Published | None:
     return Published(
         listed["id"], listed["published_at"], listed["version"], listed["clients"], items
     )
-
-
-def _last(contact: dict[str, str] | None) -> dict[str, str | None]:
-    if contact is None:
-        return {}
-    return {"last_contacted_at": contact["contacted_at"], "last_outcome": contact["outcome"]}
 
 
 def contact_matches(item: Item, wanted: str) -> bool:
@@ -250,5 +249,11 @@ def csv_text(selected: list[Item]) -> str:
         columns=["rank", "client", "risk", "band", "reasons", "change"],
     ).rename(columns={"client": ID_COLUMN, "risk": "probability", "band": "risk_band"})
     frame = frame.assign(**{c: neutralise(frame[c]) for c in (ID_COLUMN, "reasons")})
-    text: str = frame.to_csv(index=False, columns=CSV_COLUMNS)
+    by_value = any(item.expected_loss is not None for item in selected)
+    extra = [(i.value, i.expected_loss) for i in selected] if by_value else []
+    if extra:  # ranked by value: its columns after the classic ones, as in calllist.csv
+        frame[["value", "expected_loss"]] = pd.DataFrame(extra, index=frame.index)
+    text: str = frame.to_csv(
+        index=False, columns=CSV_COLUMNS + ["value", "expected_loss"][: 2 * by_value]
+    )
     return text

@@ -17,6 +17,7 @@ from riskwatch.webapp.auth import RefusedError, check_post, read_form, safe_next
 from riskwatch.webapp.calllist import Item, ListQuery, read_published
 from riskwatch.webapp.render import context_root, is_partial, page
 from riskwatch.webapp.sources import Sources, sources_of
+from riskwatch.webapp.values import with_values
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -47,7 +48,8 @@ def _record(sources: Sources, form: dict[str, str]) -> Item:
     """Check and record the form's call; the listed row with its new last contact."""
     store = sources.store()
     published = read_published(store)
-    listed = {item.client: item for item in published.items} if published else {}
+    items = with_values(store, published.items) if published else []
+    listed = {item.client: item for item in items}
     values = {
         "corporation": form.get("corporation", ""),
         "contacted_at": datetime.now(UTC).isoformat(),

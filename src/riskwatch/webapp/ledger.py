@@ -176,4 +176,5 @@ def excluded_words(detail: dict[str, Any]) -> list[str]:
     excluded = detail.get("excluded")
     if not excluded:
         return []
-    return [Exclusion(int(excluded["rows"]), int(excluded["clients"])).sentence()]
+    rows, clients = (int(excluded.get(key) or 0) for key in ("rows", "clients"))
+    return [Exclusion(rows, clients).sentence()]
