@@ -96,7 +96,7 @@ def test_without_javascript_a_call_goes_back_to_the_same_list(
     token_server: Server, open_page: Any, screenshot: Any
 ) -> None:
     page = open_page(javascript=False)
-    sign_in(page, token_server, "calllist?band=high&sort=risk&order=asc")
+    sign_in(page, token_server, "calllist?band=high&sort=risk&order=desc&per_page=25")
     address = page.url
     row = page.locator("table.list tbody tr").first
     client = row.locator("th").inner_text()
@@ -150,15 +150,18 @@ def test_the_contact_filter_keeps_rows_by_their_last_call(
         page.locator(f"tr#row-{rank}.recorded").wait_for()
     page.get_by_label("Contact").select_option("any")
     page.wait_for_url("**contact=any**")
+    page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     contacted = shown_rows(page)
     assert {r[0] for r in contacted} >= {"2", "3"}
     assert all(r[CONTACT] != "never" for r in contacted)
     screenshot("calllist-filter-contacted")
     page.get_by_label("Contact").select_option("lost")
     page.wait_for_url("**contact=lost**")
+    page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     assert [r[0] for r in shown_rows(page)] == ["2"]
     page.get_by_label("Contact").select_option("none")
     page.wait_for_url("**contact=none**")
+    page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     never = shown_rows(page)
     assert never and all(r[CONTACT] == "never" for r in never)
     assert not {"2", "3"} & {r[0] for r in never}
