@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from riskwatch.config_expression import check_value_expression
 from riskwatch.config_values import check_range, convert, resolve_sqlite_url
 
 # Settings are a stdlib dataclass rather than pydantic-settings: pydantic costs ~250 ms to
@@ -50,6 +51,7 @@ FittedKind = Literal["logistic", "hgb", "classic"]
 ModelKind = Literal["logistic", "hgb", "classic", "auto"]  # auto: chosen on the data
 TrainingWindow = Literal["all", "recent", "decay"]
 DriftRule = Literal["interval", "classic"]
+RankBy = Literal["risk", "value"]
 GateMetric = Literal["roc_auc", "pr_auc", "precision_at_k", "recall_at_k", "f1", "brier"]
 
 
@@ -121,6 +123,17 @@ class Settings:
     )
     call_list_capacity: int = setting(
         100, "Clients the managers can call: the call-list size and K of precision at K.", minimum=1
+    )
+    call_list_rank_by: RankBy = setting(
+        "risk",
+        "Whom the call list puts first: risk (the likeliest to leave) or value (the largest "
+        "expected loss: risk times call_list_value).",
+    )
+    call_list_value: str = setting(
+        "lastyear_activity",
+        "A client's value when call_list_rank_by = value: a client column (lastmonth_activity, "
+        "lastyear_activity, number_of_employees) or arithmetic over them with numbers, "
+        "+ - * / and parentheses.",
     )
     decision_threshold: float = setting(
         0.5,
@@ -305,6 +318,10 @@ def _resolve(settings: Settings, config_file: Path) -> Settings:
     changes["source_url"] = resolve_sqlite_url(settings.source_url, workspace)
     if settings.source == "database" and not settings.source_url:
         raise ConfigError(f"{config_file}: key 'source_url': required when source = 'database'")
+    try:
+        check_value_expression(settings.call_list_value)
+    except ValueError as exc:
+        raise ConfigError(f"{config_file}: key 'call_list_value': {exc}") from exc
     if settings.risk_band_medium > settings.risk_band_high:
         raise ConfigError(
             f"{config_file}: key 'risk_band_medium' ({settings.risk_band_medium}) must not be "

@@ -104,6 +104,12 @@ class CallListRow(BaseModel):
     last_contact: LastContact | None = Field(
         description="The client's latest recorded contact; none when never contacted."
     )
+    value: float | None = Field(
+        None, description="The client's value (call_list_value), when ranked by value."
+    )
+    expected_loss: float | None = Field(
+        None, description="Risk times value, the rank's order, when ranked by value."
+    )
 
 
 class ListRef(BaseModel):

@@ -16,6 +16,7 @@ from riskwatch.calllist.published import (
     reasons_line,
     record,
 )
+from riskwatch.calllist.value import VALUE_COLUMNS, ranking, value_columns
 from riskwatch.config import Settings
 from riskwatch.contacts.ledger import last_contacts
 from riskwatch.errors import RiskwatchError
@@ -89,15 +90,19 @@ class CallList:
 def _json_row(row: dict[Any, Any]) -> dict[Any, Any]:
     previous = row["previous_rank"]
     when, outcome = (row.pop(column, None) for column in CONTACT_COLUMNS)
-    return row | {
-        "rank": int(row["rank"]),
-        "probability": float(row["probability"]),
-        "reasons": list(row["reasons"]),
-        "previous_rank": None if pd.isna(previous) else int(previous),
-        "last_contact": {"contacted_at": when, "outcome": outcome}
-        if isinstance(when, str)
-        else None,
-    }
+    return (
+        row
+        | {
+            "rank": int(row["rank"]),
+            "probability": float(row["probability"]),
+            "reasons": list(row["reasons"]),
+            "previous_rank": None if pd.isna(previous) else int(previous),
+            "last_contact": {"contacted_at": when, "outcome": outcome}
+            if isinstance(when, str)
+            else None,
+        }
+        | {column: float(row[column]) for column in VALUE_COLUMNS if column in row}
+    )
 
 
 def _contact_note(row: dict[Any, Any]) -> str:
@@ -148,12 +153,14 @@ def risk_band(risk: np.ndarray[Any, Any], *, high: float, medium: float) -> np.n
 def rank_clients(
     model: Any, records: pd.DataFrame, reference: dict[str, Any], *, top: int, settings: Settings
 ) -> pd.DataFrame:
-    """The top clients by risk with band and reasons (reasons computed for the top only)."""
+    """The top clients by risk (or expected loss) with band and reasons (reasons computed for
+    the top only); with value and expected loss when ranked by value."""
     risk = predict_risk(model, records)
-    order = np.argsort(-risk, kind="stable")[:top]
+    score, value = ranking(settings, records, risk)
+    order = np.argsort(-score, kind="stable")[:top]
     chosen = records.iloc[order].reset_index(drop=True)
     probability = risk[order]
-    return pd.DataFrame(
+    ranked = pd.DataFrame(
         {
             "rank": np.arange(1, len(chosen) + 1),
             ID_COLUMN: chosen[ID_COLUMN].astype(str),
@@ -164,6 +171,9 @@ def rank_clients(
             "reasons": reasons(model, chosen, reference),
         }
     )
+    if value is None:
+        return ranked
+    return ranked.assign(value=value[order].round(2), expected_loss=score[order].round(2))
 
 
 def compare(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -213,7 +223,8 @@ def build_call_list(
     ranked = rank_clients(model, records, reference, top=size, settings=settings)
     path = settings.reports_path / CALL_LIST
     previous = last_published(store, path)
-    listed = compare(ranked, previous.frame if previous else None)[COLUMNS]
+    listed = compare(ranked, previous.frame if previous else None)
+    listed = listed[[*COLUMNS, *value_columns(listed)]]
     listed = with_last_contacts(listed, last_contacts(store, set(listed[ID_COLUMN])))
     ref = previous.ref if previous else None
     return CallList(deployed.version, len(records), listed, str(path), departed, ref)

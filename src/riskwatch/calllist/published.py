@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from riskwatch.calllist.value import value_columns
 from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.schema import ID_COLUMN
 from riskwatch.storage.clock import utcnow
@@ -84,7 +85,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     # A frame built before the ledger existed has no contact columns: nobody was called.
     shown = shown.assign(**{c: shown.get(c) for c in CONTACT_COLUMNS})
     with atomic_path(path) as temporary:
-        shown.to_csv(temporary, index=False, columns=[*COLUMNS, *CONTACT_COLUMNS])
+        columns = [*COLUMNS, *CONTACT_COLUMNS, *value_columns(shown)]  # value: when ranked by it
+        shown.to_csv(temporary, index=False, columns=columns)
 
 
 def last_published(store: Store, path: Path) -> Previous | None:

@@ -146,7 +146,7 @@ def _steps(
         run("initial model", lambda: steps.initial_step(settings, store, held))
         result.outcome = "initial"
     else:
-        judged = run("evaluate", lambda: steps.evaluate_step(settings, batch_ids, held))
+        judged = run("evaluate", lambda: steps.evaluate_step(settings, store, batch_ids, held))
         if judged.outcome == "retrain":
             gate = run("retrain", lambda: steps.retrain_step(settings, store, batch_ids, held))
             result.outcome = "promoted" if gate.outcome == "promoted" else "rejected"

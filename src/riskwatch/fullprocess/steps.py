@@ -22,6 +22,7 @@ from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.ingestion.sources import Check
 from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
+from riskwatch.monitoring.exclusions import contacted_rows
 from riskwatch.monitoring.verdict import Evaluation, judge
 from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
@@ -142,14 +143,16 @@ def _holdout_metrics(settings: Settings, version: str) -> dict[str, Any]:
     return {name: (holdout.get(name) or {}).get("value") for name in ("f1", "roc_auc")}
 
 
-def evaluate_step(settings: Settings, batch_ids: list[int], held: Held) -> Step:
-    """Score the deployed model on the new labelled rows, check drift; retrain or keep."""
+def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
+    """Score the deployed model on the new labelled rows of clients nobody contacted before
+    their outcome was known, check drift on all of them; retrain or keep."""
     rows = judged_rows(settings, batch_ids)
     if rows.empty:
         return Step("evaluate", "keep", {"rows": 0, "reason": "no new labelled rows to judge"})
     found, model = load_deployed(settings.prod_deployment_path, held.models)
+    left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
-    judged = held.evaluation = judge(settings, found, model, rows, batch_ids)
+    judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
     return Step("evaluate", "retrain" if judged.retrain else "keep", judged.to_dict())
 
 
@@ -174,6 +177,9 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     challenger = train_version(
         settings, store, master=master[~kept_out], window=settings.retrain_window
     ).version
+    # The gate compares the models on clients nobody called: a saved client is no model's error.
+    contacted, excluded = contacted_rows(store, judging)
+    judging = judging[~contacted].reset_index(drop=True)
     decision = promote(
         settings, store, challenger, judging, data_name="newly labelled", held=models
     )
@@ -182,6 +188,7 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
         "challenger": challenger,
         "window": settings.retrain_window,
         "judged_on_rows": len(judging),
+        "excluded": {"rows": excluded.rows, "clients": excluded.clients},
         "gate": decision.to_dict(),
         "holdout": holdout,
         "reason": decision.reason,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
+
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
+from riskwatch.storage.store import BatchRecord, Store, contacts
+
+Mask = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,11 @@ def _utc(moment: datetime) -> pd.Timestamp:
 def contacted_mask(
     rows: pd.DataFrame,
     contacts: pd.DataFrame,
-    windows: Mapping[str, Window],
+    windows: Mapping[Hashable, Window],
     *,
     client_column: str,
     batch_column: str,
-) -> np.ndarray[Any, np.dtype[np.bool_]]:
+) -> Mask:
     """True for each row whose client was contacted within its batch's window.
 
     ``contacts`` has one row per contact with ``client`` and ``contacted_at`` (UTC). A row of a
@@ -74,8 +80,48 @@ def contacted_mask(
     return mask
 
 
-def exclusion(
-    rows: pd.DataFrame, mask: np.ndarray[Any, np.dtype[np.bool_]], *, client_column: str
-) -> Exclusion:
+def exclusion(rows: pd.DataFrame, mask: Mask, *, client_column: str) -> Exclusion:
     """Count the rows and clients a mask leaves out."""
     return Exclusion(int(mask.sum()), int(rows.loc[mask, client_column].nunique()))
+
+
+def batch_windows(batches: list[BatchRecord]) -> dict[Hashable, Window]:
+    """Each ingested batch's window, by batch id: from the arrival of the batch before it (none
+    for the first) to its own arrival (when it finished ingesting)."""
+    windows: dict[Hashable, Window] = {}
+    previous: datetime | None = None
+    for batch in sorted(batches, key=lambda b: b.id):
+        arrived = batch.finished_at or batch.started_at
+        if not arrived:
+            continue
+        end = pd.Timestamp(arrived).to_pydatetime()
+        windows[batch.id] = Window(previous, end)
+        previous = end
+    return windows
+
+
+def read_contacts(store: Store) -> pd.DataFrame:
+    """Every recorded contact's client and time (``client``, ``contacted_at``)."""
+    query = sa.select(contacts.c.corporation, contacts.c.contacted_at)
+    with store.engine.connect() as conn:
+        found = conn.execute(query).all()
+    return pd.DataFrame(
+        [(row.corporation, row.contacted_at) for row in found], columns=["client", "contacted_at"]
+    )
+
+
+def contacted_rows(store: Store, rows: pd.DataFrame) -> tuple[Mask, Exclusion]:
+    """Which master rows a manager's contact could have changed the label of, and their count;
+    nothing when the ledger is empty or the rows have no batch lineage."""
+    if BATCH_COLUMN not in rows.columns:
+        mask = np.zeros(len(rows), dtype=bool)
+    else:
+        keyed = rows[[ID_COLUMN, BATCH_COLUMN]].astype({ID_COLUMN: str})  # as the ledger keys
+        mask = contacted_mask(
+            keyed,
+            read_contacts(store),
+            batch_windows(store.batches(status="ingested")),
+            client_column=ID_COLUMN,
+            batch_column=BATCH_COLUMN,
+        )
+    return mask, exclusion(rows, mask, client_column=ID_COLUMN)

@@ -16,8 +16,9 @@ from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import METADATA_FILE, Deployed
 from riskwatch.monitoring.drift import FeatureDrift, data_drift, prediction_drift
 from riskwatch.monitoring.evidence import Newest, read_reference
+from riskwatch.monitoring.exclusions import Exclusion, Mask, exclusion
 from riskwatch.monitoring.performance import PerformanceDrift, performance_drift
-from riskwatch.schema import TARGET
+from riskwatch.schema import ID_COLUMN, TARGET
 from riskwatch.storage.files import read_json
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class DriftCheck:
     newest_metrics: dict[str, Metric]  # point values on the newest rows' labels
     reference_risks: Array
     newest_risks: Array
+    # the rows left out of performance (contacted before their outcome was known); None when
+    # the ledger was not consulted
+    excluded: Exclusion | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class Evaluation:
             "data_drift": [f.to_dict() for f in check.features],
             "prediction_drift": check.prediction.to_dict() if check.prediction else None,
             "reason": self.reason,
-        }
+        } | _excluded(self.check.excluded)
 
     def covers(self, sha256: str, newest: Newest) -> bool:
         """Whether this check is the one to show for newest: the same model on exactly its rows
@@ -72,15 +76,26 @@ class Evaluation:
         )
 
 
+def _excluded(excluded: Exclusion | None) -> dict[str, Any]:
+    if excluded is None:
+        return {}
+    return {"excluded": {"rows": excluded.rows, "clients": excluded.clients}}
+
+
 def check_drift(
     settings: Settings,
     model: Any,
     reference: pd.DataFrame | None,
     newest: Newest,
     metadata: dict[str, Any],
+    *,
+    left_out: Mask | None = None,
 ) -> DriftCheck:
     """Data and prediction drift of the newest rows against the reference; performance on them
-    (nothing, with the reason, when the deployed model was trained on those rows)."""
+    but those left out (nothing, with the reason, when the model was trained on those rows).
+
+    Drift keeps every row: a call cannot change the features a batch reports, and leaving the
+    called clients out would take the riskiest away and show a drift that is not there."""
     if newest.in_training:
         # Scores on its own training rows say nothing of how the model does on data it has not
         # seen, and those rows are its drift reference's source: there is nothing to judge yet.
@@ -88,20 +103,26 @@ def check_drift(
         return DriftCheck([], None, None, reason, {}, np.empty(0), np.empty(0))
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
     recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
+    excluded = None
+    if left_out is not None:
+        excluded = exclusion(newest.frame, left_out, client_column=ID_COLUMN)
     risks = predict_risk(model, newest.frame)
-    labels = newest.frame[TARGET].to_numpy()
-    performance = performance_drift(recorded, labels, risks, settings)
+    kept = np.ones(len(risks), dtype=bool) if left_out is None else ~left_out
+    labels = newest.frame[TARGET].to_numpy()[kept]
+    performance = performance_drift(recorded, labels, risks[kept], settings)
     # Point values only: the performance check above already bootstraps the metric it decides on.
     newest_metrics = compute_metrics(
         labels,
-        risks,
+        risks[kept],
         threshold=settings.decision_threshold,
         k=settings.call_list_capacity,
         resamples=0,
     )
     if reference is None or reference.empty:
         reason = "the deployed model has no reference sample of its training data"
-        return DriftCheck([], None, performance, reason, newest_metrics, np.empty(0), risks)
+        return DriftCheck(
+            [], None, performance, reason, newest_metrics, np.empty(0), risks, excluded
+        )
     reference_risks = predict_risk(model, reference)
     return DriftCheck(
         data_drift(reference, newest.frame, settings),
@@ -111,6 +132,7 @@ def check_drift(
         newest_metrics,
         reference_risks,
         risks,
+        excluded,
     )
 
 
@@ -126,12 +148,20 @@ def decide(check: DriftCheck) -> tuple[bool, str]:
 
 
 def judge(
-    settings: Settings, deployed: Deployed, model: Any, rows: pd.DataFrame, batch_ids: list[int]
+    settings: Settings,
+    deployed: Deployed,
+    model: Any,
+    rows: pd.DataFrame,
+    batch_ids: list[int],
+    *,
+    left_out: Mask | None = None,
 ) -> Evaluation:
-    """The deployed model on the judged batches' rows: the drift check and the verdict."""
+    """The deployed model on the judged batches' rows: the drift check and the verdict
+    (performance without the rows left out)."""
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
-    check = check_drift(settings, model, read_reference(settings, deployed), judged, metadata)
+    reference = read_reference(settings, deployed)
+    check = check_drift(settings, model, reference, judged, metadata, left_out=left_out)
     retrain, reason = decide(check)
     log.debug(
         "version %s on %d rows: retrain %s (%s)", deployed.version, len(rows), retrain, reason
@@ -150,9 +180,10 @@ def newest_check(
     *,
     sha256: str,
     held: Evaluation | None = None,
+    left_out: Mask | None = None,
 ) -> DriftCheck:
     """The check of the newest rows by the model whose file has this sha256: a cycle's own
     check when it covers them, else one made now."""
     if held is not None and held.covers(sha256, newest):
         return held.check
-    return check_drift(settings, model, reference, newest, metadata)
+    return check_drift(settings, model, reference, newest, metadata, left_out=left_out)

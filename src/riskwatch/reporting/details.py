@@ -76,6 +76,14 @@ def performance_text(facts: Facts) -> str:
     return f"Not judged: {facts.drift.reason}; the model will be judged on data it has not seen."
 
 
+def excluded_text(facts: Facts) -> str:
+    """Which labelled rows the performance check left out, and why (empty when not judged)."""
+    excluded = facts.drift.excluded
+    if facts.drift.performance is None or excluded is None:
+        return ""
+    return excluded.sentence()
+
+
 def _interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "none (taken as exact)"
@@ -276,6 +284,7 @@ def details(facts: Facts) -> dict[str, Any]:
         "resamples": facts.holdout.resamples,
         "performance": performance_text(facts),
         "performance_rows": performance_rows(performance),
+        "excluded": excluded_text(facts),
         "drift": drift_rows(facts),
         "drift_reason": facts.drift.reason,
         "statistics": statistics_rows(facts),

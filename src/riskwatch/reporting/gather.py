@@ -37,6 +37,7 @@ from riskwatch.monitoring.evidence import (
     read_reference,
     score_holdout,
 )
+from riskwatch.monitoring.exclusions import contacted_rows
 from riskwatch.monitoring.verdict import DriftCheck, Evaluation, newest_check
 from riskwatch.status import Status, status
 from riskwatch.storage.files import read_json
@@ -132,8 +133,16 @@ def gather(settings: Settings, store: Store, given: Given | None = None) -> Fact
     new_batches = [b for b in ingested if (b.finished_at or "") > since]
     holdout = holdout_scores(settings, model, deployed, given.holdout)
     clients = score_clients(settings, model, master)
+    left_out, _ = contacted_rows(store, newest.frame)
     drift = newest_check(
-        settings, model, reference, newest, metadata, sha256=deployed.sha256, held=given.evaluation
+        settings,
+        model,
+        reference,
+        newest,
+        metadata,
+        sha256=deployed.sha256,
+        held=given.evaluation,
+        left_out=left_out,
     )
     return Facts(
         deployed=deployed,

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from riskwatch.calllist.published import reasons_line
+from riskwatch.contacts.ledger import OUTCOMES, last_contacts
 from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.schema import ID_COLUMN
 from riskwatch.storage.store import Store, call_list_items, call_lists
@@ -22,6 +23,9 @@ from riskwatch.storage.store import Store, call_list_items, call_lists
 BANDS = ("high", "medium", "low")
 CHANGES = ("new", "risk up", "risk down", "unchanged")
 PER_PAGE = (25, 50, 100, 200)
+# The contact-status filter: never contacted, contacted at all, or by the last call's outcome.
+CONTACTED = ("none", "any", *OUTCOMES)
+OUTCOME_CHOICES = [(outcome, outcome.replace("_", " ")) for outcome in OUTCOMES]  # (value, label)
 CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change"]
 
 
@@ -35,6 +39,14 @@ class Item:
     band: str
     reasons: list[str]
     change: str
+    last_contacted_at: str | None = None  # the client's latest call in the ledger
+    last_outcome: str | None = None
+    value: float | None = None  # when the list is ranked by value (expected loss)
+    expected_loss: float | None = None
+
+    def contact_status(self) -> str:
+        """none when never contacted, else the last call's outcome."""
+        return self.last_outcome or "none"
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,10 @@ SORTS: dict[str, tuple[Callable[[Item], Any], str]] = {
         lambda item: (CHANGES.index(change_kind(item.change)), -_points(item.change)),
         "asc",
     ),
+    "value": (lambda item: item.value or 0.0, "desc"),
+    "expected_loss": (lambda item: item.expected_loss or 0.0, "desc"),
+    # The latest call first; never contacted last.
+    "contact": (lambda item: item.last_contacted_at or "", "desc"),
 }
 
 
@@ -87,7 +103,8 @@ class ListQuery:
     band: str = ""
     reason: str = ""
     change: str = ""
-    # The contact status and the control-group filters join here with the contact ledger.
+    contact: str = ""  # CONTACTED
+    # The control-group filter joins here.
     sort: str = "rank"
     order: str = "asc"
     page: int = 1
@@ -103,6 +120,7 @@ class ListQuery:
             band=_one_of(params.get("band", ""), BANDS),
             reason=params.get("reason", "").strip()[:200],
             change=_one_of(params.get("change", ""), CHANGES),
+            contact=_one_of(params.get("contact", ""), CONTACTED),
             sort=sort,
             order=order if order in ("asc", "desc") else SORTS[sort][1],
             page=max(1, _number(params.get("page"), 1)),
@@ -127,7 +145,7 @@ class ListQuery:
 
     def filtered(self) -> bool:
         """Whether any filter is set."""
-        return bool(self.band or self.reason or self.change)
+        return bool(self.band or self.reason or self.change or self.contact)
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
@@ -153,6 +171,7 @@ def read_published(store: Store) -> Published | None:
     )
     with store.begin() as conn:
         rows = conn.execute(query).mappings().all()
+    last = last_contacts(store, {str(row[ID_COLUMN]) for row in rows})
     items = [
         Item(
             rank=int(row["rank"]),
@@ -161,6 +180,8 @@ def read_published(store: Store) -> Published | None:
             band=str(row["risk_band"]),
             reasons=list(json.loads(row["reasons"])),
             change=str(row["change"]),
+            last_contacted_at=(last.get(str(row[ID_COLUMN])) or {}).get("contacted_at"),
+            last_outcome=(last.get(str(row[ID_COLUMN])) or {}).get("outcome"),
         )
         for row in rows
     ]
@@ -168,6 +189,15 @@ def read_published(store: Store) -> Published | None:
     return Published(
         listed["id"], listed["published_at"], listed["version"], listed["clients"], items
     )
+
+
+def contact_matches(item: Item, wanted: str) -> bool:
+    """Whether a row's contact status is the one the filter asks for (any: contacted at all)."""
+    if not wanted:
+        return True
+    if wanted == "any":
+        return item.last_outcome is not None
+    return item.contact_status() == wanted
 
 
 def select(items: list[Item], query: ListQuery) -> list[Item]:
@@ -178,6 +208,7 @@ def select(items: list[Item], query: ListQuery) -> list[Item]:
         if (not query.band or item.band == query.band)
         and (not query.reason or query.reason in {reason_kind(r) for r in item.reasons})
         and (not query.change or change_kind(item.change) == query.change)
+        and contact_matches(item, query.contact)
     ]
     key = SORTS[query.sort][0]
     # Ties keep rank order whichever way the column is sorted.
@@ -218,5 +249,11 @@ def csv_text(selected: list[Item]) -> str:
         columns=["rank", "client", "risk", "band", "reasons", "change"],
     ).rename(columns={"client": ID_COLUMN, "risk": "probability", "band": "risk_band"})
     frame = frame.assign(**{c: neutralise(frame[c]) for c in (ID_COLUMN, "reasons")})
-    text: str = frame.to_csv(index=False, columns=CSV_COLUMNS)
+    by_value = any(item.expected_loss is not None for item in selected)
+    extra = [(i.value, i.expected_loss) for i in selected] if by_value else []
+    if extra:  # ranked by value: its columns after the classic ones, as in calllist.csv
+        frame[["value", "expected_loss"]] = pd.DataFrame(extra, index=frame.index)
+    text: str = frame.to_csv(
+        index=False, columns=CSV_COLUMNS + ["value", "expected_loss"][: 2 * by_value]
+    )
     return text

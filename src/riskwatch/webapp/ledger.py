@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch.model.layout import VERSION_FORMAT, VERSION_PATTERN
+from riskwatch.monitoring.exclusions import Exclusion
 from riskwatch.storage.store import Store, cycles
 
 # A cycle's outcome in a manager's words, and how it reads: good, attention or quiet.
@@ -146,6 +147,7 @@ def _evaluate_evidence(detail: dict[str, Any]) -> list[str]:
     performance = detail.get("performance")
     if performance:
         found.append(str(performance["evidence"]))
+        found.extend(excluded_words(detail))
     drifted = [d for d in detail.get("data_drift") or [] if d.get("drifted")]
     for drift in drifted:
         found.append(
@@ -159,6 +161,7 @@ def _evaluate_evidence(detail: dict[str, Any]) -> list[str]:
 
 def _retrain_evidence(detail: dict[str, Any]) -> list[str]:
     found = [f"Challenger {detail.get('challenger')}: {detail.get('reason', '')}"]
+    found.extend(excluded_words(detail))
     holdout = detail.get("holdout") or {}
     if holdout.get("challenger") is not None and holdout.get("production") is not None:
         found.append(
@@ -166,3 +169,12 @@ def _retrain_evidence(detail: dict[str, Any]) -> list[str]:
             f"{holdout['challenger']:.3f} against production's {holdout['production']:.3f}"
         )
     return found
+
+
+def excluded_words(detail: dict[str, Any]) -> list[str]:
+    """The rows a judgement left out because a manager contacted their clients, in words."""
+    excluded = detail.get("excluded")
+    if not excluded:
+        return []
+    rows, clients = (int(excluded.get(key) or 0) for key in ("rows", "clients"))
+    return [Exclusion(rows, clients).sentence()]

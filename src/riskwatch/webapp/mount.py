@@ -8,8 +8,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from riskwatch.webapp import pages, signin
+from riskwatch.webapp import contacts, pages, signin
 from riskwatch.webapp.auth import RefusedError, Sessions, Signer, account
+from riskwatch.webapp.calllist import OUTCOME_CHOICES
 from riskwatch.webapp.models import RunLock
 from riskwatch.webapp.render import PREFIX, make_templates, page
 from riskwatch.webapp.routes import router
@@ -24,6 +25,7 @@ def add_webapp(app: FastAPI, sources: Sources, *, run_lock: RunLock) -> None:
     app.state.webapp = sources
     app.state.webapp_templates = make_templates()
     app.state.webapp_templates.env.globals["account"] = account
+    app.state.webapp_templates.env.globals["outcomes"] = OUTCOME_CHOICES
     app.state.webapp_signer = signer = Signer(sources.settings)
     app.state.webapp_run_lock = run_lock
     # No CDN and no external font: every file a page loads comes from here.
@@ -32,6 +34,9 @@ def add_webapp(app: FastAPI, sources: Sources, *, run_lock: RunLock) -> None:
     guarded = [Depends(signin.reader)]  # every page, when reads need sign-in
     app.include_router(pages.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(router, prefix=PREFIX, include_in_schema=False, dependencies=guarded)
+    app.include_router(
+        contacts.router, prefix=PREFIX, include_in_schema=False, dependencies=guarded
+    )
     app.add_middleware(Sessions, signer=signer)
     app.add_exception_handler(RefusedError, signin.refused)
     # Last, so it matches only what no page does: a reader gets a page, not a JSON error.

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from riskwatch.model.registry import Deployed, read_deployment
 from riskwatch.storage.store import Store, call_list_items, call_lists, deployments
 from riskwatch.webapp.charts import epoch, line_chart
-from riskwatch.webapp.ledger import CycleView, cycle_views
+from riskwatch.webapp.ledger import CycleView, cycle_views, excluded_words
 from riskwatch.webapp.render import when
 from riskwatch.webapp.sources import Sources
 from riskwatch.webapp.verdict import Verdict, newest_check, verdict
@@ -77,6 +77,8 @@ def changes(history: list[CycleView], moves: list[dict[str, Any]]) -> list[str]:
         if step.name in ("ingest", "evaluate", "retrain", "call list"):
             why = f" ({step.evidence[0]})" if step.name == "retrain" and step.evidence else ""
             found.append(f"{step.name.capitalize()}: {step.outcome}{why}.")
+    if last.evaluation and last.evaluation.get("performance"):
+        found.extend(excluded_words(last.evaluation))
     found.extend(_drift_changes(judged))
     quiet = [c for c in history[: history.index(last)] if c.outcome == "no new data"]
     if quiet:

@@ -18,6 +18,7 @@ from riskwatch.webapp.calllist import (
 from riskwatch.webapp.clients import client_view
 from riskwatch.webapp.render import context_root, is_partial, page
 from riskwatch.webapp.sources import Sources, sources_of
+from riskwatch.webapp.values import with_values
 
 router = APIRouter()
 SourcesDep = Annotated[Sources, Depends(sources_of)]
@@ -27,14 +28,16 @@ SourcesDep = Annotated[Sources, Depends(sources_of)]
 def calllist(request: Request, sources: SourcesDep) -> Response:
     """The published call list, filtered, sorted and paged; the table region alone for htmx."""
     query = ListQuery.parse(request.query_params)
-    published = read_published(sources.store())
-    items = published.items if published else []
+    store = sources.store()
+    published = read_published(store)
+    items = with_values(store, published.items) if published else []
     context = {
         "nav": "calllist",
         "published": published,
         "query": query,
         "page": page_of(select(items, query), query),
         "reasons": reason_choices(items),
+        "by_value": any(item.expected_loss is not None for item in items),
     }
     if not is_partial(request):
         return page(request, "calllist.html", context)
@@ -48,8 +51,9 @@ def calllist(request: Request, sources: SourcesDep) -> Response:
 def calllist_csv(request: Request, sources: SourcesDep) -> Response:
     """Every row the same filters select, in the same order, as CSV (all pages)."""
     query = ListQuery.parse(request.query_params)
-    published = read_published(sources.store())
-    selected = select(published.items if published else [], query)
+    store = sources.store()
+    published = read_published(store)
+    selected = select(with_values(store, published.items) if published else [], query)
     stamp = published.published_at[:10] if published else "none"
     return Response(
         csv_text(selected),
