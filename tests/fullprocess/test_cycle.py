@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -28,7 +27,7 @@ from riskwatch.model.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.storage.store import Store, batches, call_lists, cycles, diagnostics, promotions
 
-from ..conftest import DRIFT_MONTH, OFFLINE_INDEX, api_settings, demo, run
+from ..conftest import DRIFT_MONTH, OFFLINE_INDEX, api_settings, demo
 
 # What a cycle with new data and a report records in the diagnostics table, each once.
 KINDS_PER_CYCLE = ("predictions", "summary_statistics", "missing_data", "dependencies", "drift")
@@ -201,10 +200,6 @@ def test_the_no_new_data_command_imports_no_pandas_sklearn_or_sqlalchemy(tmp_pat
         assert store.rows(cycles, newest_first=True)[0]["outcome"] == "no new data"
 
 
-def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(*args, cwd=cwd, env={"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}, timeout=300)
-
-
 def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> None:
     (tmp_path / "riskwatch.toml").write_text('input_folder_path = "nothere"\n')
     settings = api_settings(tmp_path)
@@ -247,61 +242,6 @@ def test_a_cycle_publishes_one_call_list_compared_with_the_last_published_one(
     for row in listed.head(10).itertuples(index=False):
         at = html.index(f"<td>{row.corporation}</td>", at)
         assert html.index(f"<td>{row.change}</td>", at) < html.index("</tr>", at)
-
-
-def _spoil(drop: Path) -> None:
-    """Break 5 rows of a released drop: 3 negative activities, 2 impossible exits."""
-    lines = drop.read_text().splitlines()
-    for number in (2, 5, 9):
-        fields = lines[number].split(",")
-        lines[number] = ",".join([fields[0], "-3", *fields[2:]])
-    for number in (20, 30):
-        lines[number] = lines[number].rsplit(",", 1)[0] + ",2"
-    drop.write_text("\n".join(lines) + "\n")
-
-
-def _ingest_record(settings: Settings) -> dict[str, object]:
-    with Store(settings.database_url) as store:
-        steps = store.rows(cycles, newest_first=True, limit=1)[0]["steps"]
-    return next(step for step in steps if step["name"] == "ingest")
-
-
-QUARANTINED_ROWS = {"lastmonth_activity is negative": 3, "exited must be 0 or 1": 2}
-
-
-def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_report(
-    tmp_path: Path,
-) -> None:
-    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=500)
-    _spoil(settings.workspace / "sourcedata" / "month_01.csv")
-    first = _command("run", "--json", cwd=settings.workspace)
-    assert first.returncode == 0, first.stderr
-    where = "ingesteddata/quarantine/batch000001-month_01.csv.rows.csv"
-    ingest = json.loads(first.stdout)["steps"][1]
-    assert ingest["outcome"] == f"1 batch, 495 rows added, 5 rows quarantined (see {where})"
-    assert ingest["detail"]["rows_quarantined"] == 5
-    expected = {"batch": "month_01.csv", "whole_file": False, "rows": 5, "file": where}
-    assert ingest["detail"]["quarantined"] == [expected | {"reasons": QUARANTINED_ROWS}]
-    assert _ingest_record(settings)["detail"] == ingest["detail"]
-    assert (settings.workspace / where).is_file()
-
-    release_month(settings.workspace, 2)
-    _spoil(settings.workspace / "sourcedata" / "month_02.csv")
-    second = _command("run", cwd=settings.workspace)
-    assert second.returncode == 0, second.stderr
-    where = where.replace("000001-month_01", "000002-month_02")
-    # A client whose row did not change is a duplicate: month 2 may add a few rows less.
-    assert re.search(
-        rf"1 batch, 4\d\d rows added, 5 rows quarantined \(see {where}\)", second.stdout
-    )
-    reasons = "lastmonth_activity is negative: 3, exited must be 0 or 1: 2"
-    assert f"quarantined: month_02.csv: 5 rows ({reasons})" in second.stdout
-    assert _ingest_record(settings)["detail"]["rows_quarantined"] == 5  # type: ignore[index]
-    report = (settings.reports_path / "report.html").read_text()
-    table = report[report.index("Missing data and quarantined rows") :]
-    assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
-    assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
-    assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table
 
 
 def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
