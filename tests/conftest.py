@@ -213,3 +213,15 @@ def api_settings(path: Path, **changes: Any) -> Settings:
         package_index_timeout=0.5,
         **changes,
     )
+
+
+DRIFT_MONTH = 4  # the month a demo's drift begins, in the cycle tests
+
+
+def demo(path: Path, *, scenario: str, months: int, clients: int = 10_000) -> Settings:
+    """A demo workspace with month 1 released, and settings for tests (no index off-machine)."""
+    from riskwatch.demo.workspace import create_demo  # noqa: PLC0415 - heavy
+
+    drift = DRIFT_MONTH if scenario != "none" else None
+    create_demo(path, months=months, seed=42, clients=clients, scenario=scenario, drift_month=drift)
+    return dataclasses.replace(api_settings(path), bootstrap_resamples=200)

@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ..conftest import OFFLINE_INDEX, run
-
-FAST = {"RISKWATCH_BOOTSTRAP_RESAMPLES": "50"}
-
-
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace with month 1 ingested, shared read-only by the tests of this module."""
-    folder = tmp_path_factory.mktemp("cli_model")
-    assert run("demo", "ws", "--clients", "1500", "--months", "3", cwd=folder).returncode == 0
-    assert run("ingest", cwd=folder / "ws").returncode == 0
-    return folder / "ws"
-
-
-@pytest.fixture
-def ws(ingested: Path, tmp_path: Path) -> Path:
-    """A copy of the ingested workspace that a test may change."""
-    return Path(shutil.copytree(ingested, tmp_path / "ws"))
-
-
-def rw(ws: Path, *args: str) -> dict:
-    result = run(*args, "--json", cwd=ws, env=FAST)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from ..conftest import run
+from .conftest import rw
 
 
 def test_train_deploy_score_status_rollback_and_calllist(ws: Path) -> None:
@@ -130,38 +107,6 @@ def test_train_on_an_empty_workspace_exits_1(tmp_path: Path) -> None:
     result = run("train", cwd=tmp_path)
     assert result.returncode == 1
     assert "run `riskwatch ingest` first" in result.stderr
-
-
-def test_diagnose_prints_every_part_and_keeps_a_history(ws: Path) -> None:
-    rw(ws, "train")
-    rw(ws, "deploy")
-    # A closed port stands in for an unreachable package index: "unknown", never a failure.
-    offline = {"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}
-    result = run("diagnose", "--json", cwd=ws, env=FAST | offline)
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout)
-    assert found["summary_statistics"]["lastmonth_activity"]["count"] == 1500
-    assert {row["latest"] for row in found["dependencies"] if row["name"] == "numpy"} == {"unknown"}
-    history = run("diagnose", "--history", "timings", "--json", cwd=ws)
-    assert history.returncode == 0, history.stderr
-    assert len(json.loads(history.stdout)["history"]) == 1
-
-
-def test_diagnose_prints_counts_as_whole_numbers_and_history_uncut(ws: Path) -> None:
-    rw(ws, "train")
-    rw(ws, "deploy")
-    result = run("diagnose", "--no-timings", "--no-dependencies", cwd=ws, env=FAST)
-    assert result.returncode == 0, result.stderr
-    row = next(r for r in result.stdout.splitlines() if r.strip().startswith("exited"))
-    assert row.split()[1] == "1,500", row  # the count, as people write it
-    assert ".000" not in result.stdout
-    history = run("diagnose", "--history", "predictions", cwd=ws)
-    assert history.returncode == 0, history.stderr
-    # Each entry in full words (the stored JSON was cut at 90 characters, mid-word).
-    assert "labelled as leaving (risk >= 0.5)" in history.stdout
-    statistics = run("diagnose", "--history", "summary_statistics", cwd=ws)
-    assert "1,500" in statistics.stdout
-    assert '{"' not in statistics.stdout
 
 
 def test_models_lists_every_version_with_scores_gate_and_production(ws: Path) -> None:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -30,18 +27,10 @@ from riskwatch.model.registry import load_deployed, load_model, read_deployment
 from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.storage.store import Store, batches, call_lists, cycles, diagnostics, promotions
 
-from ..conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, api_settings, clean_env, run
+from ..conftest import DRIFT_MONTH, OFFLINE_INDEX, api_settings, demo
 
-DRIFT_MONTH = 4
 # What a cycle with new data and a report records in the diagnostics table, each once.
 KINDS_PER_CYCLE = ("predictions", "summary_statistics", "missing_data", "dependencies", "drift")
-
-
-def demo(path: Path, *, scenario: str, months: int, clients: int = 10_000) -> Settings:
-    """A demo workspace with month 1 released, and settings for tests (no index off-machine)."""
-    drift = DRIFT_MONTH if scenario != "none" else None
-    create_demo(path, months=months, seed=42, clients=clients, scenario=scenario, drift_month=drift)
-    return dataclasses.replace(api_settings(path), bootstrap_resamples=200)
 
 
 def outcomes(results: list[CycleResult]) -> list[str]:
@@ -211,76 +200,6 @@ def test_the_no_new_data_command_imports_no_pandas_sklearn_or_sqlalchemy(tmp_pat
         assert store.rows(cycles, newest_first=True)[0]["outcome"] == "no new data"
 
 
-def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(*args, cwd=cwd, env={"RISKWATCH_PACKAGE_INDEX_URL": OFFLINE_INDEX}, timeout=300)
-
-
-def test_run_exits_1_naming_the_failing_step(tmp_path: Path) -> None:
-    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
-    (settings.test_data_path / "testdata.csv").write_text("corporation,exited\nx,1\n")
-    failed = _command("run", cwd=settings.workspace)
-    assert failed.returncode == 1
-    assert "error: initial model:" in failed.stderr
-    assert "testdata.csv" in failed.stderr and "lastmonth_activity" in failed.stderr
-    assert "Outcome: failed" in failed.stdout
-
-
-def test_run_works_on_the_classic_workspace(tmp_path: Path) -> None:
-    workspace = Path(shutil.copytree(CLASSIC, tmp_path / "classic"))
-    first = _command("run", "--json", cwd=workspace)
-    assert first.returncode == 0, first.stderr
-    result = json.loads(first.stdout)
-    assert result["outcome"] == "initial"
-    assert [step["name"] for step in result["steps"]] == [
-        "new data",
-        "ingest",
-        "initial model",
-        "diagnose",
-        "call list",
-        "report",
-    ]
-    assert (workspace / "production_deployment" / "latestscore.txt").is_file()
-    assert json.loads(_command("run", "--json", cwd=workspace).stdout)["outcome"] == "no new data"
-    config = workspace / "config.json"
-    config.write_text(config.read_text().replace('"practicedata"', '"sourcedata"'))
-    switched = _command("run", "--json", cwd=workspace)
-    assert switched.returncode == 0, switched.stderr
-    assert json.loads(switched.stdout)["outcome"] in ("kept", "rejected", "promoted")
-    status = _command("status", cwd=workspace)
-    assert "Cycles (newest first):" in status.stdout
-    assert status.stdout.count("manual") == 3
-
-
-def test_schedule_runs_real_cycles_and_survives_a_failing_one(tmp_path: Path) -> None:
-    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=2000)
-    holdout = settings.test_data_path / "testdata.csv"
-    good = holdout.read_text()
-    holdout.write_text("corporation,exited\nx,1\n")  # the first cycle fails
-    with subprocess.Popen(
-        [str(RISKWATCH), "schedule", "--every", "1s", "--max-cycles", "3"],
-        cwd=settings.workspace,
-        env=clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as scheduler:
-        deadline = time.monotonic() + 120
-        while not _outcomes(settings) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        holdout.write_text(good)  # fixed while the scheduler runs on
-        _, err = scheduler.communicate(timeout=300)
-    assert scheduler.returncode == 0, err
-    assert _outcomes(settings)[:1] == ["failed"]
-    assert "initial" in _outcomes(settings)
-
-
-def _outcomes(settings: Settings) -> list[str]:
-    if not Path(settings.database_url.removeprefix("sqlite:///")).is_file():
-        return []
-    with Store(settings.database_url) as store:
-        return [row["outcome"] for row in store.rows(cycles) if row["outcome"] != "running"]
-
-
 def test_an_unreadable_source_is_a_failed_cycle_on_record(tmp_path: Path) -> None:
     (tmp_path / "riskwatch.toml").write_text('input_folder_path = "nothere"\n')
     settings = api_settings(tmp_path)
@@ -323,61 +242,6 @@ def test_a_cycle_publishes_one_call_list_compared_with_the_last_published_one(
     for row in listed.head(10).itertuples(index=False):
         at = html.index(f"<td>{row.corporation}</td>", at)
         assert html.index(f"<td>{row.change}</td>", at) < html.index("</tr>", at)
-
-
-def _spoil(drop: Path) -> None:
-    """Break 5 rows of a released drop: 3 negative activities, 2 impossible exits."""
-    lines = drop.read_text().splitlines()
-    for number in (2, 5, 9):
-        fields = lines[number].split(",")
-        lines[number] = ",".join([fields[0], "-3", *fields[2:]])
-    for number in (20, 30):
-        lines[number] = lines[number].rsplit(",", 1)[0] + ",2"
-    drop.write_text("\n".join(lines) + "\n")
-
-
-def _ingest_record(settings: Settings) -> dict[str, object]:
-    with Store(settings.database_url) as store:
-        steps = store.rows(cycles, newest_first=True, limit=1)[0]["steps"]
-    return next(step for step in steps if step["name"] == "ingest")
-
-
-QUARANTINED_ROWS = {"lastmonth_activity is negative": 3, "exited must be 0 or 1": 2}
-
-
-def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_report(
-    tmp_path: Path,
-) -> None:
-    settings = demo(tmp_path / "ws", scenario="none", months=2, clients=500)
-    _spoil(settings.workspace / "sourcedata" / "month_01.csv")
-    first = _command("run", "--json", cwd=settings.workspace)
-    assert first.returncode == 0, first.stderr
-    where = "ingesteddata/quarantine/batch000001-month_01.csv.rows.csv"
-    ingest = json.loads(first.stdout)["steps"][1]
-    assert ingest["outcome"] == f"1 batch, 495 rows added, 5 rows quarantined (see {where})"
-    assert ingest["detail"]["rows_quarantined"] == 5
-    expected = {"batch": "month_01.csv", "whole_file": False, "rows": 5, "file": where}
-    assert ingest["detail"]["quarantined"] == [expected | {"reasons": QUARANTINED_ROWS}]
-    assert _ingest_record(settings)["detail"] == ingest["detail"]
-    assert (settings.workspace / where).is_file()
-
-    release_month(settings.workspace, 2)
-    _spoil(settings.workspace / "sourcedata" / "month_02.csv")
-    second = _command("run", cwd=settings.workspace)
-    assert second.returncode == 0, second.stderr
-    where = where.replace("000001-month_01", "000002-month_02")
-    # A client whose row did not change is a duplicate: month 2 may add a few rows less.
-    assert re.search(
-        rf"1 batch, 4\d\d rows added, 5 rows quarantined \(see {where}\)", second.stdout
-    )
-    reasons = "lastmonth_activity is negative: 3, exited must be 0 or 1: 2"
-    assert f"quarantined: month_02.csv: 5 rows ({reasons})" in second.stdout
-    assert _ingest_record(settings)["detail"]["rows_quarantined"] == 5  # type: ignore[index]
-    report = (settings.reports_path / "report.html").read_text()
-    table = report[report.index("Missing data and quarantined rows") :]
-    assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
-    assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
-    assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table
 
 
 def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(

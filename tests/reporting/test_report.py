@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from matplotlib.image import imread
 
 from riskwatch.calllist.build import build_call_list
 from riskwatch.cli import report as report_cli
@@ -23,27 +21,22 @@ from riskwatch.deployment import deploy, rollback
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import read_master
-from riskwatch.model.metrics import Metric
 from riskwatch.model.registry import VERSION_PATTERN, load_deployed, read_deployment
-from riskwatch.monitoring.drift import FeatureDrift
 from riskwatch.monitoring.evidence import judged_rows, score_holdout
-from riskwatch.monitoring.performance import PerformanceDrift
-from riskwatch.monitoring.verdict import DriftCheck, judge
+from riskwatch.monitoring.verdict import judge
 from riskwatch.reporting import (
     Given,
     ReportError,
     ReportResult,
     build_report,
-    history,
-    plots,
 )
 from riskwatch.reporting.details import when
-from riskwatch.reporting.summary import verdict
 from riskwatch.schema import FEATURES
-from riskwatch.storage.store import BatchRecord, Store, deployments, diagnostics
+from riskwatch.storage.store import Store, deployments, diagnostics
 from riskwatch.training import train_version
 
 from ..conftest import Workspace, copy_workspace, csv_rows, deployed_demo
+from .conftest import assert_picture
 
 PICTURES = {
     "confusionmatrix.png",
@@ -129,91 +122,6 @@ def pdf_text(pdf: bytes) -> str:
 def squeezed(text: str) -> str:
     """Text without any white space, so line breaks in the PDF do not matter."""
     return "".join(text.split())
-
-
-def assert_picture(path: Path) -> None:
-    """A readable PNG of at least 200 x 200 pixels, more than a few KB, not blank."""
-    assert path.stat().st_size > 5_000, path
-    pixels = imread(path)
-    assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
-    assert float(np.var(pixels[..., :3])) > 0, path
-
-
-# Plots on small arrays
-
-
-def test_each_plot_writes_a_readable_non_blank_png(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    risks = rng.uniform(size=400)
-    labels = (rng.uniform(size=400) < risks).astype(int)
-    history = plots.History(
-        [plots.Series("checks", [(2.0, "v1", 0.7), (3.0, "v1", 0.65), (4.0, "v2", 0.72)])],
-        [(1.5, "deploy v1"), (3.5, "deploy v2")],
-        {1: "month_01.csv", 2: "month_02.csv", 3: "month_03.csv", 4: "month_04.csv"},
-    )
-    psi = plots.History(
-        [plots.Series("a", [(2.0, "v1", 0.01), (3.0, "v1", 0.3)])], [(1.5, "deploy v1")], {}
-    )
-    empty = plots.History([], [], {})
-    figures = {
-        "cm": plots.confusion_matrix_figure(labels, risks, 0.5),
-        "roc": plots.roc_figure(labels, risks, 0.8),
-        "pr": plots.precision_recall_figure(labels, risks, 0.5),
-        "calibration": plots.calibration_figure(labels, risks),
-        "risk": plots.risk_distribution_figure(risks, high=0.5, medium=0.2, clients="400"),
-        "drift": plots.feature_drift_figure(
-            {"a": risks, "b": risks * 2}, {"a": risks + 0.1, "b": risks}, {"a": "drifted"}
-        ),
-        "scores": plots.score_history_figure(history),
-        "psi": plots.drift_history_figure(psi, 0.2),
-        "one_class": plots.roc_figure(np.zeros(10), risks[:10]),
-        "no_history": plots.score_history_figure(empty),
-    }
-    for name, figure in figures.items():
-        assert_picture(plots.write_png(figure, tmp_path / f"{name}.png"))
-
-
-# The managers' verdict on hand-made drift results
-
-
-def feature(name: str, drifted: bool) -> FeatureDrift:
-    statistic = 0.3 if drifted else 0.01
-    return FeatureDrift(
-        name, "wasserstein", statistic, None, 0.1, 1000, 500, 0.0, 0.2, drifted, False
-    )
-
-
-def performance(decision: str) -> PerformanceDrift:
-    current = Metric(0.70, 0.68, 0.72)
-    return PerformanceDrift("interval", "roc_auc", 0.77, current, 500, decision, "")
-
-
-def check(features: list[FeatureDrift], decision: str) -> DriftCheck:
-    empty = np.empty(0)
-    prediction = feature("predicted_risk", False)
-    return DriftCheck(features, prediction, performance(decision), "", {}, empty, empty)
-
-
-def test_verdict_is_healthy_without_drift_or_a_worse_score() -> None:
-    healthy, sentence = verdict(check([feature("lastmonth_activity", False)], "keep"))
-    assert healthy
-    assert sentence.startswith("The model is healthy: ")
-    assert "ROC AUC 0.700" in sentence and "(0.770)" in sentence
-
-
-def test_verdict_needs_attention_and_says_why() -> None:
-    drifted = [feature("lastmonth_activity", True), feature("number_of_employees", True)]
-    healthy, sentence = verdict(check(drifted, "retrain"))
-    assert not healthy
-    assert sentence.startswith("The model needs attention: ")
-    assert "worse than when it was trained (0.770)" in sentence
-    assert "last month's activity and company size changed" in sentence
-
-
-def test_verdict_says_when_there_are_too_few_new_outcomes() -> None:
-    healthy, sentence = verdict(check([], "not enough evidence"))
-    assert healthy
-    assert "not yet enough new outcomes to check its accuracy" in sentence
 
 
 # The report of a demo workspace
@@ -490,107 +398,3 @@ def test_a_report_given_a_cycles_evaluation_and_holdout_scores_shows_the_same_nu
         for r in (made, given)
     ]
     assert details[1] == details[0]
-
-
-# The history plots: per data batch, each model change marked, every check included
-
-
-def batch(number: int, finished_at: str) -> BatchRecord:
-    counts = dict.fromkeys(
-        ("size_bytes", "rows_read", "rows_valid", "rows_quarantined", "rows_duplicate"), 0
-    )
-    return BatchRecord(
-        id=number,
-        source="demo",
-        name=f"month_{number:02d}.csv",
-        sha256="",
-        status="ingested",
-        rows_added=0,
-        missing_values={},
-        reason="",
-        started_at=finished_at,
-        finished_at=finished_at,
-        watermark_low=None,
-        watermark_high=None,
-        **counts,
-    )
-
-
-def cycle(judged: list[int], version: str, value: float, decision: str) -> dict[str, Any]:
-    performance = {"metric": "roc_auc", "current": {"value": value}, "decision": decision}
-    drifts = [{"feature": "lastmonth_activity", "psi": value / 10}]
-    return {
-        "steps": [
-            {"name": "ingest", "detail": {"judged_batch_ids": judged}},
-            {
-                "name": "evaluate",
-                "detail": {"version": version, "performance": performance, "data_drift": drifts},
-            },
-        ]
-    }
-
-
-def test_history_is_per_batch_with_each_cycles_check_and_each_model_change() -> None:
-    # Twelve monthly batches all ingested within one minute: a time axis would show one point.
-    batches = [batch(n, f"2026-01-01T00:00:{n:02d}") for n in range(1, 13)]
-    cycles = [cycle([n], "v1", 0.74, "keep") for n in range(2, 5)]
-    cycles.append(cycle([5], "v1", 0.702, "retrain"))  # the drop the evaluate step measured
-    cycles += [cycle([n], "v2", 0.75, "keep") for n in range(6, 13)]
-    deployments_ = [
-        {"version": "v1", "deployed_at": "2026-01-01T00:00:01.5", "action": "deploy"},
-        {"version": "v2", "deployed_at": "2026-01-01T00:00:05.5", "action": "deploy"},
-    ]
-    models_ = [
-        {"version": "v1", "metrics": {"holdout": {"roc_auc": {"value": 0.75}}}},
-        {"version": "v2", "metrics": {"holdout": {"roc_auc": {"value": 0.76}}}},
-    ]
-    report_check = ("2026-01-02", "v2", {"batch_id": 12, "in_training": False, "features": []})
-    checks = history.every_check(cycles, [report_check])
-    found = history.score_history(checks, models_, deployments_, batches, "roc_auc")
-
-    checked = found.series[0]
-    assert [x for x, _, _ in checked.points] == [float(n) for n in range(2, 13)]
-    assert (5.0, "v1", 0.702) in checked.points
-    assert checked.flagged == [(5.0, 0.702)]
-    assert found.changes == [(1.5, "deploy v1"), (5.5, "deploy v2")]
-    assert found.series[1].points == [(1.5, "v1", 0.75), (5.5, "v2", 0.76)]
-    # Drawn: one line per model version, never one line joining both.
-    figure = plots.score_history_figure(found)
-    lines = [
-        line
-        for line in figure.axes[0].lines
-        if len(line.get_xdata()) > 1 and line.get_marker() == "o"
-    ]
-    assert sorted(len(line.get_xdata()) for line in lines) == [4, 7]
-    labels = [tick.get_text() for tick in figure.axes[0].get_xticklabels()]
-    assert "month_05.csv" in labels
-    psi = history.drift_history(checks, deployments_, batches, {"lastmonth_activity": "last"})
-    assert [x for x, _, _ in psi.series[0].points] == [float(n) for n in range(2, 13)]
-
-
-def test_a_check_on_data_the_model_was_trained_on_is_left_out_of_the_history() -> None:
-    stored = [
-        ("t1", "v2", {"batch_id": 5, "in_training": True, "performance": {"metric": "roc_auc"}}),
-        ("t2", "v2", {"batch_id": 6, "in_training": False, "features": []}),
-    ]
-    assert [c.batch for c in history.every_check([], stored)] == [6]
-
-
-def test_drift_histograms_show_shares_both_samples_in_a_legend_and_say_where_they_are_cut() -> None:
-    rng = np.random.default_rng(1)
-    tailed = 100 * rng.pareto(1.5, size=2000)  # a long tail: the axis is cut
-    even = rng.integers(0, 5, size=2000).astype(float)  # the 99th percentile is the maximum
-    figure = plots.feature_drift_figure(
-        {"tailed": tailed, "even": even}, {"tailed": tailed * 1.2, "even": even}, {}
-    )
-
-    tailed_axes, even_axes = figure.axes[:2]
-    assert tailed_axes.get_ylabel() == "share of clients"
-    assert "x-axis cut at the 99th percentile" in tailed_axes.get_xlabel()
-    assert f"up to {max(tailed.max(), tailed.max() * 1.2):,.0f}" in tailed_axes.get_xlabel()
-    assert "cut" not in even_axes.get_xlabel()
-    legend = tailed_axes.get_legend()
-    assert legend is not None
-    assert [t.get_text() for t in legend.get_texts()] == ["training data", "newest data"]
-    assert len(even_axes.patches) == 2  # one filled shape and one outline
-    assert 0 < even_axes.get_ylim()[1] <= 1  # shares, not densities

@@ -1,0 +1,16 @@
+"""Helpers shared by the reporting tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.image import imread
+
+
+def assert_picture(path: Path) -> None:
+    """A readable PNG of at least 200 x 200 pixels, more than a few KB, not blank."""
+    assert path.stat().st_size > 5_000, path
+    pixels = imread(path)
+    assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
+    assert float(np.var(pixels[..., :3])) > 0, path
