@@ -104,6 +104,10 @@ class CallListRow(BaseModel):
     last_contact: LastContact | None = Field(
         description="The client's latest recorded contact; none when never contacted."
     )
+    holdout: bool = Field(
+        description="In the published list's control group: not to be called, so the team can "
+        "see what calls achieve (docs/control-group.md)."
+    )
 
 
 class ListRef(BaseModel):

@@ -22,7 +22,9 @@ from riskwatch.storage.store import Store, call_list_items, call_lists
 BANDS = ("high", "medium", "low")
 CHANGES = ("new", "risk up", "risk down", "unchanged")
 PER_PAGE = (25, 50, 100, 200)
-CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change"]
+# The control-group filter: the held-out clients (not to be called) or the clients to call.
+GROUPS = ("control", "to call")
+CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "holdout"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Item:
     band: str
     reasons: list[str]
     change: str
+    holdout: bool = False  # in the list's control group: not to be called
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ class ListQuery:
     band: str = ""
     reason: str = ""
     change: str = ""
-    # The contact status and the control-group filters join here with the contact ledger.
+    group: str = ""  # "control" or "to call" (GROUPS); empty: both
+    # The contact status filter joins here with the contact ledger.
     sort: str = "rank"
     order: str = "asc"
     page: int = 1
@@ -103,6 +107,7 @@ class ListQuery:
             band=_one_of(params.get("band", ""), BANDS),
             reason=params.get("reason", "").strip()[:200],
             change=_one_of(params.get("change", ""), CHANGES),
+            group=_one_of(params.get("group", ""), GROUPS),
             sort=sort,
             order=order if order in ("asc", "desc") else SORTS[sort][1],
             page=max(1, _number(params.get("page"), 1)),
@@ -127,7 +132,7 @@ class ListQuery:
 
     def filtered(self) -> bool:
         """Whether any filter is set."""
-        return bool(self.band or self.reason or self.change)
+        return bool(self.band or self.reason or self.change or self.group)
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
@@ -161,6 +166,7 @@ def read_published(store: Store) -> Published | None:
             band=str(row["risk_band"]),
             reasons=list(json.loads(row["reasons"])),
             change=str(row["change"]),
+            holdout=bool(row["holdout"]),
         )
         for row in rows
     ]
@@ -178,6 +184,7 @@ def select(items: list[Item], query: ListQuery) -> list[Item]:
         if (not query.band or item.band == query.band)
         and (not query.reason or query.reason in {reason_kind(r) for r in item.reasons})
         and (not query.change or change_kind(item.change) == query.change)
+        and (not query.group or item.holdout == (query.group == "control"))
     ]
     key = SORTS[query.sort][0]
     # Ties keep rank order whichever way the column is sorted.
@@ -215,7 +222,7 @@ def csv_text(selected: list[Item]) -> str:
     """The selection as CSV, the published list's columns; formula-like text neutralised."""
     frame = pd.DataFrame(
         [asdict(item) | {"reasons": reasons_line(item.reasons)} for item in selected],
-        columns=["rank", "client", "risk", "band", "reasons", "change"],
+        columns=["rank", "client", "risk", "band", "reasons", "change", "holdout"],
     ).rename(columns={"client": ID_COLUMN, "risk": "probability", "band": "risk_band"})
     frame = frame.assign(**{c: neutralise(frame[c]) for c in (ID_COLUMN, "reasons")})
     text: str = frame.to_csv(index=False, columns=CSV_COLUMNS)
