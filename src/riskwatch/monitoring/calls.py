@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
-from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -36,16 +34,7 @@ class CallEffect:
         return self.comparisons[-1]
 
 
-@dataclass(frozen=True)
-class _Listed:
-    list_id: int
-    published_at: str
-    client: str
-    band: str
-    held_out: bool
-
-
-def _listed(store: Store) -> list[_Listed]:
+def _listed(store: Store) -> pd.DataFrame:
     """Every client of every list published with a control group (step 7 on)."""
     items, lists = call_list_items.c, call_lists.c
     query = (
@@ -57,69 +46,65 @@ def _listed(store: Store) -> list[_Listed]:
         .order_by(items.list_id, items.rank)
     )
     with store.begin() as conn:
-        return [
-            _Listed(int(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]))
-            for r in conn.execute(query)
-        ]
+        rows = [tuple(row) for row in conn.execute(query)]
+    frame = pd.DataFrame(rows, columns=["list_id", "published_at", ID_COLUMN, "band", "held_out"])
+    return frame.astype({ID_COLUMN: str, "published_at": str, "band": str, "held_out": bool})
 
 
-def _contact_times(store: Store, clients: set[str]) -> dict[str, list[str]]:
-    """Each listed client's recorded contacts, as sorted UTC times."""
-    found: dict[str, list[str]] = defaultdict(list)
-    query = sa.select(contacts.c[ID_COLUMN], contacts.c.contacted_at)
+def _contacts(store: Store) -> pd.DataFrame:
+    """Every recorded contact: client and time."""
     with store.begin() as conn:
-        for client, when in conn.execute(query):
-            if client in clients:
-                found[str(client)].append(str(when))
-    return {client: sorted(times) for client, times in found.items()}
+        rows = [
+            tuple(row)
+            for row in conn.execute(sa.select(contacts.c[ID_COLUMN], contacts.c.contacted_at))
+        ]
+    return pd.DataFrame(rows, columns=[ID_COLUMN, "contacted_at"]).astype(str)
 
 
-def _batch_starts(store: Store) -> dict[int, str]:
-    """When each ingested batch began to be ingested (the time its outcomes arrived)."""
-    return {batch.id: batch.started_at for batch in store.batches(status="ingested")}
-
-
-def _first_rows(master: pd.DataFrame, starts: dict[int, str]) -> pd.DataFrame:
-    """Master rows with the time their batch arrived, oldest first."""
-    rows = master.assign(arrived=master[BATCH_COLUMN].map(starts)).dropna(subset=["arrived"])
+def _arrivals(settings: Settings, store: Store, clients: pd.Series) -> pd.DataFrame:
+    """The listed clients' master rows with the time their batch arrived, oldest first."""
+    starts = {batch.id: batch.started_at for batch in store.batches(status="ingested")}
+    master = read_master(settings.output_folder_path, columns=[ID_COLUMN, TARGET, BATCH_COLUMN])
+    master = master.assign(**{ID_COLUMN: master[ID_COLUMN].astype(str)})
+    rows = master[master[ID_COLUMN].isin(set(clients))]
+    rows = rows.assign(arrived=rows[BATCH_COLUMN].map(starts)).dropna(subset=["arrived"])
     return rows.sort_values(["arrived", BATCH_COLUMN], kind="stable")
 
 
-def _outcome(item: _Listed, rows: pd.DataFrame | None, times: list[str]) -> Outcome | None:
-    """The client's outcome after the list: its row in the first later batch, if any yet."""
-    if rows is None:
-        return None
-    later = rows[rows["arrived"] > item.published_at]
-    if later.empty:
-        return None
-    arrived, left = str(later["arrived"].iloc[0]), int(later[TARGET].iloc[0]) == 1
-    # A contact after the list was published and before the outcome arrived.
-    first_after = bisect_right(times, item.published_at)
-    contacted = first_after < len(times) and times[first_after] <= arrived
-    return Outcome(item.band, item.held_out, contacted, left)
+def outcomes_of(listed: pd.DataFrame, rows: pd.DataFrame, called: pd.DataFrame) -> pd.DataFrame:
+    """Each listed client's outcome: its row in the first batch after the list (none yet: left
+    out), and whether a contact fell between the list's publication and that batch."""
+    later = listed.merge(rows[[ID_COLUMN, TARGET, "arrived"]], on=ID_COLUMN)
+    later = later[later["arrived"] > later["published_at"]]
+    known = later.drop_duplicates(["list_id", ID_COLUMN], keep="first")  # rows are oldest first
+    between = known.merge(called, on=ID_COLUMN)
+    between = between[
+        (between["contacted_at"] > between["published_at"])
+        & (between["contacted_at"] <= between["arrived"])
+    ]
+    contacted = set(zip(between["list_id"], between[ID_COLUMN], strict=True))
+    keys = zip(known["list_id"], known[ID_COLUMN], strict=True)
+    return known.assign(contacted=[key in contacted for key in keys])
 
 
 def call_effect(settings: Settings, store: Store) -> CallEffect:
     """Churn among held-out and contacted listed clients, by band, for every published list."""
     listed = _listed(store)
-    if not listed:
+    if listed.empty:
         return CallEffect(compare_by_band([], BANDS), 0, 0, 0, 0)
-    master = read_master(settings.output_folder_path, columns=[ID_COLUMN, TARGET, BATCH_COLUMN])
-    master = master[master[ID_COLUMN].astype(str).isin({item.client for item in listed})]
-    rows = _first_rows(
-        master.assign(**{ID_COLUMN: master[ID_COLUMN].astype(str)}), _batch_starts(store)
-    )
-    by_client = {str(client): group for client, group in rows.groupby(ID_COLUMN, sort=False)}
-    times = _contact_times(store, {item.client for item in listed})
-    outcomes: list[Outcome] = []
-    with_outcomes: set[int] = set()
-    for item in listed:
-        found = _outcome(item, by_client.get(item.client), times.get(item.client, []))
-        if found is not None:
-            outcomes.append(found)
-            with_outcomes.add(item.list_id)
-    lists = len({item.list_id for item in listed})
-    log.debug("call effect: %d of %d listed clients have an outcome", len(outcomes), len(listed))
+    rows = _arrivals(settings, store, listed[ID_COLUMN])
+    known = outcomes_of(listed, rows, _contacts(store))
+    outcomes = [
+        Outcome(str(band), bool(held), bool(contacted), int(left) == 1)
+        for band, held, contacted, left in zip(
+            known["band"], known["held_out"], known["contacted"], known[TARGET], strict=True
+        )
+    ]
+    log.debug("call effect: %d of %d listed clients have an outcome", len(known), len(listed))
     return CallEffect(
-        compare_by_band(outcomes, BANDS), lists, len(with_outcomes), len(listed), len(outcomes)
+        compare_by_band(outcomes, BANDS),
+        int(listed["list_id"].nunique()),
+        int(known["list_id"].nunique()),
+        len(listed),
+        len(known),
     )
