@@ -69,7 +69,7 @@ def test_a_saved_client_stays_in_the_released_drop_but_not_in_the_generated_one(
         generated = read(replayed / "drops" / name).set_index("corporation")["exited"]
         released = read(replayed / "sourcedata" / name).set_index("corporation")["exited"]
         assert (generated[clients] == 1).all() and (released[clients] == 0).all()
-        others = generated.index.difference(clients)
+        others = generated.index.difference(list(clients))
         assert generated[others].equals(released[others])
 
 
