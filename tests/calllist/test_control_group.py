@@ -102,3 +102,12 @@ def test_migration_step_7_adds_the_holdout_column_on_postgresql(
     with Store(postgres_url) as store:
         store.migrate()
     _check_step_7(dataclasses.replace(ws.settings, database_url=postgres_url), postgres_url)
+
+
+def test_a_list_from_before_the_control_group_marks_nobody(ws: Workspace) -> None:
+    with Store(ws.settings.database_url) as store:
+        publish(ws.settings, store)
+        with store.begin() as conn:  # as step 7 leaves a list published before it
+            conn.execute(call_list_items.update().values(holdout=None))
+        seen = build_call_list(ws.settings, store)
+    assert not seen.frame["holdout"].any()

@@ -113,7 +113,7 @@ def last_published(store: Store, path: Path) -> Previous | None:
     with store.begin() as conn:
         rows = [tuple(row) for row in conn.execute(query)]
     frame = pd.DataFrame(rows, columns=["rank", ID_COLUMN, "probability", HOLDOUT])
-    frame[HOLDOUT] = frame[HOLDOUT].fillna(False).astype(bool)
+    frame[HOLDOUT] = frame[HOLDOUT].eq(True)  # null (a list from before step 7): not held out
     return Previous(ListRef(found[0]["id"], found[0]["published_at"]), frame)
 
 
