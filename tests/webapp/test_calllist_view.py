@@ -103,5 +103,6 @@ def test_the_control_group_filter_keeps_the_held_out_or_the_clients_to_call() ->
     to_call = select(items, ListQuery.parse({"group": "to call"}))
     assert [item.client for item in to_call] == ["c2", "=c3", "c4", "c5"]
     assert ListQuery.parse({"group": "everyone"}).group == ""
-    rows = list(csv.DictReader(io.StringIO(csv_text(items))))
-    assert [row["holdout"] for row in rows] == ["True", "False", "False", "False", "False"]
+    # The download of the filtered view holds the control group only.
+    rows = list(csv.DictReader(io.StringIO(csv_text(select(items, control)))))
+    assert [row["corporation"] for row in rows] == ["a"]

@@ -24,7 +24,7 @@ CHANGES = ("new", "risk up", "risk down", "unchanged")
 PER_PAGE = (25, 50, 100, 200)
 # The control-group filter: the held-out clients (not to be called) or the clients to call.
 GROUPS = ("control", "to call")
-CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "holdout"]
+CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change"]
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def csv_text(selected: list[Item]) -> str:
     """The selection as CSV, the published list's columns; formula-like text neutralised."""
     frame = pd.DataFrame(
         [asdict(item) | {"reasons": reasons_line(item.reasons)} for item in selected],
-        columns=["rank", "client", "risk", "band", "reasons", "change", "holdout"],
+        columns=["rank", "client", "risk", "band", "reasons", "change"],
     ).rename(columns={"client": ID_COLUMN, "risk": "probability", "band": "risk_band"})
     frame = frame.assign(**{c: neutralise(frame[c]) for c in (ID_COLUMN, "reasons")})
     text: str = frame.to_csv(index=False, columns=CSV_COLUMNS)
