@@ -135,6 +135,13 @@ class Settings:
         "lastyear_activity, number_of_employees) or arithmetic over them with numbers, "
         "+ - * / and parentheses.",
     )
+    call_list_holdout_share: float = setting(
+        0.10,
+        "Share of each published call list held out as the control group, not to be called, so "
+        "the team can see what calls achieve (0: none); below 1.",
+        minimum=0.0,
+        maximum=1.0,
+    )
     decision_threshold: float = setting(
         0.5,
         "Risk at or above which a client is labelled as leaving (F1, precision, recall).",
@@ -322,6 +329,11 @@ def _resolve(settings: Settings, config_file: Path) -> Settings:
         check_value_expression(settings.call_list_value)
     except ValueError as exc:
         raise ConfigError(f"{config_file}: key 'call_list_value': {exc}") from exc
+    if settings.call_list_holdout_share >= 1.0:
+        raise ConfigError(
+            f"{config_file}: key 'call_list_holdout_share' ({settings.call_list_holdout_share}) "
+            "must be below 1: a list whose clients are all held out has nobody to call"
+        )
     if settings.risk_band_medium > settings.risk_band_high:
         raise ConfigError(
             f"{config_file}: key 'risk_band_medium' ({settings.risk_band_medium}) must not be "

@@ -15,7 +15,7 @@ from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.ingestion.master import read_master
 from riskwatch.model.registry import load_deployed
-from riskwatch.storage.store import Store
+from riskwatch.storage.store import Store, call_list_items
 
 from ..conftest import api_settings, copy_workspace, deployed_demo
 
@@ -176,3 +176,13 @@ def _call(client: str, when: str, outcome: str = "reached") -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def test_calllist_marks_the_published_lists_control_group(
+    client: TestClient, settings: Settings
+) -> None:
+    with Store(settings.database_url) as store:
+        kept = {row["corporation"]: row["holdout"] for row in store.rows(call_list_items)}
+    top = client.get("/calllist", params={"top": 10}).json()["top"]
+    assert {row["corporation"]: row["holdout"] for row in top} == kept
+    assert sum(row["holdout"] for row in top) == 1  # 10 % of the 10 listed

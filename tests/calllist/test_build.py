@@ -357,7 +357,7 @@ def test_call_list_ranks_the_top_clients_by_risk(ws: Workspace) -> None:
     path = ws.path / "reports" / "calllist.csv"
     assert result.path == str(path)
     written = read_call_list(ws.settings)
-    assert list(written.columns) == [*COLUMNS, "last_contacted_at", "last_outcome"]
+    assert list(written.columns) == [*COLUMNS, "last_contacted_at", "last_outcome", "holdout"]
     assert len(written) == ws.settings.call_list_capacity == 100
     assert written["rank"].tolist() == list(range(1, 101))
     assert written["probability"].is_monotonic_decreasing

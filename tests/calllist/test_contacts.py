@@ -28,7 +28,7 @@ def test_published_csv_and_list_carry_each_clients_last_contact(ws: Workspace) -
         )
         again = publish_call_list(ws.settings, store, build_call_list(ws.settings, store, 5))
     written = pd.read_csv(ws.settings.reports_path / "calllist.csv", dtype={"corporation": str})
-    assert list(written.columns) == [*CLASSIC, "last_contacted_at", "last_outcome"]
+    assert list(written.columns) == [*CLASSIC, "last_contacted_at", "last_outcome", "holdout"]
     assert written.loc[0, ["corporation", "last_contacted_at", "last_outcome"]].tolist() == [
         top,
         "2026-01-07T09:00:00.000000Z",

@@ -29,7 +29,7 @@ def call(client: str, when: str, outcome: str = "reached", **more: str) -> Conta
 def test_the_migration_adds_the_contacts_table_as_schema_version_6(store: Store) -> None:
     with store.engine.connect() as conn:
         version = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-    assert version == 6
+    assert version is not None and version >= 6  # later steps follow it
     assert "contacts" in sa.inspect(store.engine).get_table_names()
 
 

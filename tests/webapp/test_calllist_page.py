@@ -133,3 +133,22 @@ def test_without_javascript_the_filter_form_and_the_links_still_work(
     page.wait_for_url("**order=desc**")
     assert [row[1] for row in shown_rows(page)] == high[::-1][:50]
     screenshot("calllist-no-javascript", of=page)
+
+
+def test_the_control_group_is_marked_and_can_be_filtered(
+    server: Server, page: Any, screenshot: Any
+) -> None:
+    listed = published_rows(server.workspace)
+    held = [row["corporation"] for row in listed if row["holdout"]]
+    assert len(held) == round(0.1 * len(listed))
+    page.goto(f"{server.url}/app/calllist?per_page=200")
+    marked = [row[1] for row in shown_rows(page) if row[6] == "control group — do not call"]
+    assert marked == held
+    page.get_by_label("Control group").select_option("control")
+    page.wait_for_url("**group=control**")
+    assert [row[1] for row in shown_rows(page)] == held
+    screenshot("calllist-control-group")
+    page.get_by_label("Control group").select_option("to call")
+    page.wait_for_url("**group=to+call**")
+    shown = [row[1] for row in shown_rows(page)]
+    assert shown and not set(shown) & set(held)

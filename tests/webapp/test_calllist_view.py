@@ -93,3 +93,16 @@ def test_the_csv_neutralises_text_a_spreadsheet_would_run() -> None:
     assert [row["corporation"] for row in rows] == ["c1", "c2", "'=c3", "c4", "c5"]
     assert rows[0]["reasons"] == f"{IDLE}; {SMALL}"
     assert rows[1]["probability"] == "0.62"
+
+
+def test_the_control_group_filter_keeps_the_held_out_or_the_clients_to_call() -> None:
+    items = [Item(1, "a", 0.9, "high", [], "new", holdout=True), *ITEMS[1:]]
+    control = ListQuery.parse({"group": "control"})
+    assert [item.client for item in select(items, control)] == ["a"]
+    assert control.filtered() and control.link() == "?group=control"
+    to_call = select(items, ListQuery.parse({"group": "to call"}))
+    assert [item.client for item in to_call] == ["c2", "=c3", "c4", "c5"]
+    assert ListQuery.parse({"group": "everyone"}).group == ""
+    # The download of the filtered view holds the control group only.
+    rows = list(csv.DictReader(io.StringIO(csv_text(select(items, control)))))
+    assert [row["corporation"] for row in rows] == ["a"]

@@ -110,6 +110,10 @@ class CallListRow(BaseModel):
     expected_loss: float | None = Field(
         None, description="Risk times value, the rank's order, when ranked by value."
     )
+    holdout: bool = Field(
+        description="In the published list's control group: not to be called, so the team can "
+        "see what calls achieve (docs/control-group.md)."
+    )
 
 
 class ListRef(BaseModel):

@@ -11,6 +11,7 @@ import pandas as pd
 from riskwatch.calllist.published import (
     COLUMNS,
     CONTACT_COLUMNS,
+    HOLDOUT,
     ListRef,
     last_published,
     reasons_line,
@@ -38,7 +39,8 @@ class CallList:
 
     version: str
     clients: int
-    frame: pd.DataFrame  # COLUMNS, CONTACT_COLUMNS; reasons: a list of phrases for each client
+    # COLUMNS, CONTACT_COLUMNS, HOLDOUT; reasons: a list of phrases for each client
+    frame: pd.DataFrame
     path: str  # the managers' published list, reports/calllist.csv (this one once published)
     departed: int = 0  # clients who left in the newest data (earlier leavers are not counted)
     compared_with: ListRef | None = None  # the published list "change" is measured against
@@ -61,7 +63,7 @@ class CallList:
         return [
             f"{row['rank']:>4}. {row[ID_COLUMN]:<14} {row['probability']:6.1%} "
             f"{row['risk_band']:<6} {row['change']:<14} {reasons_line(row['reasons'])}"
-            f"{_contact_note(row)}"
+            f"{_contact_note(row)}{_holdout_note(row)}"
             for row in rows[:shown]
         ]
 
@@ -97,6 +99,7 @@ def _json_row(row: dict[Any, Any]) -> dict[Any, Any]:
             "probability": float(row["probability"]),
             "reasons": list(row["reasons"]),
             "previous_rank": None if pd.isna(previous) else int(previous),
+            HOLDOUT: bool(row.get(HOLDOUT, False)),
             "last_contact": {"contacted_at": when, "outcome": outcome}
             if isinstance(when, str)
             else None,
@@ -111,6 +114,11 @@ def _contact_note(row: dict[Any, Any]) -> str:
     return (
         f"  [last contact: {row['last_outcome']} on {when[:10]}]" if isinstance(when, str) else ""
     )
+
+
+def _holdout_note(row: dict[Any, Any]) -> str:
+    """The control-group mark, for a readable line; nothing for a client to call."""
+    return "  [control group: do not call]" if row.get(HOLDOUT) else ""
 
 
 def with_last_contacts(frame: pd.DataFrame, last: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -226,6 +234,9 @@ def build_call_list(
     listed = compare(ranked, previous.frame if previous else None)
     listed = listed[[*COLUMNS, *value_columns(listed)]]
     listed = with_last_contacts(listed, last_contacts(store, set(listed[ID_COLUMN])))
+    # A look marks the control group of the list the managers have; publishing draws a new one.
+    control = set(previous.frame[ID_COLUMN][previous.frame[HOLDOUT]]) if previous else set()
+    listed[HOLDOUT] = listed[ID_COLUMN].isin(control)
     ref = previous.ref if previous else None
     return CallList(deployed.version, len(records), listed, str(path), departed, ref)
 
@@ -250,5 +261,6 @@ def publish_call_list(
         "departed": call_list.departed,
     }
     path = settings.reports_path / CALL_LIST
-    ref = record(store, call_list.frame, path, list_values=values)
-    return replace(call_list, path=str(path), published=ref)
+    share = settings.call_list_holdout_share
+    ref, frame = record(store, call_list.frame, path, list_values=values, share=share)
+    return replace(call_list, frame=frame, path=str(path), published=ref)

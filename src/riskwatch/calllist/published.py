@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from riskwatch.calllist.holdout import held_out
 from riskwatch.calllist.value import value_columns
 from riskwatch.ingestion.quarantine import neutralise
 from riskwatch.schema import ID_COLUMN
@@ -21,6 +22,7 @@ from riskwatch.storage.store import Store, call_list_items, call_lists
 COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "previous_rank"]
 # Each client's last contact from the ledger (empty when never contacted), after the classic ones.
 CONTACT_COLUMNS = ["last_contacted_at", "last_outcome"]
+HOLDOUT = "holdout"  # true: in the control group, not to be called (docs/control-group.md)
 SEPARATOR = "; "  # between a client's reasons on one line (the CSV, the report, the terminal)
 
 
@@ -49,11 +51,19 @@ def reasons_line(words: list[str]) -> str:
     return SEPARATOR.join(words)
 
 
+def with_holdout(frame: pd.DataFrame, share: float, seed: str) -> pd.DataFrame:
+    """The list with its control group marked: share of its clients, chosen by the seed."""
+    chosen = held_out([str(client) for client in frame[ID_COLUMN]], share, seed)
+    return frame.assign(**{HOLDOUT: pd.Series(chosen, index=frame.index, dtype=bool)})
+
+
 def record(
-    store: Store, frame: pd.DataFrame, path: Path, *, list_values: dict[str, Any]
-) -> ListRef:
-    """Keep the list in the database and write it to path, both or neither; its reference."""
+    store: Store, frame: pd.DataFrame, path: Path, *, list_values: dict[str, Any], share: float
+) -> tuple[ListRef, pd.DataFrame]:
+    """Keep the list in the database and write it to path, both or neither, with its control
+    group drawn (seeded by the publication time, so it is fixed for the list's lifetime)."""
     published_at = utcnow()
+    frame = with_holdout(frame, share, published_at)
     items = [
         {
             "rank": int(row["rank"]),
@@ -63,6 +73,7 @@ def record(
             "reasons": json.dumps(list(row["reasons"])),
             "change": str(row["change"]),
             "previous_rank": None if pd.isna(row["previous_rank"]) else int(row["previous_rank"]),
+            HOLDOUT: bool(row[HOLDOUT]),
         }
         for row in frame.to_dict(orient="records")
     ]
@@ -75,7 +86,7 @@ def record(
             conn.execute(call_list_items.insert(), [item | {"list_id": key[0]} for item in items])
         # Written last, inside the transaction: if the file cannot be replaced, nothing is kept.
         write_csv(frame, path)
-    return ListRef(int(key[0]), published_at)
+    return ListRef(int(key[0]), published_at), frame
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -84,8 +95,14 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     shown = shown.assign(**{c: neutralise(shown[c]) for c in (ID_COLUMN, "reasons")})
     # A frame built before the ledger existed has no contact columns: nobody was called.
     shown = shown.assign(**{c: shown.get(c) for c in CONTACT_COLUMNS})
+    shown = shown.assign(**{HOLDOUT: shown.get(HOLDOUT, False)})
     with atomic_path(path) as temporary:
-        columns = [*COLUMNS, *CONTACT_COLUMNS, *value_columns(shown)]  # value: when ranked by it
+        columns = [
+            *COLUMNS,
+            *CONTACT_COLUMNS,
+            HOLDOUT,
+            *value_columns(shown),
+        ]  # value: when ranked by it
         shown.to_csv(temporary, index=False, columns=columns)
 
 
@@ -94,16 +111,16 @@ def last_published(store: Store, path: Path) -> Previous | None:
     found = store.rows(call_lists, newest_first=True, limit=1)
     if not found:
         return _from_file(path)
+    items = call_list_items.c
     query = (
-        sa.select(
-            call_list_items.c.rank, call_list_items.c[ID_COLUMN], call_list_items.c.probability
-        )
-        .where(call_list_items.c.list_id == found[0]["id"])
-        .order_by(call_list_items.c.rank)
+        sa.select(items.rank, items[ID_COLUMN], items.probability, items[HOLDOUT])
+        .where(items.list_id == found[0]["id"])
+        .order_by(items.rank)
     )
     with store.begin() as conn:
         rows = [tuple(row) for row in conn.execute(query)]
-    frame = pd.DataFrame(rows, columns=["rank", ID_COLUMN, "probability"])
+    frame = pd.DataFrame(rows, columns=["rank", ID_COLUMN, "probability", HOLDOUT])
+    frame[HOLDOUT] = frame[HOLDOUT].eq(True)  # null (a list from before step 7): not held out
     return Previous(ListRef(found[0]["id"], found[0]["published_at"]), frame)
 
 
@@ -118,6 +135,7 @@ def _from_file(path: Path) -> Previous | None:
         return None
     previous["probability"] = pd.to_numeric(previous["probability"], errors="coerce")
     previous["rank"] = pd.to_numeric(previous["rank"], errors="coerce")
+    previous[HOLDOUT] = previous.get(HOLDOUT, pd.Series("", index=previous.index)).eq("True")
     # Undo neutralise(): only a quote it added, before a formula character.
     previous[ID_COLUMN] = previous[ID_COLUMN].str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
     when = modified.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from riskwatch.config import Settings
+from riskwatch.demo.calls import call_the_list
 from riskwatch.demo.workspace import demo_months, release_month
 from riskwatch.fullprocess.cycle import run_cycle
 from riskwatch.fullprocess.result import CycleResult
+from riskwatch.storage import open_store
 
 
 def replay_demo(
@@ -16,11 +18,12 @@ def replay_demo(
     months: int | None = None,
     on_cycle: Callable[[int, CycleResult], None] | None = None,
 ) -> list[CycleResult]:
-    """One cycle per monthly drop of a demo workspace; the report is built on the last one
-    (each earlier report would be replaced at once). Stops at a failed cycle."""
+    """One cycle per monthly drop of a demo workspace, each followed by the managers' calls to
+    the list it published; the report is built on the last one (each earlier report would be
+    replaced at once). Stops at a failed cycle."""
     total = demo_months(settings.workspace)
     last = total if months is None else min(months, total)
-    results = []
+    results, played = [], None
     for month in range(1, last + 1):
         release_month(settings.workspace, month)
         result = run_cycle(settings, trigger="replay", report=month == last)
@@ -29,4 +32,6 @@ def replay_demo(
             on_cycle(month, result)
         if result.error:
             break
+        with open_store(settings) as store:
+            played = call_the_list(settings.workspace, store, month, played)
     return results

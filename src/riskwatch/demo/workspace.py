@@ -11,15 +11,16 @@ docstring documents the model.  This module writes it to disk::
     source.db                SQLite table ``client_activity`` with the released months
     truth/truth.json         scenario, drift month, exit rate by month and the true rule
     truth/probabilities.csv  true exit probability of every row (month 0 = holdout)
+    truth/calls.csv          whom the demo's managers called and reached (see demo/calls.py)
 
-:func:`release_month` then makes one more drop visible in ``sourcedata`` and ``source.db``.
+:func:`release_month` then makes one more drop visible in ``sourcedata`` and ``source.db``,
+with the effect of the calls made on the list before (a reached client may stay).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import filecmp
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from typing import TextIO
 import pandas as pd
 
 from riskwatch.demo import portfolio as demodata
+from riskwatch.demo.calls import CALLS, with_calls
 from riskwatch.demo.portfolio import COLUMNS, HOLDOUT_ROWS, PROBABILITY_COLUMN
 
 SCENARIOS = demodata.SCENARIOS
@@ -143,6 +145,9 @@ def _write_truth(summary: DemoSummary, seed: int, rates: list[float]) -> None:
         "exit_rate_by_month": [round(rate, 6) for rate in rates],
         "rule": {"before": description["before"], "after": description["after"]},
         "change": description["change"],
+        # A call reaches a client with reach_rate; a reached client who would leave stays
+        # with probability save_share: P(leave | reached) = p x (1 - save_share).
+        "calls": dict(CALLS),
     }
     path = summary.workspace / "truth" / "truth.json"
     path.write_text(json.dumps(truth, indent=2) + "\n")
@@ -240,7 +245,8 @@ def demo_months(workspace: Path) -> int:
 
 
 def release_month(workspace: Path, month: int) -> Path:
-    """Make drop ``month`` visible in ``sourcedata`` and ``source.db``; return the copied file."""
+    """Make drop ``month`` visible in ``sourcedata`` and ``source.db``, with the calls' effect
+    (drops/ stays as generated); return the released file."""
     months = demo_months(workspace)
     if not 1 <= month <= months:
         raise ValueError(f"month must be between 1 and {months}, got {month}")
@@ -248,14 +254,16 @@ def release_month(workspace: Path, month: int) -> Path:
     folder = workspace / "sourcedata"
     folder.mkdir(exist_ok=True)
     target = folder / drop.name
-    if not (target.exists() and filecmp.cmp(drop, target, shallow=False)):
-        _copy_atomically(drop, target)
-    _append_month(workspace / SOURCE_DB, month, drop)
+    text = with_calls(workspace, month, drop.read_text())
+    if not (target.exists() and target.read_text() == text):
+        _write_atomically(drop, target, text)
+    _append_month(workspace / SOURCE_DB, month, target)
     return target
 
 
-def _copy_atomically(drop: Path, target: Path) -> None:
-    """Copy ``drop`` to ``target`` so that ``target`` never exists half-written."""
+def _write_atomically(drop: Path, target: Path, text: str) -> None:
+    """Write ``text`` (the drop as released) to ``target`` so that it never exists
+    half-written."""
     folder = target.parent
     # A hidden temp file in the same folder, then an atomic rename: a watcher never sees a
     # half-written CSV.
@@ -263,7 +271,7 @@ def _copy_atomically(drop: Path, target: Path) -> None:
     temporary = Path(name)
     try:
         os.close(handle)
-        shutil.copyfile(drop, temporary)
+        temporary.write_text(text)
         # mkstemp creates the file readable by its owner only; give it the drop's permissions.
         shutil.copymode(drop, temporary)
         temporary.replace(target)

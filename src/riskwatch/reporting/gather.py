@@ -30,6 +30,7 @@ from riskwatch.model.registry import (
     load_verified,
     read_deployment,
 )
+from riskwatch.monitoring.calls import CallEffect, call_effect
 from riskwatch.monitoring.evidence import (
     Holdout,
     Newest,
@@ -100,6 +101,7 @@ class Facts:
     deployments: list[dict[str, Any]]  # every deployment and rollback, oldest first
     cycles: list[dict[str, Any]]  # recent cycles, oldest first: their evaluate steps' checks
     quarantined: list[dict[str, Any]]  # the newest batches' quarantined rows: count, why, file
+    calls: CallEffect  # the control group's comparison: what calls achieve
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def gather(settings: Settings, store: Store, given: Given | None = None) -> Fact
         deployments=store.rows(deployments),
         cycles=store.rows(cycles, newest_first=True, limit=HISTORY_LIMIT)[::-1],
         quarantined=quarantined_in(settings, new_batches or ingested[-1:]),
+        calls=call_effect(settings, store),
     )
 
 

@@ -10,6 +10,7 @@ from riskwatch.calllist.published import reasons_line
 from riskwatch.config import Settings
 from riskwatch.monitoring.evidence import Newest
 from riskwatch.monitoring.verdict import DriftCheck
+from riskwatch.reporting.calls import calls_lines, calls_rows
 from riskwatch.reporting.changes import changes
 from riskwatch.reporting.details import when
 from riskwatch.reporting.gather import Facts
@@ -36,6 +37,8 @@ class ManagerSummary:
     call_list_path: str
     top: list[dict[str, Any]] = field(default_factory=list)
     top_note: str = ""
+    calls: list[str] = field(default_factory=list)  # what calls achieve, in sentences
+    calls_rows: list[dict[str, Any]] = field(default_factory=list)  # by band, then all
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready values."""
@@ -51,7 +54,8 @@ class ManagerSummary:
                 f"  {row['rank']:>3}. {row['client']:<14} {row['risk']:>6} {row['band']:<6} "
                 f"{row['change']:<16} {row['reasons']}"
             )
-        return "\n".join([*lines, *([self.top_note] if self.top_note else [])])
+        lines += [self.top_note] if self.top_note else []
+        return "\n".join([*lines, "", "What calls achieve:", *(f"  {c}" for c in self.calls)])
 
     def call_first(self) -> str:
         """The heading of the top of the call list."""
@@ -178,4 +182,6 @@ def summarise(facts: Facts, settings: Settings) -> ManagerSummary:
         call_list_path=facts.call_list.path,
         top=top,
         top_note=_top_note(len(top), skipped, facts.call_list.path),
+        calls=calls_lines(facts.calls),
+        calls_rows=calls_rows(facts.calls) if facts.calls.lists else [],
     )

@@ -87,6 +87,14 @@ def _create_contacts(conn: Connection) -> None:
     contacts.create(conn, checkfirst=True)
 
 
+def _add_holdout(conn: Connection) -> None:
+    # Step 5 may just have created the table with the column (a new database): add it only when
+    # missing. Older lists keep null: they had no control group.
+    present = {column["name"] for column in sa.inspect(conn).get_columns("call_list_items")}
+    if "holdout" not in present:
+        conn.execute(sa.text("ALTER TABLE call_list_items ADD COLUMN holdout BOOLEAN"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_batches,
     _create_model_records,
@@ -94,6 +102,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_cycles,
     _create_call_lists,
     _create_contacts,
+    _add_holdout,
 ]
 
 

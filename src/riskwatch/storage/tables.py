@@ -135,6 +135,8 @@ call_list_items = sa.Table(
     sa.Column("reasons", sa.Text, nullable=False),  # a JSON list of phrases
     sa.Column("change", sa.String(64), nullable=False),  # since the list published before
     sa.Column("previous_rank", sa.Integer),
+    # In the list's control group (not to be called); null on lists published before step 7.
+    sa.Column("holdout", sa.Boolean),
 )
 
 # Columns holding JSON documents, encoded on write and decoded on read by add() and rows().

@@ -26,6 +26,8 @@ PER_PAGE = (25, 50, 100, 200)
 # The contact-status filter: never contacted, contacted at all, or by the last call's outcome.
 CONTACTED = ("none", "any", *OUTCOMES)
 OUTCOME_CHOICES = [(outcome, outcome.replace("_", " ")) for outcome in OUTCOMES]  # (value, label)
+# The control-group filter: the held-out clients (not to be called) or the clients to call.
+GROUPS = ("control", "to call")
 CSV_COLUMNS = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change"]
 
 
@@ -47,6 +49,8 @@ class Item:
     def contact_status(self) -> str:
         """none when never contacted, else the last call's outcome."""
         return self.last_outcome or "none"
+
+    holdout: bool = False  # in the list's control group: not to be called
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class ListQuery:
     reason: str = ""
     change: str = ""
     contact: str = ""  # CONTACTED
-    # The control-group filter joins here.
+    group: str = ""  # "control" or "to call" (GROUPS); empty: both
     sort: str = "rank"
     order: str = "asc"
     page: int = 1
@@ -121,6 +125,7 @@ class ListQuery:
             reason=params.get("reason", "").strip()[:200],
             change=_one_of(params.get("change", ""), CHANGES),
             contact=_one_of(params.get("contact", ""), CONTACTED),
+            group=_one_of(params.get("group", ""), GROUPS),
             sort=sort,
             order=order if order in ("asc", "desc") else SORTS[sort][1],
             page=max(1, _number(params.get("page"), 1)),
@@ -145,7 +150,7 @@ class ListQuery:
 
     def filtered(self) -> bool:
         """Whether any filter is set."""
-        return bool(self.band or self.reason or self.change or self.contact)
+        return bool(self.band or self.reason or self.change or self.contact or self.group)
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
@@ -182,6 +187,7 @@ def read_published(store: Store) -> Published | None:
             change=str(row["change"]),
             last_contacted_at=(last.get(str(row[ID_COLUMN])) or {}).get("contacted_at"),
             last_outcome=(last.get(str(row[ID_COLUMN])) or {}).get("outcome"),
+            holdout=bool(row["holdout"]),
         )
         for row in rows
     ]
@@ -209,6 +215,7 @@ def select(items: list[Item], query: ListQuery) -> list[Item]:
         and (not query.reason or query.reason in {reason_kind(r) for r in item.reasons})
         and (not query.change or change_kind(item.change) == query.change)
         and contact_matches(item, query.contact)
+        and (not query.group or item.holdout == (query.group == "control"))
     ]
     key = SORTS[query.sort][0]
     # Ties keep rank order whichever way the column is sorted.

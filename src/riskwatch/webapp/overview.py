@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from riskwatch.model.registry import Deployed, read_deployment
+from riskwatch.monitoring.calls import call_effect
+from riskwatch.reporting.calls import calls_lines, calls_rows
 from riskwatch.storage.store import Store, call_list_items, call_lists, deployments
 from riskwatch.webapp.charts import epoch, line_chart
 from riskwatch.webapp.ledger import CycleView, cycle_views, excluded_words
@@ -50,7 +52,14 @@ def overview_view(sources: Sources) -> dict[str, Any]:
         "drift": drift_rows(evaluated),
         "drift_chart": drift_chart(evaluated),
         "features": [(name, _plain(name)) for name in _features(evaluated)],
+        "calls": _calls(sources),
     }
+
+
+def _calls(sources: Sources) -> dict[str, Any]:
+    """What calls achieve: the control group's comparison, in sentences and by band."""
+    effect = call_effect(sources.settings, sources.store())
+    return {"lines": calls_lines(effect), "rows": calls_rows(effect) if effect.lists else []}
 
 
 def _verdict(store: Store, history: list[CycleView], deployed: Deployed | None) -> Verdict:
