@@ -194,3 +194,11 @@ def shown_rows(page: Any) -> list[list[str]]:
         "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
     )
     return rows
+
+
+def settled(page: Any) -> None:
+    """Wait until htmx has swapped and settled its answer: the address is pushed before the new
+    table replaces the old one, and a change made on the old form in between is lost."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )

@@ -19,7 +19,7 @@ from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.storage.store import Store
 
 from ..conftest import RISKWATCH, clean_env, workspace_settings
-from .conftest import Server, shown_rows
+from .conftest import Server, settled, shown_rows
 from .pages_fixtures import TOKEN, serve
 
 CONTACT = 6  # the "Last contact" column's index in a row's cells
@@ -150,6 +150,7 @@ def test_the_contact_filter_keeps_rows_by_their_last_call(
         page.locator(f"tr#row-{rank}.recorded").wait_for()
     page.get_by_label("Contact").select_option("any")
     page.wait_for_url("**contact=any**")
+    settled(page)
     page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     contacted = shown_rows(page)
     assert {r[0] for r in contacted} >= {"2", "3"}
@@ -157,10 +158,14 @@ def test_the_contact_filter_keeps_rows_by_their_last_call(
     screenshot("calllist-filter-contacted")
     page.get_by_label("Contact").select_option("lost")
     page.wait_for_url("**contact=lost**")
+    settled(page)
     page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     assert [r[0] for r in shown_rows(page)] == ["2"]
-    page.get_by_label("Contact").select_option("none")
-    page.wait_for_url("**contact=none**")
+    # The table's answer is awaited, not only the address: htmx pushes it as the swap lands.
+    with page.expect_response(lambda answer: "contact=none" in answer.url):
+        page.get_by_label("Contact").select_option("none")
+    page.wait_for_url("**contact=none**", wait_until="commit")
+    settled(page)
     page.wait_for_load_state("networkidle")  # the table swapped in, not only the address
     never = shown_rows(page)
     assert never and all(r[CONTACT] == "never" for r in never)

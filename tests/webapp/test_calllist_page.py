@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from .conftest import Server, published_rows, shown_rows
+from .conftest import Server, published_rows, settled, shown_rows
 
 
 def percent(risk: float) -> str:
@@ -38,11 +38,13 @@ def test_the_call_list_page_shows_the_published_list_page_by_page(
     page.evaluate("window.notReloaded = true")  # gone if the page were loaded anew
     page.get_by_role("link", name="Next").click()
     page.wait_for_url("**/app/calllist?page=2")
+    settled(page)
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the table in place
     assert [row[0] for row in shown_rows(page)] == [str(n) for n in range(51, 101)]
     assert page.get_by_role("heading", level=1).count() == 1  # the part, not a page in a page
     page.go_back()
     page.wait_for_url("**/app/calllist")
+    settled(page)
     assert shown_rows(page)[0][0] == "1"
 
 
@@ -53,14 +55,17 @@ def test_sorting_by_a_column_header_orders_the_rows_and_a_second_click_reverses_
     page.goto(f"{server.url}/app/calllist?per_page=100")
     header(page, "Client").click()
     page.wait_for_url("**/app/calllist?sort=client&per_page=100")
+    settled(page)
     by_name = sorted(row["corporation"] for row in listed)
     assert [row[1] for row in shown_rows(page)] == by_name
     assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "ascending"
     header(page, "Client").click()
     page.wait_for_url("**order=desc**")
+    settled(page)
     assert [row[1] for row in shown_rows(page)] == by_name[::-1]
     header(page, "Risk").click()
     page.wait_for_url("**sort=risk**")
+    settled(page)
     risks = [row["probability"] for row in listed]
     assert [row[2] for row in shown_rows(page)] == [percent(r) for r in sorted(risks)[::-1]]
 
@@ -70,14 +75,17 @@ def test_filters_keep_only_the_rows_that_match(server: Server, page: Any) -> Non
     page.goto(f"{server.url}/app/calllist")
     page.get_by_label("Band").select_option("medium")
     page.wait_for_url("**band=medium**")
+    settled(page)
     medium = [row["corporation"] for row in listed if row["risk_band"] == "medium"]
     assert [row[1] for row in shown_rows(page)] == medium[:50]
     assert f"of {len(medium)} matching the filters" in page.get_by_role("status").inner_text()
 
     page.get_by_label("Band").select_option("")
     page.wait_for_url("**/app/calllist")
+    settled(page)
     page.get_by_label("Reason").select_option("a small company")
     page.wait_for_url("**reason=a+small+company**")
+    settled(page)
     small = [
         row["corporation"]
         for row in listed
@@ -89,8 +97,11 @@ def test_filters_keep_only_the_rows_that_match(server: Server, page: Any) -> Non
     assert "a small company" in options and not any("(" in option for option in options)
 
     page.get_by_label("Reason").select_option("")
+    page.wait_for_url("**/app/calllist")
+    settled(page)  # each change reloads the table and its form: the next one waits for it
     page.get_by_label("Change").select_option("new")
     page.wait_for_url("**/app/calllist?change=new")
+    settled(page)
     new = [row["corporation"] for row in listed if row["change"] == "new"]
     assert [row[1] for row in shown_rows(page)] == new[:50]
     assert all(row[5] == "new" for row in shown_rows(page))
@@ -127,10 +138,12 @@ def test_without_javascript_the_filter_form_and_the_links_still_work(
     page.get_by_label("Band").select_option("high")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**/app/calllist?band=high**")
+    settled(page)
     high = [row["corporation"] for row in listed if row["risk_band"] == "high"]
     assert [row[1] for row in shown_rows(page)] == high[:50]
     header(page, "Rank").click()
     page.wait_for_url("**order=desc**")
+    settled(page)
     assert [row[1] for row in shown_rows(page)] == high[::-1][:50]
     screenshot("calllist-no-javascript", of=page)
 
@@ -146,9 +159,11 @@ def test_the_control_group_is_marked_and_can_be_filtered(
     assert marked == held
     page.get_by_label("Control group").select_option("control")
     page.wait_for_url("**group=control**")
+    settled(page)
     assert [row[1] for row in shown_rows(page)] == held
     screenshot("calllist-control-group")
     page.get_by_label("Control group").select_option("to call")
     page.wait_for_url("**group=to+call**")
+    settled(page)
     shown = [row[1] for row in shown_rows(page)]
     assert shown and not set(shown) & set(held)
