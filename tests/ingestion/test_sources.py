@@ -29,6 +29,7 @@ def test_the_settings_choose_the_source_and_its_key(workspace: Path) -> None:
 def test_a_url_keeps_its_user_but_not_its_password() -> None:
     assert redact("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
     assert redact("sqlite:///x.db") == "sqlite:///x.db"
+    assert redact("postgresql://u:p@ss@h:5432/db?x=a@b") == "postgresql://u:***@h:5432/db?x=a@b"
 
 
 def test_store_migrations_are_ordered_and_idempotent(tmp_path: Path) -> None:

@@ -107,4 +107,5 @@ def store_for(settings: Settings, store: Store | None) -> Iterator[Store]:
 
 def redact(url: str) -> str:
     """A URL without its password, fit for records and messages."""
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+    # Greedy up to the last "@" before the path: a raw "@" in a password must not leak its tail.
+    return re.sub(r"(//[^:/@]+):[^/?#]*@", r"\1:***@", url)
