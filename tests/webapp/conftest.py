@@ -16,7 +16,10 @@ import sqlalchemy as sa
 from riskwatch.storage.store import Store, call_list_items, call_lists
 
 from ..conftest import deployed_demo, workspace_settings
-from .pages_fixtures import Server, serve
+from .pages_fixtures import Server, cycled_workspace, pages_server, serve
+
+# The cycled demo's fixtures, here so that every module shares one session's server.
+__all__ = ["cycled_workspace", "pages_server"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and nothing of the browser's own that would call out (updates, safe browsing...).
