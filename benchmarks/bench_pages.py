@@ -21,16 +21,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+import sqlalchemy as sa
 from bench_api import BIN, HOST, SERVER_TIMING, free_port, percentile, server
 from common import Aim, footer, heading, print_aims
 
 from riskwatch.config import load_settings
 from riskwatch.demo.replay import replay_demo
 from riskwatch.demo.workspace import create_demo
+from riskwatch.schema import ID_COLUMN
 
 CLIENTS = 10_000
-PAGES = ("/app/", "/app/models", "/app/cycles", "/app/data", "/app/calllist")
+PAGES = ("/app/", "/app/calllist", "/app/models", "/app/cycles", "/app/data", "/app/signin")
 FLOOR = "/health"
 AIM_MS = 200.0  # each page's server time (median)
 
@@ -57,6 +60,20 @@ def replayed_demo(folder: Path, months: int) -> Path:
     )
     replay_demo(load_settings(folder / "riskwatch.toml", env={}))
     return folder
+
+
+def first_listed(workspace: Path) -> str:
+    """The client page of the newest published list's first client."""
+    from riskwatch.storage.store import Store, call_list_items, call_lists  # noqa: PLC0415
+
+    settings = load_settings(workspace / "riskwatch.toml", env={})
+    with Store(settings.database_url) as store:
+        newest = store.rows(call_lists, newest_first=True, limit=1)[0]["id"]
+        items = call_list_items.c
+        query = sa.select(items[ID_COLUMN]).where(items.list_id == newest, items.rank == 1)
+        with store.begin() as conn:
+            client = str(conn.execute(query).scalar_one())
+    return f"/app/clients/{quote(client)}"
 
 
 def measure(port: int, path: str, *, requests: int, warmup: int) -> Timings:
@@ -128,7 +145,8 @@ def main() -> int:
         command = [str(BIN / "riskwatch"), "--config", str(config), "serve", "--port", str(port)]
         with server("riskwatch", command, port, log, args):
             floor = measure(port, FLOOR, requests=args.requests, warmup=args.warmup)
-            pages = [measure(port, p, requests=args.requests, warmup=args.warmup) for p in PAGES]
+            paths = [*PAGES, first_listed(workspace)]
+            pages = [measure(port, p, requests=args.requests, warmup=args.warmup) for p in paths]
     source = "given" if args.workspace else f"{args.months} months replayed in {built:.0f} s"
     print(
         f"The {CLIENTS:,}-client demo ({source}); {args.requests} requests a path after "

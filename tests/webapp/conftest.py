@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2
 import pytest
 import sqlalchemy as sa
 
 from riskwatch.storage.store import Store, call_list_items, call_lists
 
-from ..conftest import (
-    OFFLINE_INDEX,
-    RISKWATCH,
-    clean_env,
-    deployed_demo,
-    free_port,
-    workspace_settings,
-)
+from ..conftest import deployed_demo, workspace_settings
+from .pages_fixtures import Server, cycled_workspace, pages_server, serve
+
+# The cycled demo's fixtures, here so that every module shares one session's server.
+__all__ = ["cycled_workspace", "pages_server"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and nothing of the browser's own that would call out (updates, safe browsing...).
@@ -39,15 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
-STARTUP_SECONDS = 180  # a loaded 2-core machine takes long to import the model stack
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running `riskwatch serve`: its address and the workspace it serves."""
-
-    url: str
-    workspace: Path
 
 
 def publish_lists(path: Path) -> None:
@@ -76,35 +59,9 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(demo_workspace: Path) -> Iterator[Server]:
-    """`riskwatch serve` on a free port of 127.0.0.1, stopped with Ctrl-C at the end."""
-    port, config = free_port(), demo_workspace / "riskwatch.toml"
-    command = [str(RISKWATCH), "--config", str(config), "serve", "--port", str(port)]
-    log = demo_workspace / "serve.log"
-    environment = clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX)
-    with (
-        log.open("wb") as output,
-        subprocess.Popen(command, env=environment, stderr=output) as proc,
-    ):
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, proc, log)
-            yield Server(url, demo_workspace)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=30)
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"riskwatch serve stopped:\n{log.read_text(errors='replace')}"
-        try:
-            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            time.sleep(0.1)
-    shown = log.read_text(errors="replace")
-    pytest.fail(f"riskwatch serve did not answer within {STARTUP_SECONDS} s:\n{shown}")
+    """`riskwatch serve` over the demo workspace on a free port of 127.0.0.1."""
+    with serve(demo_workspace) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

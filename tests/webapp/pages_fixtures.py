@@ -1,27 +1,39 @@
 """Fixtures of the overview, models, cycles and data pages' tests: a demo workspace that ran
 cycles (with drift, a quarantined file and bad rows, and a version deployed by hand so that
-production can roll back), served by a real `riskwatch serve` with an API token."""
+production can roll back), served by a real `riskwatch serve` with an API token; and serve(),
+which every page test's server runs through."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from ..conftest import OFFLINE_INDEX, RISKWATCH, clean_env, free_port, workspace_settings
-from .conftest import Server, _wait_until_up
 
 TOKEN = "pages-test-token-0123456789"
+STARTUP_SECONDS = 180  # a loaded 2-core machine takes long to import the model stack
 BAD_ROWS = (
     "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\n"
     "good000001,10,100,5,0\n"
     "bad000001,10,100,5,7\n"
     "bad000002,-3,100,5,0\n"
 )
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running `riskwatch serve`: its address and the workspace it serves."""
+
+    url: str
+    workspace: Path
 
 
 def cycled_demo(path: Path) -> Path:
@@ -59,11 +71,25 @@ def serve(workspace: Path, **env: str) -> Iterator[Server]:
     ):
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(url, proc, log)
+            wait_until_up(url, proc, log)
             yield Server(url, workspace)
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server answers /health; fail with its log when it stops or is slow."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"riskwatch serve stopped:\n{log.read_text(errors='replace')}"
+        try:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            time.sleep(0.1)
+    shown = log.read_text(errors="replace")
+    pytest.fail(f"riskwatch serve did not answer within {STARTUP_SECONDS} s:\n{shown}")
 
 
 @pytest.fixture(scope="session")

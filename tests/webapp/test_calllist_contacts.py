@@ -19,8 +19,8 @@ from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.storage.store import Store
 
 from ..conftest import RISKWATCH, clean_env, workspace_settings
-from .conftest import Server, settled, shown_rows
-from .pages_fixtures import TOKEN, serve
+from .conftest import settled, shown_rows
+from .pages_fixtures import TOKEN, Server, serve
 
 CONTACT = 6  # the "Last contact" column's index in a row's cells
 
@@ -47,6 +47,29 @@ def row_of(page: Any, rank: int) -> Any:
     return page.locator(f"table.list tbody tr#row-{rank}")
 
 
+def open_form(row: Any) -> None:
+    """Unfold a row's form (it is folded so that the table fits the screen)."""
+    row.get_by_text("Record a call", exact=True).click()
+
+
+def wider_than_the_screen(page: Any) -> list[str]:
+    """What scrolls sideways: the document, or any element inside the main part."""
+    found: list[str] = page.evaluate(
+        """() => {
+          const wide = [];
+          const root = document.documentElement;
+          if (root.scrollWidth > window.innerWidth) wide.push(`document ${root.scrollWidth}px`);
+          for (const el of document.querySelectorAll("main *")) {
+            const style = getComputedStyle(el);
+            if (["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth)
+              wide.push(`${el.tagName}.${el.className} ${el.scrollWidth}px`);
+          }
+          return wide;
+        }"""
+    )
+    return found
+
+
 def api_contacts(server: Server) -> list[dict[str, Any]]:
     answer = httpx2.get(
         f"{server.url}/contacts", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
@@ -64,6 +87,7 @@ def test_a_call_recorded_on_a_row_shows_in_place_and_is_kept(
     client = row.locator("th").inner_text()
     assert row.locator("td.last-contact").inner_text() == "never"
     address = page.url
+    open_form(row)
     row.get_by_label(f"Outcome of the call to {client}").select_option("saved")
     row.get_by_label(f"Note on the call to {client}").fill("agreed to stay a year")
     row.get_by_role("button", name="Record").click()
@@ -92,6 +116,30 @@ def test_a_call_recorded_on_a_row_shows_in_place_and_is_kept(
     assert client in {c["corporation"] for c in json.loads(listed.stdout)["contacts"]}
 
 
+def test_the_call_list_fits_a_1280_px_screen_and_a_call_still_records_in_place(
+    token_server: Server, page: Any
+) -> None:
+    sign_in(page, token_server, "calllist?per_page=200")
+    assert page.viewport_size["width"] == 1280
+    assert wider_than_the_screen(page) == []
+    row = row_of(page, 7)
+    client = row.locator("th").inner_text()
+    open_form(row)
+    assert wider_than_the_screen(page) == []  # the open form does not widen the row either
+    address = page.url
+    page.evaluate("window.notReloaded = true")
+    row.get_by_label(f"Outcome of the call to {client}").select_option("declined")
+    row.get_by_label(f"Note on the call to {client}").fill("has a new supplier")
+    row.get_by_role("button", name="Record").click()
+    page.locator("tr#row-7.recorded").wait_for()
+    assert page.evaluate("window.notReloaded") is True  # the row changed in place
+    assert page.url == address
+    assert row_of(page, 7).locator("td.last-contact").inner_text().startswith("declined 20")
+    assert wider_than_the_screen(page) == []
+    page.reload()
+    assert row_of(page, 7).locator("td.last-contact").inner_text().startswith("declined 20")
+
+
 def test_without_javascript_a_call_goes_back_to_the_same_list(
     token_server: Server, open_page: Any, screenshot: Any
 ) -> None:
@@ -100,6 +148,7 @@ def test_without_javascript_a_call_goes_back_to_the_same_list(
     address = page.url
     row = page.locator("table.list tbody tr").first
     client = row.locator("th").inner_text()
+    open_form(row)
     row.get_by_label(f"Outcome of the call to {client}").select_option("no_answer")
     row.get_by_role("button", name="Record").click()
     page.wait_for_load_state()
@@ -145,6 +194,7 @@ def test_the_contact_filter_keeps_rows_by_their_last_call(
     for rank, outcome in ((2, "lost"), (3, "reached")):
         row = row_of(page, rank)
         client = row.locator("th").inner_text()
+        open_form(row)
         row.get_by_label(f"Outcome of the call to {client}").select_option(outcome)
         row.get_by_role("button", name="Record").click()
         page.locator(f"tr#row-{rank}.recorded").wait_for()
@@ -186,8 +236,10 @@ def test_a_list_ranked_by_value_shows_value_and_expected_loss(
     assert first[1] == top["corporation"]
     assert first[3:5] == [f"{top['value']:,.0f}", f"{top['expected_loss']:,.0f}"]
     screenshot("calllist-by-value")
+    assert wider_than_the_screen(page) == []  # two more columns, and still no sideways scroll
     # A call recorded on such a row comes back with its value columns.
     row = row_of(page, 1)
+    open_form(row)
     row.get_by_label(f"Outcome of the call to {first[1]}").select_option("reached")
     row.get_by_role("button", name="Record").click()
     page.locator("tr#row-1.recorded").wait_for()

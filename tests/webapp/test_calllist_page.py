@@ -6,7 +6,8 @@ import csv
 import io
 from typing import Any
 
-from .conftest import Server, published_rows, settled, shown_rows
+from .conftest import published_rows, settled, shown_rows
+from .pages_fixtures import Server
 
 
 def percent(risk: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import parse_qsl
 
 from riskwatch.webapp.calllist import (
     Item,
@@ -62,6 +63,34 @@ def test_links_keep_the_query_but_leave_out_defaults() -> None:
     assert query.sort_link("client") == "?band=high&sort=client&order=desc"
     assert query.sort_link("risk") == "?band=high&sort=risk&order=desc"
     assert ListQuery().link() == ""
+
+
+def test_a_second_click_on_a_descending_column_sorts_it_ascending() -> None:
+    by_risk = ListQuery.parse({"sort": "risk"})  # first click: highest risk first
+    again = ListQuery.parse(dict(parse_qsl(by_risk.sort_link("risk")[1:])))
+    assert (again.sort, again.order) == ("risk", "asc")
+    back = ListQuery.parse(dict(parse_qsl(again.sort_link("risk")[1:])))
+    assert (back.sort, back.order) == ("risk", "desc")
+
+
+def test_a_link_parsed_again_gives_the_same_query() -> None:
+    queries = [
+        ListQuery(
+            band="high",
+            reason="a small company & co",
+            change="risk up",
+            contact="no_answer",
+            group="to call",
+            sort=sort,
+            order=order,
+            page=3,
+            per_page=100,
+        )
+        for sort in ("rank", "client", "risk", "band", "change", "contact", "expected_loss")
+        for order in ("asc", "desc")
+    ]
+    for query in [*queries, ListQuery(), ListQuery(sort="risk", order="asc")]:
+        assert ListQuery.parse(dict(parse_qsl(query.link()[1:]))) == query, query.link()
 
 
 def test_a_reason_filter_matches_the_kind_of_reason_without_the_clients_figures() -> None:

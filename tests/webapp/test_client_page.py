@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from .conftest import Server, published_rows
+from .conftest import published_rows
+from .pages_fixtures import Server
 
 
 def test_a_client_page_shows_its_risk_on_each_list_its_risk_now_and_its_activity(

@@ -14,10 +14,7 @@ from riskwatch.scheduler import run_lock
 from riskwatch.storage.store import Store, cycles
 
 from ..conftest import workspace_settings
-from .conftest import Server
-from .pages_fixtures import TOKEN, cycled_workspace, pages_server, serve
-
-__all__ = ["cycled_workspace", "pages_server"]  # fixtures, used by name
+from .pages_fixtures import TOKEN, Server, serve
 
 
 def production(workspace: Path) -> str:

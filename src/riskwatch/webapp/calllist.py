@@ -133,12 +133,16 @@ class ListQuery:
         )
 
     def link(self, **changes: Any) -> str:
-        """The query string of this query with changes, leaving out default values."""
+        """The query string of this query with changes, leaving out default values; parsed
+        again it gives the same query."""
         changed, default = replace(self, **changes), ListQuery()
+        # The order is left out only when it is "asc" and so is the column's first order:
+        # elsewhere a missing order reads as descending, and a click could not turn it round.
+        implied = {"order": "asc" if SORTS[changed.sort][1] == "asc" else None}
         kept = {
             f.name: getattr(changed, f.name)
             for f in fields(self)
-            if getattr(changed, f.name) != getattr(default, f.name)
+            if getattr(changed, f.name) != implied.get(f.name, getattr(default, f.name))
         }
         return "?" + urlencode(kept) if kept else ""
 

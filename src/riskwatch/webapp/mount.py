@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from riskwatch.webapp import contacts, pages, signin
 from riskwatch.webapp.auth import RefusedError, Sessions, Signer, account
 from riskwatch.webapp.calllist import OUTCOME_CHOICES
+from riskwatch.webapp.derived import Derived
 from riskwatch.webapp.models import RunLock
 from riskwatch.webapp.render import PREFIX, make_templates, page
 from riskwatch.webapp.routes import router
@@ -23,6 +24,7 @@ def add_webapp(app: FastAPI, sources: Sources, *, run_lock: RunLock) -> None:
     """Serve the pages under /app/ and their vendored files (htmx, uPlot) under /app/static/;
     run_lock: the workspace's run lock, held while a page deploys or rolls back."""
     app.state.webapp = sources
+    app.state.webapp_derived = Derived()  # what pages derive from the master dataset
     app.state.webapp_templates = make_templates()
     app.state.webapp_templates.env.globals["account"] = account
     app.state.webapp_templates.env.globals["outcomes"] = OUTCOME_CHOICES

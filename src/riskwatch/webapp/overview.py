@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from riskwatch.model.registry import Deployed, read_deployment
-from riskwatch.monitoring.calls import call_effect
 from riskwatch.reporting.calls import calls_lines, calls_rows
 from riskwatch.storage.store import Store, call_list_items, call_lists, deployments
 from riskwatch.webapp.charts import epoch, line_chart
+from riskwatch.webapp.derived import Derived, kept_call_effect
 from riskwatch.webapp.ledger import CycleView, cycle_views, excluded_words
 from riskwatch.webapp.render import when
 from riskwatch.webapp.sources import Sources
@@ -34,8 +34,8 @@ class Bands:
     counts: dict[str, int]
 
 
-def overview_view(sources: Sources) -> dict[str, Any]:
-    """Everything the overview shows."""
+def overview_view(sources: Sources, derived: Derived) -> dict[str, Any]:
+    """Everything the overview shows; derived: what the app keeps from the master dataset."""
     settings, store = sources.settings, sources.store()
     history = cycle_views(store, settings.reports_path, limit=HISTORY)
     deployed = read_deployment(settings.prod_deployment_path)
@@ -52,13 +52,13 @@ def overview_view(sources: Sources) -> dict[str, Any]:
         "drift": drift_rows(evaluated),
         "drift_chart": drift_chart(evaluated),
         "features": [(name, _plain(name)) for name in _features(evaluated)],
-        "calls": _calls(sources),
+        "calls": _calls(sources, derived),
     }
 
 
-def _calls(sources: Sources) -> dict[str, Any]:
+def _calls(sources: Sources, derived: Derived) -> dict[str, Any]:
     """What calls achieve: the control group's comparison, in sentences and by band."""
-    effect = call_effect(sources.settings, sources.store())
+    effect = kept_call_effect(sources, derived)
     return {"lines": calls_lines(effect), "rows": calls_rows(effect) if effect.lists else []}
 
 

@@ -37,7 +37,8 @@ LEDGER = 200  # cycles the ledger lists
 @router.get("/")
 def overview(request: Request, sources: SourcesDep) -> Response:
     """The system's state at a glance."""
-    return page(request, "overview.html", {"nav": "overview", **overview_view(sources)})
+    view = overview_view(sources, request.app.state.webapp_derived)
+    return page(request, "overview.html", {"nav": "overview", **view})
 
 
 @router.get("/models")

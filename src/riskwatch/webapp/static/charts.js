@@ -17,9 +17,10 @@
       height: 260,
       scales: { x: { time: spec.time }, y: spec.y_range ? { range: spec.y_range } : {} },
       series: series,
-      // Drops are whole numbers: no ticks at 1.05, 1.1...
+      // Drops are whole numbers: no ticks at 1.05, 1.1... Time ticks 90 px apart at least: a
+      // tick's label with its date ("11/30/26 5:50am") is wider than uPlot's 50 px default.
       axes: [
-        spec.time ? { label: spec.x_label || "" } : { label: spec.x_label || "", incrs: [1, 2, 5, 10, 20, 50, 100] },
+        spec.time ? { label: spec.x_label || "", space: 90 } : { label: spec.x_label || "", incrs: [1, 2, 5, 10, 20, 50, 100] },
         { label: spec.y_label || "" },
       ],
     };
