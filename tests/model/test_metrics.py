@@ -158,3 +158,39 @@ def test_top_k_intervals_match_a_stable_sort_of_each_resample() -> None:
     assert (found["precision_at_k"].low, found["precision_at_k"].high) == pytest.approx((low, high))
     low, high = _reference_interval([h / labels[r].sum() for h, r in zip(hits, rows, strict=True)])
     assert (found["recall_at_k"].low, found["recall_at_k"].high) == pytest.approx((low, high))
+
+
+def _delong_interval(labels: np.ndarray, risks: np.ndarray) -> tuple[float, float, float]:
+    """DeLong's AUC and 95 % interval, straight from its definition (every leaver x stayer)."""
+    leavers, stayers = risks[labels == 1], risks[labels == 0]
+    pairs = (leavers[:, None] > stayers[None, :]) + 0.5 * (leavers[:, None] == stayers[None, :])
+    auc = float(pairs.mean())
+    v10, v01 = pairs.mean(axis=1), pairs.mean(axis=0)  # each leaver's and each stayer's share
+    se = float(np.sqrt(v10.var(ddof=1) / len(leavers) + v01.var(ddof=1) / len(stayers)))
+    return auc, auc - 1.959964 * se, auc + 1.959964 * se
+
+
+def test_roc_auc_interval_agrees_with_delong(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    # Bootstrap percentiles and DeLong's variance estimate the same spread: honest intervals.
+    labels, risks = labelled
+    auc, low, high = _delong_interval(labels, risks)
+    found = compute_metrics(labels, risks, resamples=1000, seed=1, names=("roc_auc",))["roc_auc"]
+    assert found.value == pytest.approx(auc)
+    assert found.low is not None and found.high is not None
+    assert found.high - found.low == pytest.approx(high - low, rel=0.1)
+    assert found.low == pytest.approx(low, abs=0.005) and found.high == pytest.approx(
+        high, abs=0.005
+    )
+
+
+def test_roc_auc_of_hanley_and_mcneil_ratings_is_the_textbook_value() -> None:
+    # Hanley & McNeil (1982), table 1: 58 normal and 51 abnormal CT images rated 1 to 5.
+    normal, abnormal = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
+    labels = np.repeat([0, 1], [sum(normal), sum(abnormal)])
+    risks = np.concatenate(
+        [np.repeat(np.arange(1, 6), normal), np.repeat(np.arange(1, 6), abnormal)]
+    )
+    found = compute_metrics(labels, risks / 5, resamples=2000, seed=0, names=("roc_auc",))
+    assert round(found["roc_auc"].value or 0, 3) == 0.893
+    _, low, high = _delong_interval(labels, risks / 5.0)
+    assert found["roc_auc"].high - found["roc_auc"].low == pytest.approx(high - low, rel=0.1)
