@@ -273,7 +273,7 @@ def bench(folder: Path, args: argparse.Namespace, aims: list[Aim]) -> None:
     demo = {"months": MONTHS, "seed": SEED, "clients": CLIENTS, "scenario": args.scenario}
     create_demo(ws, drift_month=args.drift_month, **demo)
     settings = load_settings(ws / "riskwatch.toml", env=command_env())
-    # The floor is timed beside the cycles (before, between, after): the same machine load.
+    # The floor is timed just before each cycle: the two see the same machine load.
     floor = Series(f'import floor: `python -c "{FLOOR}"`')
     initial_wall, initial = floor_then_cycle(ws, floor, args.timeout)
     expect(initial, ("initial",))
@@ -306,6 +306,7 @@ def bench(folder: Path, args: argparse.Namespace, aims: list[Aim]) -> None:
         print("\nNote: the month-2 cycle did not retrain (its evaluate step kept the model).")
     print()
     print("\n".join(floor_ratios(floor, {"first": initial_wall, "month 2": month2_wall}, aims)))
+    print(flush=True)
 
     if args.skip_replay:
         print("## The main job (demo + replay)\n\nLeft out (--skip-replay).")
