@@ -121,3 +121,76 @@ def test_ties_at_the_top_k_cut_are_taken_in_row_order() -> None:
     order = np.argsort(-risks, kind="stable")[:3]
     expected = labels[order].sum() / 3
     assert compute_metrics(labels, risks, k=3, resamples=0)["precision_at_k"].value == expected
+
+
+def _reference_interval(values: list[float]) -> tuple[float, float]:
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def test_intervals_match_a_loop_over_the_same_resamples_with_scikit_learn(
+    labelled: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # The reference: draw the resamples as rows, score each with scikit-learn, take percentiles.
+    labels, risks = labelled[0][:600], labelled[1][:600]
+    rows = np.random.default_rng(7).integers(0, len(labels), size=(300, len(labels)))
+    reference = {
+        "roc_auc": [roc_auc_score(labels[r], risks[r]) for r in rows],
+        "pr_auc": [average_precision_score(labels[r], risks[r]) for r in rows],
+        "brier": [brier_score_loss(labels[r], risks[r]) for r in rows],
+        "f1": [f1_score(labels[r], risks[r] >= 0.5) for r in rows],
+    }
+    found = compute_metrics(labels, risks, threshold=0.5, resamples=300, seed=7)
+    for name, values in reference.items():
+        low, high = _reference_interval(values)
+        assert found[name].low == pytest.approx(low, abs=1e-12), name
+        assert found[name].high == pytest.approx(high, abs=1e-12), name
+
+
+def test_top_k_intervals_match_a_stable_sort_of_each_resample() -> None:
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 2, 400)
+    risks = rng.random(400) * 0.5 + labels * 0.3  # no ties: the cut is the same in any order
+    rows = np.random.default_rng(3).integers(0, 400, size=(250, 400))
+    hits = [labels[r][np.argsort(-risks[r], kind="stable")[:40]].sum() for r in rows]
+    found = compute_metrics(labels, risks, k=40, resamples=250, seed=3)
+    low, high = _reference_interval([h / 40 for h in hits])
+    assert (found["precision_at_k"].low, found["precision_at_k"].high) == pytest.approx((low, high))
+    low, high = _reference_interval([h / labels[r].sum() for h, r in zip(hits, rows, strict=True)])
+    assert (found["recall_at_k"].low, found["recall_at_k"].high) == pytest.approx((low, high))
+
+
+def _delong_interval(labels: np.ndarray, risks: np.ndarray) -> tuple[float, float, float]:
+    """DeLong's AUC and 95 % interval, straight from its definition (every leaver x stayer)."""
+    leavers, stayers = risks[labels == 1], risks[labels == 0]
+    pairs = (leavers[:, None] > stayers[None, :]) + 0.5 * (leavers[:, None] == stayers[None, :])
+    auc = float(pairs.mean())
+    v10, v01 = pairs.mean(axis=1), pairs.mean(axis=0)  # each leaver's and each stayer's share
+    se = float(np.sqrt(v10.var(ddof=1) / len(leavers) + v01.var(ddof=1) / len(stayers)))
+    return auc, auc - 1.959964 * se, auc + 1.959964 * se
+
+
+def test_roc_auc_interval_agrees_with_delong(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    # Bootstrap percentiles and DeLong's variance estimate the same spread: honest intervals.
+    labels, risks = labelled
+    auc, low, high = _delong_interval(labels, risks)
+    found = compute_metrics(labels, risks, resamples=1000, seed=1, names=("roc_auc",))["roc_auc"]
+    assert found.value == pytest.approx(auc)
+    assert found.low is not None and found.high is not None
+    assert found.high - found.low == pytest.approx(high - low, rel=0.1)
+    assert found.low == pytest.approx(low, abs=0.005) and found.high == pytest.approx(
+        high, abs=0.005
+    )
+
+
+def test_roc_auc_of_hanley_and_mcneil_ratings_is_the_textbook_value() -> None:
+    # Hanley & McNeil (1982), table 1: 58 normal and 51 abnormal CT images rated 1 to 5.
+    normal, abnormal = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
+    labels = np.repeat([0, 1], [sum(normal), sum(abnormal)])
+    risks = np.concatenate(
+        [np.repeat(np.arange(1, 6), normal), np.repeat(np.arange(1, 6), abnormal)]
+    )
+    found = compute_metrics(labels, risks / 5, resamples=2000, seed=0, names=("roc_auc",))
+    assert round(found["roc_auc"].value or 0, 3) == 0.893
+    _, low, high = _delong_interval(labels, risks / 5.0)
+    assert found["roc_auc"].high - found["roc_auc"].low == pytest.approx(high - low, rel=0.1)
