@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from riskwatch.model import layout
 
@@ -154,9 +155,12 @@ def _load_verified(path: Path, sha256: str) -> Any:
         )
     try:
         with _LOADING:
-            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-            if not untrusted:
+            # One parse of the file: load audits every type before it builds anything and
+            # refuses an untrusted one; they are listed (a second parse) only for the refusal.
+            try:
                 return sio.load(path, trusted=list(TRUSTED_TYPES))
+            except UntrustedTypesFoundException:
+                untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
     except BAD_FILE_ERRORS as exc:
         raise RegistryError(f"{path}: not a readable skops model file: {exc}") from exc
     raise RegistryError(
