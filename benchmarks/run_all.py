@@ -62,6 +62,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("ingest", quick=True),
     Benchmark("cycle", quick=True),
+    Benchmark("commands", quick=True),
     Benchmark("model", quick=True),
     Benchmark("report", quick=False),
     Benchmark("api", quick=True),

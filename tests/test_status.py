@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 
 from riskwatch.config import Settings
 from riskwatch.deployment import deploy
-from riskwatch.status import status
+from riskwatch.status import read_status, status
 from riskwatch.storage import open_store
 from riskwatch.storage.store import deployments
 from riskwatch.training import train_version
@@ -123,3 +125,37 @@ def test_the_next_deploy_records_what_status_showed_as_unrecorded(ws: Workspace)
     assert [(r["version"], r["action"]) for r in recorded] == [
         (r["version"], r["action"]) for r in shown
     ]
+
+
+def test_read_status_gives_what_the_store_gives(ws: Workspace) -> None:
+    forget_deployments(ws.settings)  # the recovered record too
+    with open_store(ws.settings) as store:
+        expected = status(ws.settings, store).to_dict()
+    assert read_status(ws.settings).to_dict() == expected
+
+
+def test_read_status_creates_the_database_of_a_new_workspace_as_before(
+    make_settings: MakeSettings,
+) -> None:
+    settings = make_settings()
+    found = read_status(settings)
+    assert found.deployed is None
+    assert database_file(settings).is_file()
+
+
+def test_the_status_command_imports_neither_sqlalchemy_nor_scikit_learn_nor_pandas(
+    ws: Workspace,
+) -> None:
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['status', '--json'])\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sklearn', 'pandas', 'numpy', 'skops')\n"
+        "               if m in sys.modules)\n"
+        "sys.stderr.write(f'HEAVY={heavy} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ws.path, capture_output=True, text=True, check=False
+    )
+    assert "HEAVY=[] CODE=0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["deployed"] is not None

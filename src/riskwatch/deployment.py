@@ -17,6 +17,7 @@ from riskwatch.config import Settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.master import INGESTED_LIST
+from riskwatch.model.layout import unrecorded_record
 from riskwatch.model.metrics import better
 from riskwatch.model.registry import (
     DEPLOYMENT_FILE,
@@ -220,15 +221,7 @@ def unrecorded(settings: Settings, store: Store) -> dict[str, Any] | None:
     if deployed is None:
         return None
     last = store.rows(deployments, newest_first=True, limit=1)
-    if last and last[0]["version"] == deployed.version:
-        return None
-    return {
-        "version": deployed.version,
-        "action": "recovered",
-        "reason": f"found in production without a record ({deployed.reason})",
-        "previous_version": last[0]["version"] if last else None,
-        "deployed_at": deployed.deployed_at,
-    }
+    return unrecorded_record(deployed, last[0] if last else None)
 
 
 def rollback(settings: Settings, store: Store, version: str | None = None) -> DeployResult:

@@ -1,16 +1,32 @@
-"""What production holds, since when, with what scores, and how it got there."""
+"""What production holds, since when, with what scores, and how it got there.
+
+Read-only and quick: the deployment and metadata files and the database's records, never a
+model file; a current SQLite database is read with sqlite3 (storage/readonly.py), so that neither
+SQLAlchemy nor scikit-learn nor pandas is imported.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskwatch.config import Settings
-from riskwatch.deployment import unrecorded
-from riskwatch.model.registry import METADATA_FILE, read_deployment, versions
+from riskwatch.model.layout import (
+    METADATA_FILE,
+    Deployed,
+    read_deployment,
+    saved_versions,
+    unrecorded_record,
+)
 from riskwatch.storage.files import read_json
-from riskwatch.storage.store import Store, cycles, deployments, promotions, scores
+from riskwatch.storage.readonly import read_only
 
+if TYPE_CHECKING:
+    from riskwatch.storage.store import Store
+
+# A table's records by its name: (table, *, newest_first, limit, **column = value).
+Rows = Callable[..., list[dict[str, Any]]]
 HISTORY = 10
 CYCLES = 5
 SHOWN_METRICS = ("f1", "roc_auc", "precision_at_k", "brier")
@@ -94,16 +110,37 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def read_status(settings: Settings) -> Status:
+    """The status of the workspace settings name: read-only with sqlite3 when the database
+    allows it (a migrated SQLite file), else through the store (which creates or migrates it)."""
+    with read_only(settings.database_url) as rows:
+        if rows is not None:
+            return _status(settings, rows)
+    from riskwatch.storage import open_store  # noqa: PLC0415 - SQLAlchemy only when needed
+
+    with open_store(settings) as store:
+        return status(settings, store)
+
+
 def status(settings: Settings, store: Store) -> Status:
     """Read what is deployed and the recorded history; writes nothing."""
+    from riskwatch.storage import tables  # noqa: PLC0415 - the store has loaded SQLAlchemy
+
+    def rows(table: str, **query: Any) -> list[dict[str, Any]]:
+        return store.rows(getattr(tables, table), **query)
+
+    return _status(settings, rows)
+
+
+def _status(settings: Settings, rows: Rows) -> Status:
     deployed = read_deployment(settings.prod_deployment_path)
-    known = versions(settings.output_model_path)
+    known = saved_versions(settings.output_model_path)
     holdout: dict[str, Any] = {}
     latest = None
     if deployed is not None:
         metadata = read_json(deployed.folder / METADATA_FILE) or {}
         holdout = metadata.get("metrics", {}).get("holdout", {})
-        found = store.rows(scores, newest_first=True, limit=1, version=deployed.version)
+        found = rows("scores", newest_first=True, limit=1, version=deployed.version)
         latest = found[0] if found else None
     return Status(
         deployed=deployed.to_dict() if deployed else None,
@@ -111,15 +148,15 @@ def status(settings: Settings, store: Store) -> Status:
         latest_score=latest,
         versions=len(known),
         newest_version=known[-1] if known else None,
-        history=_history(settings, store),
-        promotions=store.rows(promotions, newest_first=True, limit=3),
-        cycles=store.rows(cycles, newest_first=True, limit=CYCLES),
+        history=_history(deployed, rows),
+        promotions=rows("promotions", newest_first=True, limit=3),
+        cycles=rows("cycles", newest_first=True, limit=CYCLES),
     )
 
 
-def _history(settings: Settings, store: Store) -> list[dict[str, Any]]:
+def _history(deployed: Deployed | None, rows: Rows) -> list[dict[str, Any]]:
     """The recorded deployments, newest first, after the one production holds unrecorded."""
     # A crash between the switch and its record: shown as the next cycle or deploy records it.
-    recorded = store.rows(deployments, newest_first=True, limit=HISTORY)
-    missing = unrecorded(settings, store)
+    recorded = rows("deployments", newest_first=True, limit=HISTORY)
+    missing = None if deployed is None else unrecorded_record(deployed, next(iter(recorded), None))
     return recorded if missing is None else [{"id": None, **missing}, *recorded][:HISTORY]

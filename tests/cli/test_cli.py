@@ -57,3 +57,20 @@ def test_unreachable_metadata_database_exits_1_without_its_password(workspace: P
     assert "cannot open the metadata database postgresql+psycopg://riskwatch:***@" in result.stderr
     assert "s3cret" not in result.stderr
     assert "internal error" not in result.stderr
+
+
+def test_the_command_line_and_its_help_import_no_heavy_package() -> None:
+    # Each command imports its own steps: parsing any command line stays quick.
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import _parser\n"
+        "_parser().format_help()\n"
+        "names = ('pandas', 'numpy', 'sklearn', 'skops', 'sqlalchemy', 'pyarrow', 'scipy',\n"
+        "         'fastapi', 'uvicorn', 'jinja2', 'tqdm', 'matplotlib', 'weasyprint')\n"
+        "sys.stderr.write(f'HEAVY={sorted(m for m in names if m in sys.modules)}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=[]" in result.stderr, result.stderr

@@ -153,11 +153,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from riskwatch.status import status
+    from riskwatch.status import read_status  # light: no SQLAlchemy, scikit-learn or pandas
 
-    settings = settings_of(args)
-    with open_store(settings) as store:
-        found = status(settings, store)
+    found = read_status(settings_of(args))
     emit(args, found.to_dict(), found.summary())
     return EXIT_OK
 

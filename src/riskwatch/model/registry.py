@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import tempfile
 import threading
 import zipfile
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -17,9 +15,15 @@ from typing import Any
 
 import pandas as pd
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
-from riskwatch.errors import RiskwatchError
 from riskwatch.model import layout
+
+# Re-exported: defined in layout so that quick readers (`riskwatch status`) need no scikit-learn.
+from riskwatch.model.layout import Deployed as Deployed  # noqa: PLC0414
+from riskwatch.model.layout import RegistryError as RegistryError  # noqa: PLC0414
+from riskwatch.model.layout import check_version as check_version  # noqa: PLC0414
+from riskwatch.model.layout import read_deployment as read_deployment  # noqa: PLC0414
 from riskwatch.model.pipeline import TRUSTED_TYPES
 from riskwatch.storage.files import fsync_folder, read_json, sha256_file, write_json_atomic
 
@@ -48,42 +52,6 @@ _LOADING = threading.Lock()
 # Models a caller already loaded, by the sha256 of their file: a cycle loads each file once.
 Loaded = dict[str, Any]
 PACKAGES = ("riskwatch", "scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
-
-
-class RegistryError(RiskwatchError):
-    """A model version that does not exist or cannot be trusted."""
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """What production holds: a version, when and why it got there, in a folder."""
-
-    version: str
-    deployed_at: str
-    reason: str
-    previous_version: str | None
-    sha256: str
-    folder: Path
-
-    def to_dict(self) -> dict[str, Any]:
-        """The deployment as JSON-ready values."""
-        return {
-            "version": self.version,
-            "deployed_at": self.deployed_at,
-            "reason": self.reason,
-            "previous_version": self.previous_version,
-            "sha256": self.sha256,
-        }
-
-
-def check_version(text: str) -> str:
-    """The version string if it is well formed; checked before any path is built from it."""
-    if not VERSION_PATTERN.fullmatch(text):
-        raise RegistryError(
-            f"not a model version: {text!r}; versions look like 2026-11-21T10.15.30.123456Z "
-            "(see `riskwatch models`)"
-        )
-    return text
 
 
 def new_version() -> str:
@@ -187,32 +155,17 @@ def _load_verified(path: Path, sha256: str) -> Any:
         )
     try:
         with _LOADING:
-            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-            if not untrusted:
+            # One parse of the file: load audits every type before it builds anything and
+            # refuses an untrusted one; they are listed (a second parse) only for the refusal.
+            try:
                 return sio.load(path, trusted=list(TRUSTED_TYPES))
+            except UntrustedTypesFoundException:
+                untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
     except BAD_FILE_ERRORS as exc:
         raise RegistryError(f"{path}: not a readable skops model file: {exc}") from exc
     raise RegistryError(
         f"{path}: refusing to load: it holds types riskwatch does not trust: "
         + ", ".join(sorted(untrusted))
-    )
-
-
-def read_deployment(prod_path: Path) -> Deployed | None:
-    """The deployment production holds, or None when nothing is deployed."""
-    # Resolve the pointer once, so the record and the model come from the same deployment
-    # even when a new one is switched in meanwhile.
-    folder = Path(os.path.realpath(prod_path))
-    document = read_json(folder / DEPLOYMENT_FILE)
-    if not isinstance(document, dict):
-        return None
-    return Deployed(
-        version=check_version(str(document["version"])),
-        deployed_at=str(document["deployed_at"]),
-        reason=str(document.get("reason", "")),
-        previous_version=document.get("previous_version"),
-        sha256=str(document["sha256"]),
-        folder=folder,
     )
 
 
