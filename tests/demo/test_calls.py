@@ -95,3 +95,23 @@ def test_the_reported_lift_matches_the_truth_within_its_interval(replayed: Path)
     assert overall.held_out.known > 800 and overall.contacted.known > 800
     assert overall.low is not None and overall.high is not None
     assert overall.low <= true_lift(replayed) <= overall.high
+
+
+def test_the_reported_lift_is_near_the_truth_and_each_group_counts_every_outcome(
+    replayed: Path,
+) -> None:
+    # Over 2,000 control groups drawn on this demo, the estimate was within 2.7 points of the
+    # truth 99 times in 100 and never 4 points off (docs/control-group.md).
+    settings = workspace_settings(replayed)
+    with Store(settings.database_url) as store:
+        overall = call_effect(settings, store).overall()
+    assert overall.lift is not None
+    assert abs(overall.lift - true_lift(replayed)) < 0.04
+    calls = read(replayed / "truth" / "calls.csv")
+    truth = read(replayed / "truth" / "probabilities.csv")
+    known = calls.assign(month=calls["month"] + 1).merge(truth, on=["month", "corporation"])
+    held = int((known["holdout"] == 1).sum())
+    # Each listed client with a next month counts once, in its group; a few are unknown: the
+    # newest month's row of a client whose figures repeat is dropped at ingestion.
+    assert held - 10 <= overall.held_out.known <= held
+    assert len(known) - held - 10 <= overall.contacted.known <= len(known) - held

@@ -114,3 +114,24 @@ def test_lists_from_before_the_control_group_and_no_later_batch_give_nothing(
         effect = call_effect(settings, store)
     assert (effect.lists, effect.lists_with_outcomes, effect.known) == (1, 0, 0)
     assert effect.overall().held_out.value is None
+
+
+def test_every_outcome_of_a_list_comes_from_its_next_batch_even_when_a_row_was_dropped(
+    tmp_path: Path,
+) -> None:
+    # Ingestion drops a row equal to one it holds: "s1" stayed in October with the same
+    # figures, so it has no October row; its November row (it left then) is not this list's.
+    settings, store = workspace(tmp_path)
+    with store:
+        first = add_batch(store, "2026-09-01T06:00:00.000000Z")
+        add_rows(settings.output_folder_path, first, {"s1": 0, "h1": 0, "gone": 0})
+        add_list(store, {"s1": True, "h1": True, "gone": True})
+        second = add_batch(store, NEXT_BATCH_AT)
+        add_rows(settings.output_folder_path, second, {"h1": 1})
+        third = add_batch(store, "2026-12-01T06:00:00.000000Z")
+        add_rows(settings.output_folder_path, third, {"s1": 1})
+
+        effect = call_effect(settings, store)
+
+    held_out = effect.overall().held_out
+    assert (effect.known, held_out.left, held_out.known) == (2, 1, 2)  # s1 stayed, h1 left

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -61,9 +63,13 @@ def _contacts(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[ID_COLUMN, "contacted_at"]).astype(str)
 
 
-def _arrivals(settings: Settings, store: Store, clients: pd.Series) -> pd.DataFrame:
+def _batch_arrivals(store: Store) -> dict[int, str]:
+    """When each ingested batch arrived (started ingesting), by batch id."""
+    return {batch.id: str(batch.started_at) for batch in store.batches(status="ingested")}
+
+
+def _arrivals(settings: Settings, starts: dict[int, str], clients: pd.Series) -> pd.DataFrame:
     """The listed clients' master rows with the time their batch arrived, oldest first."""
-    starts = {batch.id: batch.started_at for batch in store.batches(status="ingested")}
     master = read_master(settings.output_folder_path, columns=[ID_COLUMN, TARGET, BATCH_COLUMN])
     master = master.assign(**{ID_COLUMN: master[ID_COLUMN].astype(str)})
     rows = master[master[ID_COLUMN].isin(set(clients))]
@@ -71,12 +77,37 @@ def _arrivals(settings: Settings, store: Store, clients: pd.Series) -> pd.DataFr
     return rows.sort_values(["arrived", BATCH_COLUMN], kind="stable")
 
 
-def outcomes_of(listed: pd.DataFrame, rows: pd.DataFrame, called: pd.DataFrame) -> pd.DataFrame:
-    """Each listed client's outcome: its row in the first batch after the list (none yet: left
-    out), and whether a contact fell between the list's publication and that batch."""
-    later = listed.merge(rows[[ID_COLUMN, TARGET, "arrived"]], on=ID_COLUMN)
-    later = later[later["arrived"] > later["published_at"]]
-    known = later.drop_duplicates(["list_id", ID_COLUMN], keep="first")  # rows are oldest first
+def _next_batch(published: pd.Series, arrivals: Iterable[str]) -> pd.Series:
+    """For each publication time, when the first batch after it arrived (None: none yet)."""
+    times = sorted(set(arrivals))
+    after = np.searchsorted(np.array(times, dtype=object), published.to_numpy(), side="right")
+    return pd.Series(
+        [times[i] if i < len(times) else None for i in after], index=published.index, dtype=object
+    )
+
+
+def _labels_at(known: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """Each listed client's label in the list's next batch: its row there, else 0 (stayed)
+    when it has a row in a later batch, else missing (unknown)."""
+    there = rows.drop_duplicates([ID_COLUMN, "arrived"]).set_index([ID_COLUMN, "arrived"])
+    keys = pd.MultiIndex.from_frame(known[[ID_COLUMN, "arrived"]])
+    label = pd.Series(there[TARGET].reindex(keys).to_numpy(), index=known.index, dtype=float)
+    # Ingestion drops a row equal to one it already holds, and a leaver's row never is (its
+    # earlier rows say it stayed): a client missing from the batch but seen later stayed.
+    last_seen = known[ID_COLUMN].map(rows.groupby(ID_COLUMN)["arrived"].max()).fillna("")
+    return label.mask(label.isna() & (last_seen > known["arrived"]), 0.0)
+
+
+def outcomes_of(
+    listed: pd.DataFrame, rows: pd.DataFrame, called: pd.DataFrame, arrivals: Iterable[str]
+) -> pd.DataFrame:
+    """Each listed client's outcome over one horizon, the same for every client of a list: the
+    first batch that arrived after the list (none yet, or no sign of the client: left out), and
+    whether a contact fell between the list's publication and that batch."""
+    due = _next_batch(listed["published_at"], arrivals)
+    known = listed.assign(arrived=due).dropna(subset=["arrived"])
+    known = known.assign(**{TARGET: _labels_at(known, rows)}).dropna(subset=[TARGET])
+    known = known.astype({TARGET: int})
     between = known.merge(called, on=ID_COLUMN)
     between = between[
         (between["contacted_at"] > between["published_at"])
@@ -92,8 +123,9 @@ def call_effect(settings: Settings, store: Store) -> CallEffect:
     listed = _listed(store)
     if listed.empty:
         return CallEffect(compare_by_band([], BANDS), 0, 0, 0, 0)
-    rows = _arrivals(settings, store, listed[ID_COLUMN])
-    known = outcomes_of(listed, rows, _contacts(store))
+    starts = _batch_arrivals(store)
+    rows = _arrivals(settings, starts, listed[ID_COLUMN])
+    known = outcomes_of(listed, rows, _contacts(store), starts.values())
     outcomes = [
         Outcome(str(band), bool(held), bool(contacted), int(left) == 1)
         for band, held, contacted, left in zip(
