@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from riskwatch.calllist.build import build_call_list, publish_call_list
 from riskwatch.calllist.holdout import held_out
+from riskwatch.calllist.published import list_seed
 from riskwatch.config import Settings
 from riskwatch.storage.store import MIGRATIONS, Store, call_list_items, call_lists
 
@@ -27,16 +28,28 @@ def test_a_published_list_holds_out_its_share_recorded_and_in_the_csv(ws: Worksp
     with Store(ws.settings.database_url) as store:
         frame = publish(ws.settings, store)
         lists = store.rows(call_list_items)
-        published_at = store.rows(call_lists)[0]["published_at"]
+        version = store.rows(call_lists)[0]["version"]
 
     assert int(frame["holdout"].sum()) == 10  # 10 % of 100
     recorded = {row["corporation"]: row["holdout"] for row in lists}
     assert recorded == dict(zip(frame["corporation"], frame["holdout"], strict=True))
-    # The record can be checked: the same seed gives the same clients.
+    # The record can be checked: the seed comes from what is recorded, and gives the same clients.
+    stored = pd.DataFrame(lists)
     clients = frame["corporation"].tolist()
-    assert held_out(clients, 0.10, published_at) == frame["holdout"].tolist()
+    assert held_out(clients, 0.10, list_seed(version, stored)) == frame["holdout"].tolist()
     written = pd.read_csv(ws.path / "reports" / "calllist.csv", dtype={"corporation": str})
     assert written["holdout"].tolist() == frame["holdout"].tolist()
+
+
+def test_the_same_list_published_again_holds_out_the_same_clients(ws: Workspace) -> None:
+    # A replay of the same drops publishes the same lists: it must draw the same control group.
+    with Store(ws.settings.database_url) as store:
+        first = publish(ws.settings, store)
+        again = publish(ws.settings, store)
+        published = store.rows(call_lists)
+
+    assert len(published) == 2 and published[0]["published_at"] != published[1]["published_at"]
+    assert again["holdout"].tolist() == first["holdout"].tolist()
 
 
 def test_a_share_of_zero_holds_out_nobody(ws: Workspace) -> None:

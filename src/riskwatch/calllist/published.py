@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,13 +58,21 @@ def with_holdout(frame: pd.DataFrame, share: float, seed: str) -> pd.DataFrame:
     return frame.assign(**{HOLDOUT: pd.Series(chosen, index=frame.index, dtype=bool)})
 
 
+def list_seed(version: str, frame: pd.DataFrame) -> str:
+    """The control group's seed: the model version and the listed clients with their risks, all
+    recorded with the list, so a replay draws the same group and anyone can check the draw."""
+    pairs = sorted(zip(frame[ID_COLUMN].astype(str), frame["probability"], strict=True))
+    text = "\n".join(f"{client}\t{probability:.12g}" for client, probability in pairs)
+    return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
+
+
 def record(
     store: Store, frame: pd.DataFrame, path: Path, *, list_values: dict[str, Any], share: float
 ) -> tuple[ListRef, pd.DataFrame]:
     """Keep the list in the database and write it to path, both or neither, with its control
-    group drawn (seeded by the publication time, so it is fixed for the list's lifetime)."""
+    group drawn (seeded by the list itself, recorded with it: fixed for the list's lifetime)."""
     published_at = utcnow()
-    frame = with_holdout(frame, share, published_at)
+    frame = with_holdout(frame, share, list_seed(str(list_values["version"]), frame))
     items = [
         {
             "rank": int(row["rank"]),
