@@ -21,6 +21,7 @@ from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.ingestion.sources import Check
 from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
+from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
 from riskwatch.monitoring.verdict import Evaluation, judge
@@ -217,6 +218,7 @@ def calllist_step(
     built = build_call_list(settings, store, held=held.models)
     found = publish_call_list(settings, store, built, cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
+    expected = _expected_leavers(settings, found, held)
     kinds = found.frame["change"].str.extract(f"^({'|'.join(CHANGES)})")[0]
     detail = {
         "path": found.path,
@@ -225,8 +227,24 @@ def calllist_step(
         "clients": found.clients,
         "changes": {kind: int((kinds == kind).sum()) for kind in CHANGES},
         "top": top,
+        "expected_leavers": expected.to_dict() if expected else None,
     }
+    if expected:
+        detail["reason"] = (
+            f"expected to leave: {expected.leavers:.0f} of the {len(found.frame)} listed "
+            f"(95 % band {expected.low:.0f} to {expected.high:.0f}; from calibrated risks, "
+            "blind to concept drift)"
+        )
     return Step("call list", f"{len(found.frame)} clients listed and published", detail), found
+
+
+def _expected_leavers(settings: Settings, found: CallList, held: Held) -> Expected | None:
+    """How many listed clients are expected to leave, by the deployed model's calibration."""
+    _, model = load_deployed(settings.prod_deployment_path, held.models)
+    calibration = holdout_calibration(settings, model)
+    if calibration is None:
+        return None
+    return expected_leavers(calibration, found.frame["probability"].to_numpy())
 
 
 def api_step(settings: Settings) -> Step:
