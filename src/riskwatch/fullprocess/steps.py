@@ -24,7 +24,7 @@ from riskwatch.model.registry import Loaded, load_deployed, read_deployment, rea
 from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
-from riskwatch.monitoring.verdict import Evaluation, judge
+from riskwatch.monitoring.verdict import Evaluation, beside, judge
 from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
@@ -154,7 +154,8 @@ def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: 
     left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
     judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
-    return Step("evaluate", "retrain" if judged.retrain else "keep", judged.to_dict())
+    detail = judged.to_dict() | beside(judged.check)
+    return Step("evaluate", "retrain" if judged.retrain else "keep", detail)
 
 
 def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:

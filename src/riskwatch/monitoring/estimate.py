@@ -128,21 +128,28 @@ def expected_roc_auc(p: Array, risks: Array) -> float | None:
     (i, j) ordered right with weight p_i (1 - p_j), a tie counted half. A row is never paired
     with itself, as no client can be both a leaver and a stayer.
     """
+    return _expected_auc(p, np.unique(risks, return_inverse=True)[1])
+
+
+def _expected_auc(p: Array, inverse: Array) -> float | None:
+    """expected_roc_auc, given each risk's index among the distinct risks in ascending order."""
     q = 1.0 - p
     pairs = float(p.sum() * q.sum() - (p * q).sum())
     if pairs <= 0:
         return None
-    values, inverse = np.unique(risks, return_inverse=True)
-    stayers_at = np.bincount(inverse, weights=q, minlength=len(values))
+    stayers_at = np.bincount(inverse, weights=q)
     below = np.cumsum(stayers_at) - stayers_at  # stayer weight strictly below each risk value
     tied_others = stayers_at[inverse] - q
     return float((p * (below[inverse] + 0.5 * tied_others)).sum() / pairs)
 
 
-def refitted(calibration: Calibration, ascending: Array, rng: np.random.Generator) -> Array:
+def refitted(
+    calibration: Calibration, grid: tuple[Array, Array], ascending: Array, rng: np.random.Generator
+) -> Array:
     """Calibrated probabilities of risks in ascending order, the calibration refitted on a
-    Poisson bootstrap of its rows (the weights avoid re-sorting; ties pooled as sklearn does)."""
-    values, inverse = np.unique(calibration.risks, return_inverse=True)
+    Poisson bootstrap of its rows (the weights avoid re-sorting; ties pooled as sklearn does).
+    grid: the calibration rows' distinct risks, and each row's index among them."""
+    values, inverse = grid
     weights = rng.poisson(1.0, calibration.rows).astype("float64")
     total = np.bincount(inverse, weights=weights, minlength=len(values))
     leaving = np.bincount(inverse, weights=weights * calibration.labels, minlength=len(values))
@@ -166,11 +173,13 @@ def sampling_bands(
     position = np.empty(len(risks), dtype="int64")
     position[order] = np.arange(len(risks))
     listed = position[top_k(risks, k)]
+    grid = np.unique(calibration.risks, return_inverse=True)
+    distinct = np.unique(ascending, return_inverse=True)[1]
     aucs, precisions = np.full(resamples, np.nan), np.empty(resamples)
     expected = np.empty((resamples, 2))
     for draw in range(resamples):
-        p = refitted(calibration, ascending, rng)
-        expected[draw] = expected_roc_auc(p, ascending) or np.nan, p[listed].mean()
+        p = refitted(calibration, grid, ascending, rng)
+        expected[draw] = _expected_auc(p, distinct) or np.nan, p[listed].mean()
         drawn = rng.random(len(risks)) < p
         leavers = int(drawn.sum())
         stayers = len(risks) - leavers

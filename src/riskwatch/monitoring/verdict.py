@@ -68,8 +68,6 @@ class Evaluation:
             "performance": check.performance.to_dict() if check.performance else None,
             "data_drift": [f.to_dict() for f in check.features],
             "prediction_drift": check.prediction.to_dict() if check.prediction else None,
-            "multivariate_drift": check.multivariate.to_dict() if check.multivariate else None,
-            "estimated": _estimated(check),
             "reason": self.reason,
         } | _excluded(self.check.excluded)
 
@@ -84,8 +82,16 @@ class Evaluation:
         )
 
 
+def beside(check: DriftCheck) -> dict[str, Any]:
+    """The checks the verdict does not use, as a cycle records them: the label-free estimate
+    (with the realized figures on the same rows) and the multivariate drift check."""
+    return {
+        "estimated": _estimated(check),
+        "multivariate_drift": check.multivariate.to_dict() if check.multivariate else None,
+    }
+
+
 def _estimated(check: DriftCheck) -> dict[str, Any] | None:
-    """The label-free estimate beside the realized figures on the same rows."""
     if check.estimated is None:
         return None
     realized = {
