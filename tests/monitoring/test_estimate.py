@@ -122,3 +122,15 @@ def test_expected_leavers_sum_the_calibrated_chances_with_a_band() -> None:
     spread = 1.96 * np.sqrt(10 * 0.8 * 0.2)
     assert (found.low, found.high) == pytest.approx((8 - spread, min(10, 8 + spread)), abs=0.01)
     assert found.to_dict()["clients"] == 10
+
+
+def test_one_new_client_has_no_expected_auc_but_an_expected_precision() -> None:
+    risks, truth = _world(3, 1001)
+    labels = (np.random.default_rng(3).random(1001) < truth).astype(int)
+    calibration = fit_calibration(labels[:1000], risks[:1000])
+    assert calibration is not None
+    found = estimate_performance(calibration, risks[1000:], 100)
+    assert found.roc_auc is None and found.roc_auc_low is None and found.n == 1
+    assert found.precision_at_k is not None and 0 < found.precision_at_k < 1
+    low, high = found.precision_at_k_low, found.precision_at_k_high
+    assert low is not None and high is not None and high - low > 0.9  # it leaves or it does not

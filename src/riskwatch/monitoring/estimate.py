@@ -187,9 +187,16 @@ def sampling_bands(
             rank_sum = float(ranks[drawn].sum())
             aucs[draw] = (rank_sum - leavers * (leavers + 1) / 2) / (leavers * stayers)
         precisions[draw] = drawn[listed].mean()
-    if not resamples:
-        return aucs, precisions, np.full(2, np.nan)
-    return aucs[~np.isnan(aucs)], precisions, np.nanmean(expected, axis=0)
+    return aucs[~np.isnan(aucs)], precisions, _means(expected)
+
+
+def _means(columns: Array) -> Array:
+    """Each column's mean over its defined values; NaN for a column with none."""
+    defined = ~np.isnan(columns)
+    counts = defined.sum(axis=0)
+    sums = np.where(defined, columns, 0.0).sum(axis=0)
+    found: Array = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return found
 
 
 def _clip(value: float) -> float:
