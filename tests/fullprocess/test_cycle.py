@@ -86,6 +86,33 @@ def test_precision_at_k_recovers_after_the_promotion(
         assert _precision_at(500, model, rows) > _precision_at(500, old, rows) + 0.03
 
 
+def test_every_judged_cycle_carries_a_label_free_estimate_and_a_multivariate_check(
+    concept: tuple[Settings, list[CycleResult]],
+) -> None:
+    """What `run --json` prints: the estimate beside the realized figures, the domain
+    classifier beside the per-feature tests, expected leavers on the call list."""
+    _, results = concept
+    printed = [json.loads(json.dumps(r.to_dict(), default=str)) for r in results]
+    for month, cycle in enumerate(printed, start=1):
+        steps = {step["name"]: step["detail"] for step in cycle["steps"]}
+        listed = steps["call list"]["expected_leavers"]
+        assert 0 < listed["low"] <= listed["leavers"] <= listed["high"] <= listed["clients"]
+        if month == 1:  # the initial model judged nothing
+            continue
+        estimated, domain = steps["evaluate"]["estimated"], steps["evaluate"]["multivariate_drift"]
+        assert estimated["blind_to"] == "concept drift" and estimated["k"] == 100
+        assert estimated["n"] > 9_000 and estimated["calibration_rows"] == 2_000
+        assert 0.6 < estimated["roc_auc_low"] <= estimated["roc_auc"] <= estimated["roc_auc_high"]
+        realized = estimated["realized"]["roc_auc"]
+        if month < DRIFT_MONTH:  # the world the holdout comes from: the estimate holds
+            assert estimated["roc_auc_low"] <= realized <= estimated["roc_auc_high"]
+        if month == DRIFT_MONTH:  # the same clients now leave for other reasons: it cannot see
+            assert realized < estimated["roc_auc_low"]
+        assert 0.4 < domain["auc"] < 0.6 and domain["threshold"] > 0.5
+        assert domain["drifted"] is False  # the concept scenario moves no feature
+        assert domain["n_newest"] == 2_000
+
+
 def _precision_at(k: int, model: object, rows: object) -> float:
     risks = predict_risk(model, rows)  # type: ignore[arg-type]
     found = compute_metrics(

@@ -398,3 +398,13 @@ def test_a_report_given_a_cycles_evaluation_and_holdout_scores_shows_the_same_nu
         for r in (made, given)
     ]
     assert details[1] == details[0]
+
+
+def test_the_details_show_the_label_free_estimate_and_the_multivariate_check(
+    ws: Workspace,
+) -> None:
+    html = report(ws).html.read_text(encoding="utf-8")
+    assert "Label-free estimate beside the realized figures" in html
+    assert "blind to concept drift" in html
+    assert "Precision at K (K = " in html and "Realized inside the band" in html
+    assert "All features together:" in html and "label permutations" in html

@@ -21,9 +21,10 @@ from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.ingestion.sources import Check
 from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
+from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
-from riskwatch.monitoring.verdict import Evaluation, judge
+from riskwatch.monitoring.verdict import Evaluation, beside, judge
 from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
@@ -153,7 +154,8 @@ def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: 
     left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
     judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
-    return Step("evaluate", "retrain" if judged.retrain else "keep", judged.to_dict())
+    detail = judged.to_dict() | beside(judged.check)
+    return Step("evaluate", "retrain" if judged.retrain else "keep", detail)
 
 
 def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
@@ -217,6 +219,7 @@ def calllist_step(
     built = build_call_list(settings, store, held=held.models)
     found = publish_call_list(settings, store, built, cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
+    expected = _expected_leavers(settings, found, held)
     kinds = found.frame["change"].str.extract(f"^({'|'.join(CHANGES)})")[0]
     detail = {
         "path": found.path,
@@ -225,8 +228,24 @@ def calllist_step(
         "clients": found.clients,
         "changes": {kind: int((kinds == kind).sum()) for kind in CHANGES},
         "top": top,
+        "expected_leavers": expected.to_dict() if expected else None,
     }
+    if expected:
+        detail["reason"] = (
+            f"expected to leave: {expected.leavers:.0f} of the {len(found.frame)} listed "
+            f"(95 % band {expected.low:.0f} to {expected.high:.0f}; from calibrated risks, "
+            "blind to concept drift)"
+        )
     return Step("call list", f"{len(found.frame)} clients listed and published", detail), found
+
+
+def _expected_leavers(settings: Settings, found: CallList, held: Held) -> Expected | None:
+    """How many listed clients are expected to leave, by the deployed model's calibration."""
+    _, model = load_deployed(settings.prod_deployment_path, held.models)
+    calibration = holdout_calibration(settings, model)
+    if calibration is None:
+        return None
+    return expected_leavers(calibration, found.frame["probability"].to_numpy())
 
 
 def api_step(settings: Settings) -> Step:

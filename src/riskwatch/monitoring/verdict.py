@@ -15,10 +15,12 @@ from riskwatch.model.metrics import Metric, compute_metrics
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import METADATA_FILE, Deployed
 from riskwatch.monitoring.drift import FeatureDrift, data_drift, prediction_drift
+from riskwatch.monitoring.estimate import Estimate, estimate_performance, holdout_calibration
 from riskwatch.monitoring.evidence import Newest, read_reference
 from riskwatch.monitoring.exclusions import Exclusion, Mask, exclusion
+from riskwatch.monitoring.multivariate import DomainDrift, domain_drift
 from riskwatch.monitoring.performance import PerformanceDrift, performance_drift
-from riskwatch.schema import ID_COLUMN, TARGET
+from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 from riskwatch.storage.files import read_json
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,10 @@ class DriftCheck:
     # the rows left out of performance (contacted before their outcome was known); None when
     # the ledger was not consulted
     excluded: Exclusion | None = None
+    # the label-free estimate on the rows performance judges, and the domain classifier's
+    # verdict on all the newest rows; None when there was nothing to compute them from
+    estimated: Estimate | None = None
+    multivariate: DomainDrift | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,25 @@ class Evaluation:
         )
 
 
+def beside(check: DriftCheck) -> dict[str, Any]:
+    """The checks the verdict does not use, as a cycle records them: the label-free estimate
+    (with the realized figures on the same rows) and the multivariate drift check."""
+    return {
+        "estimated": _estimated(check),
+        "multivariate_drift": check.multivariate.to_dict() if check.multivariate else None,
+    }
+
+
+def _estimated(check: DriftCheck) -> dict[str, Any] | None:
+    if check.estimated is None:
+        return None
+    realized = {
+        name: check.newest_metrics[name].value if name in check.newest_metrics else None
+        for name in ("roc_auc", "precision_at_k")
+    }
+    return check.estimated.to_dict() | {"realized": realized}
+
+
 def _excluded(excluded: Exclusion | None) -> dict[str, Any]:
     if excluded is None:
         return {}
@@ -110,6 +135,7 @@ def check_drift(
     kept = np.ones(len(risks), dtype=bool) if left_out is None else ~left_out
     labels = newest.frame[TARGET].to_numpy()[kept]
     performance = performance_drift(recorded, labels, risks[kept], settings)
+    estimated = _estimate(settings, model, risks[kept])
     # Point values only: the performance check above already bootstraps the metric it decides on.
     newest_metrics = compute_metrics(
         labels,
@@ -121,7 +147,7 @@ def check_drift(
     if reference is None or reference.empty:
         reason = "the deployed model has no reference sample of its training data"
         return DriftCheck(
-            [], None, performance, reason, newest_metrics, np.empty(0), risks, excluded
+            [], None, performance, reason, newest_metrics, np.empty(0), risks, excluded, estimated
         )
     reference_risks = predict_risk(model, reference)
     return DriftCheck(
@@ -133,7 +159,18 @@ def check_drift(
         reference_risks,
         risks,
         excluded,
+        estimated,
+        domain_drift(reference, newest.frame, FEATURES, seed=settings.model_seed),
     )
+
+
+def _estimate(settings: Settings, model: Any, risks: Array) -> Estimate | None:
+    """The label-free estimate on these risks, the model calibrated on the holdout."""
+    calibration = holdout_calibration(settings, model)
+    if calibration is None:
+        return None
+    k, seed = settings.call_list_capacity, settings.model_seed
+    return estimate_performance(calibration, risks, k, seed=seed)
 
 
 def decide(check: DriftCheck) -> tuple[bool, str]:

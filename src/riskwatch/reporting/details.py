@@ -10,6 +10,7 @@ from riskwatch.model.metrics import LOWER_IS_BETTER, METRIC_NAMES, Metric
 from riskwatch.model.registry import package_versions
 from riskwatch.monitoring.drift import FeatureDrift
 from riskwatch.monitoring.performance import PerformanceDrift, half_width
+from riskwatch.reporting.estimates import estimate_details
 from riskwatch.reporting.gather import Facts
 from riskwatch.scoring import LABELS, format_metric
 
@@ -287,6 +288,7 @@ def details(facts: Facts) -> dict[str, Any]:
         "excluded": excluded_text(facts),
         "drift": drift_rows(facts),
         "drift_reason": facts.drift.reason,
+        **estimate_details(facts.drift),
         "statistics": statistics_rows(facts),
         "statistic_names": list(STATISTICS),
         "missing": missing,
