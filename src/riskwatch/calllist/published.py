@@ -58,12 +58,13 @@ def with_holdout(frame: pd.DataFrame, share: float, seed: str) -> pd.DataFrame:
     return frame.assign(**{HOLDOUT: pd.Series(chosen, index=frame.index, dtype=bool)})
 
 
-def list_seed(version: str, frame: pd.DataFrame) -> str:
-    """The control group's seed: the model version and the listed clients with their risks, all
-    recorded with the list, so a replay draws the same group and anyone can check the draw."""
+def list_seed(frame: pd.DataFrame) -> str:
+    """The control group's seed: the listed clients with their risks, as recorded with the list,
+    so a replay draws the same group and anyone can check the draw. (Not the model version: its
+    name is the time it was trained.)"""
     pairs = sorted(zip(frame[ID_COLUMN].astype(str), frame["probability"], strict=True))
     text = "\n".join(f"{client}\t{probability:.12g}" for client, probability in pairs)
-    return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def record(
@@ -72,7 +73,7 @@ def record(
     """Keep the list in the database and write it to path, both or neither, with its control
     group drawn (seeded by the list itself, recorded with it: fixed for the list's lifetime)."""
     published_at = utcnow()
-    frame = with_holdout(frame, share, list_seed(str(list_values["version"]), frame))
+    frame = with_holdout(frame, share, list_seed(frame))
     items = [
         {
             "rank": int(row["rank"]),
