@@ -12,6 +12,7 @@ from riskwatch.demo.portfolio import simulate
 from riskwatch.model.fastpath import (
     SMALL_BATCH,
     compile_trees,
+    distinct_rows,
     log_feature_array,
     prepare,
     raw_predictions,
@@ -150,6 +151,10 @@ def test_reasons_risks_and_pushes_equal_todays_for_every_batch_size(
         fast_risk, fast_push = risk_and_push(fast.predict, rows[list(FEATURES)].to_numpy(), medians)
         assert np.array_equal(fast_risk, risk), size
         assert np.array_equal(fast_push, push.to_numpy()), size
+        counts = rows[list(FEATURES)].to_numpy()
+        once_risk, once_push = risk_and_push(fast.predict_repeated, counts, medians)
+        assert np.array_equal(once_risk, risk), size
+        assert np.array_equal(once_push, push.to_numpy()), size
 
 
 def words_one_by_one(
@@ -184,3 +189,12 @@ def test_shares_of_many_values_equal_todays_one_value_at_a_time(clients: pd.Data
         below, above = many_shares(points, values)
         expected = [scalar_shares(points, value) for value in values]
         assert list(zip(below.tolist(), above.tolist(), strict=True)) == expected
+
+
+def test_distinct_rows_are_numpys_unique_rows(clients: pd.DataFrame) -> None:
+    rows = np.concatenate([clients[list(FEATURES)].to_numpy("float64")] * 2)[::3]
+    distinct, back = distinct_rows(rows)
+    expected, inverse = np.unique(rows, axis=0, return_inverse=True)
+    assert np.array_equal(distinct, expected)
+    assert np.array_equal(back, inverse.ravel())
+    assert np.array_equal(distinct[back], rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,8 @@ def predict_clients(
         rows: Iterable[Any] = clients.itertuples(index=False)
     else:  # no DataFrame: its fixed cost is most of a single client's request
         ids = [client.corporation for client in clients]
-        counts = np.array([[getattr(c, f) for f in FEATURES] for c in clients], dtype=np.int64)
+        counts = np.array(list(map(attrgetter(*FEATURES), clients)), dtype=np.int64)
+        counts = counts.reshape(len(ids), len(FEATURES))
         rows = clients
     return answers(served, ids, counts, rows if reasons else None, settings)
 
@@ -47,7 +49,8 @@ def answers(
     features as attributes for the reasons' words (None: no reasons)."""
     words = None
     if rows is not None:
-        risk, push = risk_and_push(served.fast.predict, counts, served.reference["medians"])
+        medians = served.reference["medians"]
+        risk, push = risk_and_push(served.fast.predict_repeated, counts, medians)
         words = reason_texts(push, rows, served.reference["percentiles"])
     else:
         risk = served.fast.predict(counts)

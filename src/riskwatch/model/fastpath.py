@@ -29,6 +29,9 @@ Array = np.ndarray[Any, Any]
 # Rows (clients and their reasons' variants) up to which the merged tree beats scikit-learn's
 # predict: scikit-learn pays a fixed cost a tree, the merged tree a copy of each row a tree.
 SMALL_BATCH = 256
+# Rows from which predict_repeated predicts each distinct row once: below, sorting them costs
+# more than it saves.
+DISTINCT_FROM = 1024
 MONTH, YEAR = FEATURES.index("lastmonth_activity"), FEATURES.index("lastyear_activity")
 
 
@@ -138,6 +141,16 @@ class FastModel:
         frame = pd.DataFrame(features, columns=list(self.names))
         return np.asarray(self.rest.predict_proba(frame)[:, 1], dtype="float64")
 
+    def predict_repeated(self, counts: Array) -> Array:
+        """predict for rows that often repeat (the reasons' variants: a third of them for the
+        demo's 10,000 clients), each distinct row predicted once when a row's probability does
+        not depend on its batch: trees walk row by row, while a linear model's matrix product
+        can differ in the last bit with the batch."""
+        if self.trees is None or len(counts) < DISTINCT_FROM or not np.isfinite(counts).all():
+            return self.predict(counts)
+        distinct, back = distinct_rows(np.asarray(counts, dtype="float64"))
+        return self.predict(distinct)[back]
+
     def _whole(self, counts: Array) -> Array:
         """The whole pipeline's probabilities, for a pipeline without log_features first."""
         if getattr(self.pipeline, "feature_names_in_", None) is not None:
@@ -147,6 +160,19 @@ class FastModel:
         # differ in the last bit with the memory order of its input.
         rows = np.ascontiguousarray(counts, dtype="float64")
         return np.asarray(self.pipeline.predict_proba(rows)[:, 1], dtype="float64")
+
+
+def distinct_rows(rows: Array) -> tuple[Array, Array]:
+    """The distinct rows (sorted), and each row's index among them: np.unique's answer with
+    axis=0 and return_inverse, in a third of its time."""
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    first = np.empty(len(rows), dtype=bool)
+    first[:1] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=first[1:])
+    back = np.empty(len(rows), dtype=np.int64)
+    back[order] = np.cumsum(first) - 1
+    return ordered[first], back
 
 
 def prepare(pipeline: Any) -> FastModel:

@@ -53,7 +53,7 @@ def risks_and_pushes(
     model: Any, frame: pd.DataFrame, medians: dict[str, float]
 ) -> tuple[Array, pd.DataFrame]:
     """Each client's risk, and how much each feature raises it against a typical value."""
-    predict = prepare(model).predict
+    predict = prepare(model).predict_repeated
     risk, push = risk_and_push(predict, frame[list(FEATURES)].to_numpy("float64"), medians)
     return risk, pd.DataFrame(push, columns=list(FEATURES), index=frame.index)
 
@@ -175,19 +175,38 @@ def reason_texts(
     rows = list(rows)
     # Every client's shares in one search a feature: one search a value costs more than the
     # words for 10,000 clients.
-    found: dict[str, tuple[Array, Array]] = {}
+    found: dict[str, tuple[list[int], list[int]]] = {}
     for feature in WORDS:
         values = np.array([getattr(row, feature) for row in rows])
-        found[feature] = many_shares(percentiles[feature], values)
+        below, above = many_shares(percentiles[feature], values)
+        found[feature] = below.tolist(), above.tolist()
     texts = []
-    for i, (row, features, keep) in enumerate(zip(rows, order, named, strict=True)):
+    # Clients share values: each (feature, values it is told from) is put in words once. Lists,
+    # not arrays, in this loop: an array's row or item costs more than the words.
+    said: dict[tuple[Any, ...], str] = {}
+    for i, (row, features, keep) in enumerate(
+        zip(rows, order.tolist(), named.tolist(), strict=True)
+    ):
         words = []
-        for feature in (FEATURES[f] for f in features[keep]):
-            share = found.get(feature)
-            known = (int(share[0][i]), int(share[1][i])) if share is not None else None
-            words.append(describe(feature, row, percentiles, known))
+        for feature in (FEATURES[f] for f, kept in zip(features, keep, strict=True) if kept):
+            key = _told_from(feature, row)
+            text = said.get(key)
+            if text is None:
+                share = found.get(feature)
+                known = (share[0][i], share[1][i]) if share is not None else None
+                text = said[key] = describe(feature, row, percentiles, known)
+            words.append(text)
         texts.append(list(dict.fromkeys(words)))  # one fact named once
     return texts
+
+
+def _told_from(feature: str, row: Any) -> tuple[Any, ...]:
+    """What describe's words for a feature depend on (types too: 12 and 12.0 print apart)."""
+    if feature == "lastmonth_activity":
+        month, year = row.lastmonth_activity, row.lastyear_activity
+        return feature, month, type(month), year, type(year)
+    value = getattr(row, feature)
+    return feature, value, type(value)
 
 
 def reasons(model: Any, frame: pd.DataFrame, reference: dict[str, Any]) -> list[list[str]]:
