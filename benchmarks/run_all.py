@@ -67,6 +67,7 @@ BENCHMARKS = (
     Benchmark("report", quick=False),
     Benchmark("api", quick=True),
     Benchmark("pages", quick=True),
+    Benchmark("policy", quick=True),
 )
 
 

@@ -262,7 +262,10 @@ def test_true_probabilities_cover_holdout_and_drops_in_file_order(tmp_path: Path
     [
         ({"months": 0}, "--months must be between 1 and 120, got 0"),
         ({"months": 121}, "--months must be between 1 and 120, got 121"),
-        ({"scenario": "x"}, "--scenario must be one of none, covariate, concept, got 'x'"),
+        (
+            {"scenario": "x"},
+            "--scenario must be one of none, covariate, concept, gradual, seasonal, got 'x'",
+        ),
         (
             {"scenario": "covariate", "drift_month": 20},
             "--drift-month must be between 2 and months (12), got 20",

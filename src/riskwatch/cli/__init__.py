@@ -11,6 +11,7 @@ from pathlib import Path
 
 from riskwatch import __version__
 from riskwatch.cli import automation, contacts, data, model, monitor, replay, report, serve
+from riskwatch.cli import backtest as backtest_command
 from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LastError, emit_error
 from riskwatch.cli.usage import JSON_FLAG, Parser, UsageError, command_path, explain, takes_json
 from riskwatch.config import ConfigError
@@ -141,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     automation.add_commands(commands, common)
     replay.add_commands(commands, common)
     contacts.add_commands(commands, common)
+    backtest_command.add_commands(commands, common)
     return parser
 
 

@@ -29,7 +29,9 @@ def _add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
     demo.add_argument("--months", type=int, default=12, help="monthly data drops (default 12)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument(
-        "--scenario", default="none", help="drift scenario: none, covariate or concept"
+        "--scenario",
+        default="none",
+        help="drift scenario: none, covariate, concept, gradual or seasonal",
     )
     demo.add_argument("--drift-month", type=int, default=None, help="first month of the drift")
     demo.add_argument("--clients", type=int, default=10_000, help="clients (default 10,000)")

@@ -42,6 +42,13 @@ Scenarios (from ``drift_month`` on):
 * ``concept``: features are generated exactly as before but the rule changes: a drop in
   activity matters much less (weight 3.0 -> 1.0) and small companies become much riskier
   (size weight 0.3 -> 1.2); the monthly churn rises a little (about 6.5 % -> 7 %).
+* ``gradual``: the same change of rule as ``concept``, made in ``GRADUAL_MONTHS`` equal steps:
+  each month from ``drift_month`` on, the rule's weights move a quarter of the way further.
+* ``seasonal``: a slow season recurs: from ``drift_month`` on, the first ``SEASON_MONTHS`` of
+  every ``SEASON_PERIOD`` months see everyone's last-month activity at ``SEASON_DIP`` of its
+  usual pace, and the true rule measures a client's drop against that seasonal pace (a quiet
+  month is no sign of leaving then).  In the observed features both the inputs and
+  P(exit | features) change, and they change back when the season ends.
 
 The holdout is 2,000 separate clients from the month-1 world (no drift, baseline rule), some 120
 of whom leave.
@@ -59,7 +66,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-SCENARIOS = ("none", "covariate", "concept")
+SCENARIOS = ("none", "covariate", "concept", "gradual", "seasonal")
 COLUMNS = (
     "corporation",
     "lastmonth_activity",
@@ -80,6 +87,8 @@ MOMENTUM_SIGMA = 0.3
 DECLINE_SHARE = 0.15
 DECLINE_MAX = 0.6
 BOOM_FACTOR = 1.7
+GRADUAL_MONTHS = 4  # the gradual scenario reaches the concept rule in this many steps
+SEASON_PERIOD, SEASON_MONTHS, SEASON_DIP = 4, 2, 0.6
 NAMES = (
     "acme", "apex", "atlas", "birch", "boreal", "cobalt", "crest", "delta", "ember",
     "falcon", "fjord", "gale", "granite", "harbor", "helix", "ion", "juniper", "kestrel",
@@ -99,23 +108,38 @@ class Rule:
     intercept: float
     drop_weight: float
     size_weight: float
+    pace: float = 1.0  # the ratio a steady client shows (below 1 in a slow season)
 
     def probability(
         self, lastmonth: IntArray, lastyear: IntArray, employees: IntArray
     ) -> FloatArray:
         """Return the true exit probability of each row."""
         ratio = lastmonth / (lastyear / 12.0)
-        drop = np.clip(1.0 - ratio, 0.0, 1.0)
+        drop = np.clip(1.0 - ratio / self.pace, 0.0, 1.0)
         size = np.log(employees / MEDIAN_EMPLOYEES)
         logit = self.intercept + self.drop_weight * drop - self.size_weight * size
         return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=np.float64)
 
     def describe(self) -> str:
         """Return the rule as a human-readable formula."""
+        ratio = "ratio" if self.pace == 1.0 else f"ratio / {self.pace}"
         return (
-            f"logit P(exit) = {self.intercept} + {self.drop_weight} * clip(1 - ratio, 0, 1)"
+            f"logit P(exit) = {self.intercept} + {self.drop_weight} * clip(1 - {ratio}, 0, 1)"
             f" - {self.size_weight} * ln(number_of_employees / 20), where ratio ="
             " lastmonth_activity / (lastyear_activity / 12)"
+        )
+
+    def toward(self, other: Rule, share: float) -> Rule:
+        """Return the rule ``share`` of the way from this one to ``other`` (rounded weights)."""
+
+        def between(start: float, end: float) -> float:
+            return round(start + (end - start) * share, 4)
+
+        return Rule(
+            intercept=between(self.intercept, other.intercept),
+            drop_weight=between(self.drop_weight, other.drop_weight),
+            size_weight=between(self.size_weight, other.size_weight),
+            pace=between(self.pace, other.pace),
         )
 
 
@@ -124,6 +148,33 @@ class Rule:
 # allowed 0.004, so a check on Brier could not see the new rule; at -3.8 it worsens by 0.008.
 BASELINE_RULE = Rule(intercept=-4.0, drop_weight=3.0, size_weight=0.3)
 CONCEPT_RULE = Rule(intercept=-3.8, drop_weight=1.0, size_weight=1.2)
+SEASON_RULE = Rule(intercept=-4.0, drop_weight=3.0, size_weight=0.3, pace=SEASON_DIP)
+
+
+@dataclass(frozen=True)
+class World:
+    """One month's world: how the features are drawn and the true exit rule."""
+
+    boom: float
+    slowdown: float
+    rule: Rule
+
+
+def world(scenario: str, drift_month: int | None, month: int) -> World:
+    """Return the world of ``month`` under ``scenario``."""
+    since = month - drift_month if drift_month is not None else -1
+    if since < 0 or scenario == "none":
+        return World(1.0, 1.0, BASELINE_RULE)
+    if scenario == "covariate":
+        return World(BOOM_FACTOR, 1.0, BASELINE_RULE)
+    if scenario == "concept":
+        return World(1.0, 1.0, CONCEPT_RULE)
+    if scenario == "gradual":
+        share = min(1.0, (since + 1) / GRADUAL_MONTHS)
+        return World(1.0, 1.0, BASELINE_RULE.toward(CONCEPT_RULE, share))
+    if since % SEASON_PERIOD < SEASON_MONTHS:
+        return World(1.0, SEASON_DIP, SEASON_RULE)
+    return World(1.0, 1.0, BASELINE_RULE)
 
 
 @dataclass(frozen=True)
@@ -156,7 +207,9 @@ def new_ids(rng: np.random.Generator, first: int, count: int) -> NDArray[np.obje
     )
 
 
-def observe(rng: np.random.Generator, profiles: Profiles, boom: float) -> pd.DataFrame:
+def observe(
+    rng: np.random.Generator, profiles: Profiles, boom: float, slowdown: float = 1.0
+) -> pd.DataFrame:
     """Draw one month of features for every client (without ``corporation`` and ``exited``)."""
     n = profiles.size.shape[0]
     headcount = profiles.size * boom * np.exp(rng.normal(0.0, HEADCOUNT_NOISE, n))
@@ -167,7 +220,7 @@ def observe(rng: np.random.Generator, profiles: Profiles, boom: float) -> pd.Dat
     momentum = np.exp(rng.normal(-(MOMENTUM_SIGMA**2) / 2, MOMENTUM_SIGMA, n))
     declining = rng.random(n) < DECLINE_SHARE
     collapse = rng.uniform(0.0, DECLINE_MAX, n)
-    momentum = np.where(declining, momentum * collapse, momentum)
+    momentum = np.where(declining, momentum * collapse, momentum) * slowdown
     lastmonth = rng.poisson(lastyear / 12.0 * momentum).astype(np.int64)
     return pd.DataFrame(
         {
@@ -202,10 +255,8 @@ def simulate(
     # The holdout takes the numbers right after the first portfolio.
     next_number = clients + HOLDOUT_ROWS + 1
     for month in range(1, months + 1):
-        drifted = drift_month is not None and month >= drift_month
-        boom = BOOM_FACTOR if drifted and scenario == "covariate" else 1.0
-        rule = CONCEPT_RULE if drifted and scenario == "concept" else BASELINE_RULE
-        frame = _labelled(rng, ids, observe(rng, profiles, boom), rule)
+        now = world(scenario, drift_month, month)
+        frame = _labelled(rng, ids, observe(rng, profiles, now.boom, now.slowdown), now.rule)
         yield frame
         leavers = frame["exited"].to_numpy() == 1
         count = int(leavers.sum())
@@ -225,10 +276,19 @@ def holdout(clients: int, seed: int) -> pd.DataFrame:
 def describe(scenario: str, drift_month: int | None) -> dict[str, str]:
     """Return a human description of the rule before and after the drift month."""
     before = BASELINE_RULE.describe()
-    if scenario == "concept":
+    if scenario in ("concept", "gradual"):
         after = CONCEPT_RULE.describe()
         change = (
             "features unchanged; the exit rule changes (drop matters less, small firms riskier)"
+        )
+        if scenario == "gradual":
+            change += f", a {1 / GRADUAL_MONTHS:.0%} step a month over {GRADUAL_MONTHS} months"
+    elif scenario == "seasonal":
+        after = SEASON_RULE.describe()
+        change = (
+            f"the first {SEASON_MONTHS} of every {SEASON_PERIOD} months are a slow season: "
+            f"last-month activity at {SEASON_DIP:.0%} of its pace for everyone and the rule "
+            "measures the drop against that pace; the rest of the time as before"
         )
     elif scenario == "covariate":
         after = before

@@ -1,0 +1,1 @@
+"""The policy benchmark: replay a workspace's drops under riskwatch's policy and fixed schedules."""
