@@ -260,7 +260,7 @@ def main() -> None:
     heading("Ingestion benchmark")
     if args.quick:
         print(f"Quick run (--quick): {rows:,} rows, {runs} no-new-data runs.\n")
-    work = Path(os.environ.get("RISKWATCH_BENCH_WORK", Path(__file__).resolve().parent / ".work"))
+    work = Path(os.environ.get("BENCH_INGEST_WORK", Path(__file__).resolve().parent / ".work"))
     work.mkdir(exist_ok=True)
     aims: list[Aim] = []
     try:

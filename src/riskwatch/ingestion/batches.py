@@ -15,7 +15,6 @@ from riskwatch.config import Settings
 from riskwatch.ingestion.dedup import duplicates
 from riskwatch.ingestion.master import (
     append_table,
-    arrow_table,
     master_batch_ids,
     read_master,
     read_master_table,
@@ -101,7 +100,7 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         checked, sha256 = _read_batch(loading, batch)
     except UnreadableBatchError as exc:
         return _quarantine_whole(loading, batch, str(exc)), None
-    good = arrow_table(checked.good)
+    good = checked.good_rows
     duplicate = duplicates(loading.seen, good)
     rows = good.filter(pa.array(~duplicate)) if duplicate.any() else good
     loading.seen.append(rows)
@@ -110,7 +109,7 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         "ingested",
         sha256,
         rows_read=checked.rows_read,
-        rows_valid=len(checked.good),
+        rows_valid=good.num_rows,
         rows_quarantined=len(checked.bad),
         rows_duplicate=int(duplicate.sum()),
         rows_added=len(rows),
