@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,9 @@ def _arrow_read(path: Path, written: list[str]) -> pa.Table | None:
         strings_can_be_null=False,
     )
     try:
-        table = pacsv.read_csv(path, convert_options=convert)
+        # The system allocator hands freed memory back at once (pyarrow's default pool keeps
+        # it), so the file's parse buffers and the chunks already validated do not add up.
+        table = pacsv.read_csv(path, convert_options=convert, memory_pool=pa.system_memory_pool())
     except (pa.ArrowInvalid, OSError):
         return None
     table = table.rename_columns([name.strip() for name in table.column_names])
@@ -63,9 +66,26 @@ def _records(path: Path) -> int:
 
 def _chunks(table: pa.Table, size_bytes: int, chunk_rows: int) -> Iterator[RawChunk]:
     """The table as pandas chunks numbered from line 2, with an estimate of bytes consumed."""
-    for start in range(0, table.num_rows, chunk_rows):
-        frame = table.slice(start, chunk_rows).to_pandas()
+    import pyarrow as pa  # noqa: PLC0415
+
+    # The table's blocks are let go one by one as they are handed on, so the rows read and the
+    # rows validated are not held twice.
+    rows, blocks = table.num_rows, deque(table.to_batches())
+    del table
+    start = 0
+    while blocks:
+        taken, wanted = [], chunk_rows
+        while blocks and wanted > 0:
+            block = blocks.popleft()
+            if len(block) > wanted:  # the rest of the block starts the next chunk
+                blocks.appendleft(block.slice(wanted))
+                block = block.slice(0, wanted)
+            taken.append(block)
+            wanted -= len(block)
+        frame = pa.Table.from_batches(taken).to_pandas()
+        del taken
         frame.index = range(start, start + len(frame))  # numbered on as pandas' chunks are
         chunk = numbered(frame, start + 2)
-        chunk.position = size_bytes * (start + len(frame)) // table.num_rows
+        start += len(frame)
+        chunk.position = size_bytes * start // rows
         yield chunk

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-HASH_ROWS = 262_144  # rows hashed at a time: bounds the per-byte temporaries of text columns
+HASH_ROWS = 65_536  # rows hashed at a time: bounds the per-byte temporaries of text columns
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _NULL = np.uint64(0x5BD1E9955BD1E995)
 
