@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskwatch.ingestion.readers import UnreadableBatchError, raw_csv_cells, read_file
+from riskwatch.ingestion.arrowcsv import clean_csv_chunks
+from riskwatch.ingestion.readers import (
+    RawChunk,
+    UnreadableBatchError,
+    _csv_chunks,
+    raw_csv_cells,
+    read_file,
+)
 
 from ..conftest import HEADER, csv_rows
 
@@ -86,3 +93,40 @@ def test_a_json_lines_file_of_lists_only_is_refused_at_its_first_line(tmp_path: 
     path.write_text("[1, 2]\n[3, 4]\n")
     with pytest.raises(UnreadableBatchError, match=r"^not valid JSON lines on line 1: each line"):
         list(read_file(path, chunk_rows=10))
+
+
+def _both_readers(path: Path) -> tuple[list[RawChunk], list[RawChunk]]:
+    """The file through read_file (fast when clean) and through the careful pandas reader."""
+    careful = list(_csv_chunks(path, HEADER.split(","), 2, id_as_text=True))
+    return list(read_file(path, chunk_rows=2)), careful
+
+
+def test_a_clean_csv_reads_the_same_rows_and_lines_through_the_fast_reader(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(csv_rows("007,1,12,3,0", '"b, inc",0,0,1,1', " spaced ,5,60,7,0", "NA,1,2,3,1"))
+    assert clean_csv_chunks(path, HEADER.split(","), 2) is not None
+    fast, careful = _both_readers(path)
+    assert [c.lines.tolist() for c in fast] == [c.lines.tolist() for c in careful]
+    for one, other in zip(fast, careful, strict=True):
+        pd.testing.assert_frame_equal(one.frame, other.frame, check_index_type=False)
+    assert fast[0].frame["corporation"].tolist() == ["007", "b, inc"]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ('"a\nb",1,12,3,0', "c,1,12,3,0"),  # a line break inside quotes: lines != rows
+        ("a,1,12,3,0", "", "c,1,12,3,0"),  # a blank line
+        ("a,NA,12,3,0", "c,1,12,3,0"),  # a missing number
+        ("a,1.5,12,3,0", "c,1,12,3,0"),  # a number that is not whole
+    ],
+    ids=["quoted-line-break", "blank-line", "missing", "fraction"],
+)
+def test_a_csv_that_is_not_clean_is_left_to_the_careful_reader(
+    tmp_path: Path, rows: tuple[str, ...]
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(csv_rows(*rows))
+    assert clean_csv_chunks(path, HEADER.split(","), 2) is None

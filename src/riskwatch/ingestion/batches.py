@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from riskwatch.config import Settings
+from riskwatch.ingestion.dedup import duplicates
 from riskwatch.ingestion.master import (
-    append_master,
+    append_table,
     master_batch_ids,
     read_master,
+    read_master_table,
     rebuild_csv,
     write_ingested_list,
 )
@@ -56,7 +58,7 @@ class _Loading:
     settings: Settings
     store: Store
     source: Source
-    seen: list[pd.DataFrame]
+    seen: list[pa.Table]
     progress: Progress | None
 
 
@@ -69,43 +71,45 @@ def load_batches(
 ) -> tuple[list[BatchResult], int]:
     """Load batches into the master dataset in one atomic append; return results and master rows."""
     folder = settings.output_folder_path
-    master = read_master(folder)
-    loading = _Loading(
-        settings, store, source, [master.drop(columns=[BATCH_COLUMN], errors="ignore")], progress
-    )
+    old = read_master_table(folder)
+    # Rows are compared with the master as Arrow tables: read once, never copied to pandas.
+    master = old if old is not None else _classic_master(folder)
+    prior = master.drop_columns([c for c in [BATCH_COLUMN] if c in master.column_names])
+    loading = _Loading(settings, store, source, [prior], progress)
     results: list[BatchResult] = []
-    frames: list[pd.DataFrame] = []
+    frames: list[pa.Table] = []
     for batch in batches:
         result, rows = _load_one(loading, batch)
         results.append(result)
         if rows is not None:
             frames.append(rows)
-    total = len(master)
+    total = master.num_rows
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
-        new_rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        total = append_master(folder, new_rows)
+        new_rows = pa.concat_tables(frames, promote_options="permissive")
+        total = append_table(folder, old, new_rows)
         finished = [r.batch_id for r in results if r.status == "ingested" and r.batch_id]
         store.finish_batches({batch_id: {} for batch_id in finished})
     _write_ingested_list(folder, store)
     return results, total
 
 
-def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pd.DataFrame | None]:
+def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | None]:
     """Read, validate and deduplicate one batch, and record it as pending."""
     try:
         checked, sha256 = _read_batch(loading, batch)
     except UnreadableBatchError as exc:
         return _quarantine_whole(loading, batch, str(exc)), None
-    duplicate = _duplicates(loading.seen, checked.good)
-    rows = checked.good[~duplicate].reset_index(drop=True) if duplicate.any() else checked.good
+    good = checked.good_rows
+    duplicate = duplicates(loading.seen, good)
+    rows = good.filter(pa.array(~duplicate)) if duplicate.any() else good
     loading.seen.append(rows)
     result = BatchResult(
         batch.name,
         "ingested",
         sha256,
         rows_read=checked.rows_read,
-        rows_valid=len(checked.good),
+        rows_valid=good.num_rows,
         rows_quarantined=len(checked.bad),
         rows_duplicate=int(duplicate.sum()),
         rows_added=len(rows),
@@ -124,8 +128,8 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pd.DataFram
         folder = loading.settings.output_folder_path
         where = quarantine_rows(folder, result.batch_id, batch.name, checked.bad)
         result.quarantine_file = str(where)
-    rows[BATCH_COLUMN] = np.int64(result.batch_id)
-    return result, rows
+    batch_ids = pa.array(np.full(rows.num_rows, result.batch_id, dtype="int64"))
+    return result, rows.append_column(BATCH_COLUMN, batch_ids)
 
 
 def _read_batch(loading: _Loading, batch: Batch) -> tuple[Checked, str]:
@@ -178,27 +182,9 @@ def _counts(result: BatchResult) -> dict[str, Any]:
     return {key: getattr(result, key) for key in keys} | {"missing_values": result.missing_values}
 
 
-def _duplicates(earlier: list[pd.DataFrame], rows: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """Which rows repeat an earlier row exactly, in this batch or in what came before it."""
-    prior = [frame.reindex(columns=rows.columns) for frame in earlier if len(frame)]
-    if not prior:
-        return _duplicated(rows)
-    stacked = pd.concat([*prior, rows], ignore_index=True)
-    return _duplicated(stacked)[-len(rows) :]
-
-
-def _duplicated(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """frame.duplicated(), computed on text columns only where the numbers already repeat."""
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
-    if not numeric or len(numeric) == len(frame.columns):
-        return frame.duplicated().to_numpy()
-    # Factorizing millions of ids costs 5x the numbers; only rows whose numbers repeat can be
-    # exact duplicates, and those are few.
-    candidates = frame.duplicated(subset=numeric, keep=False).to_numpy()
-    result = np.zeros(len(frame), dtype=bool)
-    if candidates.any():
-        result[candidates] = frame[candidates].duplicated().to_numpy()
-    return result
+def _classic_master(folder: Path) -> pa.Table:
+    """A classic finaldata.csv without its Parquet record (or no rows), for deduplication."""
+    return pa.Table.from_pandas(read_master(folder), preserve_index=False)
 
 
 def recover(settings: Settings, store: Store) -> list[int]:

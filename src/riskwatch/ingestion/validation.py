@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
+from riskwatch.ingestion.master import arrow_table
 from riskwatch.ingestion.readers import RawChunk, raw_csv_cells, reads_as_csv
 from riskwatch.schema import validate
 
@@ -19,26 +21,33 @@ log = logging.getLogger(__name__)
 class Checked:
     """A batch read and validated, before deduplication."""
 
-    good: pd.DataFrame
+    good_rows: pa.Table  # typed as the master stores them
     bad: pd.DataFrame  # the rows as read, plus "line" and "reason"
     rows_read: int = 0
     missing: dict[str, int] = field(default_factory=dict)  # missing values a column
 
+    @property
+    def good(self) -> pd.DataFrame:
+        """The good rows as a DataFrame."""
+        frame: pd.DataFrame = self.good_rows.to_pandas()
+        return frame
+
 
 def validate_chunks(chunks: Iterable[RawChunk], extra_columns: str = "drop") -> Checked:
     """Validate every chunk; unparsable lines count as read and as bad rows."""
-    goods: list[pd.DataFrame] = []
+    goods: list[pa.Table] = []
     bads: list[pd.DataFrame] = []
     missing: dict[str, int] = {}
     rows_read = 0
     for chunk in chunks:
         checked = validate(chunk.frame, lines=chunk.lines, extra_columns=extra_columns)
-        goods.append(checked.good)
+        # Kept as Arrow chunk by chunk: no concatenated copy, and each DataFrame freed at once.
+        goods.append(arrow_table(checked.good))
         bads.extend([checked.bad, skipped_rows(chunk.skipped)])
         for column, count in checked.missing.items():
             missing[column] = missing.get(column, 0) + count
         rows_read += len(chunk.frame) + len(chunk.skipped)
-    good = pd.concat(goods, ignore_index=True) if goods else pd.DataFrame()
+    good = pa.concat_tables(goods) if goods else arrow_table(pd.DataFrame())
     nonempty = [b for b in bads if len(b)]
     bad = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame()
     return Checked(good, bad, rows_read, missing)
