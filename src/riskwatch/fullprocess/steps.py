@@ -100,7 +100,7 @@ def _ingest_outcome(detail: dict[str, Any], quarantined: list[dict[str, Any]]) -
     """One line: batches, rows added, and rows or files quarantined with where they are."""
     parts = [
         count(len(detail["batches"]), "batch", "batches"),
-        f"{detail['rows_added']:,} rows added",
+        f"{count(detail['rows_added'], 'row')} added",
     ]
     if detail["rows_quarantined"]:
         parts.append(f"{count(detail['rows_quarantined'], 'row')} quarantined")
