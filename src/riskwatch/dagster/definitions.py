@@ -8,7 +8,6 @@ riskwatch recorded. Settings are read when a run or a sensor tick starts, never 
 import hashlib
 import logging
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,28 +140,22 @@ def _materializations(found: "CycleRecords") -> Iterator[dg.MaterializeResult[No
             yield dg.MaterializeResult(asset_key=key, metadata=values | cycle)
 
 
-def batch_validation() -> dg.AssetChecksDefinition:
-    """Validation of one batch, from riskwatch's lineage record (run again on demand)."""
-    # Checks per partition are a preview in Dagster 1.13: its notice is no news to our users.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-
-        @dg.asset_check(asset=BATCH, name=VALIDATION, partitions_def=BATCHES)
-        def validation_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-            """Validation of one batch, from riskwatch's lineage record."""
-            return _validated(context.partition_key)
-
-    return validation_check
+@dg.asset_check(asset=BATCH, name=VALIDATION)
+def batch_validation() -> dg.AssetCheckResult:
+    """Validation of the newest batch, from riskwatch's lineage record (run on demand)."""
+    # Each cycle logs this check's verdict per batch (partition); run alone it judges the newest
+    # batch: a check per partition is a preview in Dagster 1.13 that jobs cannot select yet.
+    return _validated()
 
 
-def _validated(name: str) -> dg.AssetCheckResult:
+def _validated() -> dg.AssetCheckResult:
     from riskwatch.dagster.records import validation  # noqa: PLC0415 - at run time only
     from riskwatch.storage import open_store  # noqa: PLC0415
 
     with open_store(current_settings()) as store:
-        records = [b for b in store.batches() if b.name == name]
+        records = store.batches()
     if not records:
-        return dg.AssetCheckResult(passed=False, description=f"{name}: not ingested yet")
+        return dg.AssetCheckResult(passed=False, description="no batch ingested yet")
     return _result(validation(records[-1]))
 
 
@@ -219,7 +212,7 @@ def build_definitions() -> dg.Definitions:
     """Everything Dagster loads from riskwatch: light, reading no settings."""
     return dg.Definitions(
         assets=[batch_asset, cycle_assets],
-        asset_checks=[batch_validation(), promotion_gate],
+        asset_checks=[batch_validation, promotion_gate],
         jobs=[riskwatch_cycle],
         schedules=[every_10m],
         sensors=[new_batches],
