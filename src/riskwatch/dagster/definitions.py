@@ -174,6 +174,7 @@ riskwatch_cycle = dg.define_asset_job(
     "riskwatch_cycle",
     selection=dg.AssetSelection.assets(cycle_assets).without_checks(),  # the cycle logs them
     description="One monitored cycle of the workspace (as `riskwatch run`), trigger dagster.",
+    tags={"riskwatch": "cycle"},  # a run queue can hold these to one at a time (docs/scaling.md)
 )
 
 every_10m = dg.ScheduleDefinition(
