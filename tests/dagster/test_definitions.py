@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -71,6 +72,15 @@ def test_job_with_no_new_data_records_the_cycle_and_materializes_nothing(ran: Pa
     assert result.success
     assert cycles(ran)[-1] == ("dagster", "no new data")
     assert materialized(result) == set()
+
+
+def test_job_fails_when_the_cycle_fails_and_the_cycle_is_recorded(ran: Path) -> None:
+    shutil.rmtree(ran / "sourcedata")  # the source cannot be read at all
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = execute(instance)
+    assert not result.success
+    assert cycles(ran)[-1] == ("dagster", "failed")
+    assert "the cycle failed" in str(result.failure_data_for_node("riskwatch_cycle_assets"))
 
 
 def test_validation_fails_on_a_quarantined_batch(ran: Path) -> None:

@@ -6,7 +6,6 @@ riskwatch recorded. Settings are read when a run or a sensor tick starts, never 
 
 # No `from __future__ import annotations`: Dagster reads the context's annotation as a class.
 import hashlib
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,6 @@ from riskwatch.scheduler_cron import cron_schedule
 if TYPE_CHECKING:
     from riskwatch.dagster.records import Checked, CycleRecords
     from riskwatch.ingestion.sources import Batch
-
-log = logging.getLogger(__name__)
 
 CONFIG_ENV = "RISKWATCH_CONFIG"  # the workspace's config file; else ./riskwatch.toml as the CLI
 TRIGGER = "dagster"  # as recorded in riskwatch's cycles table
