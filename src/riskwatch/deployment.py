@@ -279,7 +279,8 @@ def promote(
     if challenger == current.version:
         return _record(store, _with(decision, False, "the challenger is already in production"))
     if new is None or old is None:
-        return _record(store, _with(decision, False, f"{metric} is undefined on the {data_name} rows"))
+        undefined = f"{metric} is undefined on the {data_name} rows"
+        return _record(store, _with(decision, False, undefined))
     promoted = better(metric, new, old, margin)
     verdict = "beats" if promoted else "does not beat"
     reason = (
