@@ -135,3 +135,16 @@ def test_every_outcome_of_a_list_comes_from_its_next_batch_even_when_a_row_was_d
 
     held_out = effect.overall().held_out
     assert (effect.known, held_out.left, held_out.known) == (2, 1, 2)  # s1 stayed, h1 left
+
+
+def test_a_master_dataset_without_rows_gives_no_outcomes_and_no_error(tmp_path: Path) -> None:
+    # A new cycle may leave the master empty (or the overview may read it while it is): every
+    # listed client's outcome is then unknown, and pandas must not be asked to put text in floats.
+    settings, store = workspace(tmp_path)
+    with store:
+        first = add_batch(store, "2026-09-01T06:00:00.000000Z")
+        add_rows(settings.output_folder_path, first, {})
+        add_list(store, {"a": True, "b": False})
+        add_batch(store, NEXT_BATCH_AT)
+        effect = call_effect(settings, store)
+    assert (effect.lists, effect.listed, effect.known) == (1, 2, 0)

@@ -94,7 +94,9 @@ def _labels_at(known: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     label = pd.Series(there[TARGET].reindex(keys).to_numpy(), index=known.index, dtype=float)
     # Ingestion drops a row equal to one it already holds, and a leaver's row never is (its
     # earlier rows say it stayed): a client missing from the batch but seen later stayed.
-    last_seen = known[ID_COLUMN].map(rows.groupby(ID_COLUMN)["arrived"].max()).fillna("")
+    # (object: with no rows at all the map gives floats, and pandas refuses text in a float column)
+    latest = rows.groupby(ID_COLUMN)["arrived"].max()
+    last_seen = known[ID_COLUMN].map(latest).astype(object).fillna("")
     return label.mask(label.isna() & (last_seen > known["arrived"]), 0.0)
 
 
