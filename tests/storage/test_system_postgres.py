@@ -9,9 +9,9 @@ import os
 import subprocess
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,9 @@ def test_contacts_imported_are_listed_from_postgresql(system: System, tmp_path: 
     before = json.loads(system.riskwatch("contacts", "list", "--json").stdout)["total"]
     system.riskwatch("contacts", "import", str(calls))
     assert json.loads(system.riskwatch("contacts", "list", "--json").stdout)["total"] == before + 3
-    found = json.loads(system.riskwatch("contacts", "list", "--client", clients[0], "--json").stdout)
+    found = json.loads(
+        system.riskwatch("contacts", "list", "--client", clients[0], "--json").stdout
+    )
     assert ("reached", "2026-01-01") in {
         (c["outcome"], str(c["contacted_at"])[:10]) for c in found["contacts"]
     }
@@ -185,6 +187,7 @@ def test_a_cycle_runs_on_postgresql_while_the_api_answers(system: System) -> Non
         assert store.rows(tables.cycles, newest_first=True, limit=1)[0]["id"] == result["cycle_id"]
     assert before != deployed
     assert (after["version"], after["deployed_version"]) == (deployed, deployed)
+    assert not (system.path / "riskwatch.db").exists()  # neither process went to SQLite
 
 
 def _ask(url: str, answers: list[int], stop: threading.Event) -> None:
