@@ -19,27 +19,43 @@ def test_a_new_database_opened_at_the_same_moment_by_many_is_migrated_once(
     tmp_path: Path,
 ) -> None:
     # The API and a cycle may open a fresh workspace's database together.
-    errors: list[str] = []
     for round_ in range(5):
         url = f"sqlite:///{tmp_path}/race{round_}.db"
-        start = threading.Barrier(6)
-
-        def open_store(url: str = url, start: threading.Barrier = start) -> None:
-            start.wait()
-            try:
-                Store(url).close()
-            except Exception as exc:  # any failure at all is what this test looks for
-                errors.append(repr(exc))
-
-        openers = [threading.Thread(target=open_store) for _ in range(6)]
-        for opener in openers:
-            opener.start()
-        for opener in openers:
-            opener.join()
+        errors = open_together(url, 6)
         assert errors == []
         with Store(url) as store:
             versions = [row["version"] for row in store.rows(schema_version)]
         assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+@pytest.mark.postgres
+def test_a_new_postgresql_database_opened_at_the_same_moment_by_many_is_migrated_once(
+    postgres_url: str,
+) -> None:
+    assert open_together(postgres_url, 6) == []
+    with Store(postgres_url) as store:
+        versions = [row["version"] for row in store.rows(schema_version)]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+def open_together(url: str, count: int) -> list[str]:
+    """Open the database from `count` threads at the same moment; the errors they met."""
+    errors: list[str] = []
+    start = threading.Barrier(count)
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            Store(url).close()
+        except Exception as exc:  # any failure at all is what this test looks for
+            errors.append(repr(exc))
+
+    openers = [threading.Thread(target=open_store) for _ in range(count)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join()
+    return errors
 
 
 def test_a_refused_postgresql_connection_is_reported_at_once_without_the_password() -> None:
