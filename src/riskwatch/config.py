@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import functools
 import json
 import os
 import tomllib
@@ -224,7 +224,19 @@ class Settings:
 
 def setting_fields() -> list[dataclasses.Field[Any]]:
     """The user-facing settings, in declaration order."""
-    return [f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")]
+    return list(_setting_fields().values())
+
+
+@functools.cache
+def _setting_fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}
+
+
+@functools.cache
+def _setting_types() -> dict[str, Any]:
+    # Once per process: evaluating the ~50 annotations (strings, by the __future__ import)
+    # took 0.5 ms a call, and loading settings asked once per key given.
+    return typing.get_type_hints(Settings)
 
 
 def find_config_file(explicit: Path | None, cwd: Path | None = None) -> Path:
@@ -282,9 +294,11 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 
 def _check_known(key: str, where: str) -> None:
-    names = [f.name for f in setting_fields()]
+    names = _setting_fields()
     if key not in names:
-        close = difflib.get_close_matches(key, names, n=1)
+        import difflib  # noqa: PLC0415 - only a refused key needs it
+
+        close = difflib.get_close_matches(key, list(names), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(f"{where}: unknown setting{hint}; see docs/configuration.md")
 
@@ -303,11 +317,11 @@ def _env_values(env: Mapping[str, str]) -> dict[str, str]:
 
 def _coerce(key: str, value: Any, where: str, from_text: bool) -> Any:
     """Check one value against its setting's type; text from the environment is parsed."""
-    kind = typing.get_type_hints(Settings)[key]
+    kind = _setting_types()[key]
     try:
         converted = convert(kind, value, from_text)
         if kind in (int, float):
-            check_range(converted, {f.name: f for f in setting_fields()}[key].metadata)
+            check_range(converted, _setting_fields()[key].metadata)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     return converted

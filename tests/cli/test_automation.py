@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from riskwatch.config import Settings
+from riskwatch.fullprocess import run_cycle
 from riskwatch.storage.store import Store, cycles
 
 from ..conftest import CLASSIC, OFFLINE_INDEX, RISKWATCH, clean_env, demo, run
@@ -82,3 +85,28 @@ def _outcomes(settings: Settings) -> list[str]:
         return []
     with Store(settings.database_url) as store:
         return [row["outcome"] for row in store.rows(cycles) if row["outcome"] != "running"]
+
+
+def test_a_run_with_no_new_data_loads_no_hashing_subprocess_or_socket_module(
+    workspace: Path, make_settings: Callable[..., Settings]
+) -> None:
+    # The cycle cron starts most: only what parsing, settings, the check and the record need.
+    assert run_cycle(make_settings(), report=False).outcome == "no new data"
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['run', '--json'])\n"
+        "names = ('hashlib', 'secrets', 'random', 'subprocess', 'socket', 'difflib',\n"
+        "         'riskwatch.scheduler_cron', 'sqlalchemy', 'pandas')\n"
+        "sys.stderr.write(f'LOADED={sorted(m for m in names if m in sys.modules)} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(RISKWATCH_PACKAGE_INDEX_URL=OFFLINE_INDEX),
+    )
+    assert "LOADED=[] CODE=0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["outcome"] == "no new data"

@@ -26,6 +26,19 @@ def test_unchanged_size_and_mtime_are_not_rehashed(
     assert [b.name for b in check(settings).new] == ["a.csv"]
 
 
+def test_hashes_a_check_took_are_kept_for_the_next_check(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    path = add_file("a.csv", csv_rows("x,1,12,3,0"))
+    settings = make_settings()
+    ingest(settings, found=check(settings))  # as a cycle ingests: what its check found
+    assert check(settings).new == []  # no new data: the file was hashed once more, and kept
+    stat = path.stat()
+    path.write_text(csv_rows("q,1,12,3,0"))  # same size and mtime: only a re-hash would notice
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert check(settings).new == []
+
+
 def test_hidden_and_temporary_files_are_not_data(
     make_settings: MakeSettings, add_file: AddFile
 ) -> None:

@@ -18,14 +18,9 @@ from riskwatch.cli.common import (
 )
 from riskwatch.errors import RiskwatchError
 from riskwatch.scheduler import LockedError, parse_interval, run_every, run_lock
-from riskwatch.scheduler_cron import (
-    CRON_LOG,
-    CRONJOB_FILE,
-    cron_schedule,
-    install_cron,
-    remove_cron,
-    show_cron,
-)
+
+# riskwatch.scheduler_cron is imported by the cron commands only: it loads subprocess, shutil
+# and shlex, which `run` with no new data (what cron starts most) does not need.
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +80,8 @@ def _interval(text: str) -> str:
 
 
 def _cron_interval(text: str) -> str:
+    from riskwatch.scheduler_cron import cron_schedule  # noqa: PLC0415
+
     try:
         cron_schedule(parse_interval(text))
     except ValueError as exc:
@@ -130,6 +127,8 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _cron_install(args: argparse.Namespace) -> int:
+    from riskwatch.scheduler_cron import CRON_LOG, CRONJOB_FILE, install_cron  # noqa: PLC0415
+
     settings = settings_of(args)
     line = install_cron(settings, args.every)
     text = (
@@ -141,6 +140,8 @@ def _cron_install(args: argparse.Namespace) -> int:
 
 
 def _cron_show(args: argparse.Namespace) -> int:
+    from riskwatch.scheduler_cron import show_cron  # noqa: PLC0415
+
     settings = settings_of(args)
     line = show_cron(settings)
     text = line if line is not None else f"No riskwatch cron entry for {settings.workspace}"
@@ -149,6 +150,8 @@ def _cron_show(args: argparse.Namespace) -> int:
 
 
 def _cron_remove(args: argparse.Namespace) -> int:
+    from riskwatch.scheduler_cron import remove_cron  # noqa: PLC0415
+
     settings = settings_of(args)
     removed = remove_cron(settings)
     text = "Removed the cron entry" if removed else "No riskwatch cron entry to remove"

@@ -6,10 +6,12 @@ import argparse
 import errno
 import logging
 import os
-import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, positive_int, settings_of
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _bind(host: str, port: int) -> socket.socket | None:
     """A TCP socket bound to host:port as uvicorn binds it; None (and why) when it cannot be."""
+    import socket  # noqa: PLC0415 - every command imports this module, only serve binds
+
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 from collections.abc import Sequence
 from typing import NoReturn
@@ -73,8 +72,8 @@ def explain(error: UsageError, words: list[str], innermost: argparse.ArgumentPar
     if choice:
         given, known = choice["given"], re.findall(r"'([^']*)'", choice["known"])
         if set(known) == set(_subcommands(error.parser) or ()):
-            near = difflib.get_close_matches(given, known, n=1)
-            hint = f"; did you mean '{' '.join([*words, near[0]])}'?" if near else ""
+            near = _nearest(given, known)
+            hint = f"; did you mean '{' '.join([*words, near])}'?" if near else ""
             return f"unknown command '{' '.join([*words, given])}'{hint}"
         return message + _did_you_mean(given, known)
     if message.startswith(_UNRECOGNIZED):
@@ -97,5 +96,13 @@ def _unrecognized(tokens: list[str], words: list[str], parser: argparse.Argument
 
 
 def _did_you_mean(given: str, known: list[str]) -> str:
+    near = _nearest(given, known)
+    return f"; did you mean '{near}'?" if near else ""
+
+
+def _nearest(given: str, known: list[str]) -> str | None:
+    """The known name closest to the given one, if any is close."""
+    import difflib  # noqa: PLC0415 - only a refused command line needs it
+
     near = difflib.get_close_matches(given, known, n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
+    return near[0] if near else None

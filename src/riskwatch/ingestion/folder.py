@@ -39,6 +39,8 @@ class FolderSource:
             and not cached.stale
             and all(f.sha256 in done for f in self._files.values())
         ):
+            if self._files != cached.files:  # hashes taken now: the next check reuses them
+                save_state(settings.output_folder_path, self.key, self._files, done)
             return self._compare(done)  # the path cron takes most often
         # The cache may lag behind the records after a crash: the store is the authority.
         with store_for(settings, store) as opened:

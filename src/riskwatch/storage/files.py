@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +38,9 @@ def _new_file(target: Path) -> Path:
     # in every thread of the process.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        # os.urandom(6).hex() is secrets.token_hex(6); secrets would import random, hmac and
+        # hashlib on the path cron takes most (no new data), for a name nobody guesses anyway.
+        path = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
         try:
             os.close(os.open(path, flags, FILE_MODE))
         except FileExistsError:
@@ -76,6 +76,10 @@ def fsync_file(path: Path) -> None:
 
 def sha256_file(path: Path) -> str:
     """The sha256 of a file's content, read in blocks."""
+    # Imported here: loading OpenSSL's hashlib takes ~4 ms, and a cycle with no new data (the
+    # one cron runs most) hashes nothing.
+    import hashlib  # noqa: PLC0415
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
