@@ -40,6 +40,21 @@ def test_classic_switch_to_sourcedata_ingests_the_new_folder(tmp_path: Path) -> 
     assert report.master_rows == 26 + 26
 
 
+def test_a_classic_master_csv_keeps_its_rows_when_new_data_is_ingested(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    # A classic workspace ingested by another tool has finaldata.csv and no Parquet record.
+    settings = make_settings()
+    settings.output_folder_path.mkdir(parents=True, exist_ok=True)
+    classic = csv_rows("old1,1,12,3,0", "old2,2,24,4,1")
+    (settings.output_folder_path / "finaldata.csv").write_text(classic)
+    add_file("b.csv", csv_rows("new1,5,60,7,0", "old1,1,12,3,0"))
+    report = ingest(settings)
+    assert [(b.rows_added, b.rows_duplicate) for b in report.batches] == [(1, 1)]
+    assert report.master_rows == 3
+    assert sorted(master(settings)["corporation"]) == ["new1", "old1", "old2"]
+
+
 def test_ingest_again_with_nothing_new_changes_nothing(
     make_settings: MakeSettings, add_file: AddFile
 ) -> None:

@@ -25,7 +25,7 @@ from riskwatch.ingestion.quarantine import forget_rows, quarantine_file, quarant
 from riskwatch.ingestion.readers import RawChunk, UnreadableBatchError
 from riskwatch.ingestion.sources import Batch, Progress, Source
 from riskwatch.ingestion.validation import Checked, as_written, validate_chunks
-from riskwatch.schema import BATCH_COLUMN
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ def load_batches(
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
         new_rows = pa.concat_tables(frames, promote_options="permissive")
-        total = append_table(folder, old, new_rows)
+        # A classic finaldata.csv alone is the master too: its rows are kept, not replaced.
+        kept = old if old is not None or not master.num_rows else master
+        total = append_table(folder, kept, new_rows)
         finished = [r.batch_id for r in results if r.status == "ingested" and r.batch_id]
         store.finish_batches({batch_id: {} for batch_id in finished})
     _write_ingested_list(folder, store)
@@ -183,8 +185,11 @@ def _counts(result: BatchResult) -> dict[str, Any]:
 
 
 def _classic_master(folder: Path) -> pa.Table:
-    """A classic finaldata.csv without its Parquet record (or no rows), for deduplication."""
-    return pa.Table.from_pandas(read_master(folder), preserve_index=False)
+    """A classic finaldata.csv without its Parquet record (or no rows): compared with the new
+    rows, and kept with them. Ids are text, as in every batch, whatever the file held."""
+    frame = read_master(folder)
+    frame[ID_COLUMN] = frame[ID_COLUMN].astype(str)
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def recover(settings: Settings, store: Store) -> list[int]:
