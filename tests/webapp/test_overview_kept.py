@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from riskwatch.api import create_app
 from riskwatch.ingestion.master import MASTER_PARQUET
+from riskwatch.storage.store import Store, batches
 
 from ..conftest import workspace_settings
 
@@ -71,3 +73,21 @@ def test_a_changed_master_dataset_shows_on_the_next_overview(
     frame.head(0).to_parquet(master.with_suffix(".new"))
     master.with_suffix(".new").replace(master)
     assert known_outcomes(client) == ("0", first[1])
+
+
+def set_batches_status(workspace: Path, status: str) -> None:
+    """Mark every batch (as ingestion does between renaming the master and finishing them)."""
+    with Store(workspace_settings(workspace).database_url) as store, store.begin() as conn:
+        conn.execute(sa.update(batches).values(status=status))
+
+
+def test_a_batch_finishing_after_the_master_was_renamed_shows_on_the_next_overview(
+    client: TestClient, workspace: Path
+) -> None:
+    first = known_outcomes(client)
+    # A page read between the master's rename and the batches' finishing counts no outcome...
+    set_batches_status(workspace, "pending")
+    assert known_outcomes(client)[0] == "0"
+    # ...and once they are finished, with the same files, the outcomes are back.
+    set_batches_status(workspace, "ingested")
+    assert known_outcomes(client) == first

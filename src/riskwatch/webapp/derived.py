@@ -18,16 +18,16 @@ from riskwatch.webapp.sources import Sources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FileIdentity = tuple[str, int, int] | None  # path, mtime_ns, size; None: no such file
+FileIdentity = tuple[str, int, int, int] | None  # path, inode, mtime_ns, size; None: none
 
 
 def file_identity(path: Path) -> FileIdentity:
-    """The file's identity: a rewrite (atomic rename included) changes its mtime or size."""
+    """The file's identity: a rewrite (an atomic rename: a new inode) changes it."""
     try:
         found = path.stat()
     except FileNotFoundError:
         return None
-    return (str(path), found.st_mtime_ns, found.st_size)
+    return (str(path), found.st_ino, found.st_mtime_ns, found.st_size)
 
 
 def master_identity(folder: Path) -> tuple[FileIdentity, FileIdentity]:
@@ -36,13 +36,18 @@ def master_identity(folder: Path) -> tuple[FileIdentity, FileIdentity]:
 
 
 def ledger_mark(store: Store) -> tuple[Any, ...]:
-    """What changes when a list is published, a call recorded or a batch registered: one
-    small query, so that a call imported with a past date shows without waiting for data."""
+    """What changes when a list is published, a call recorded or a batch registered or
+    finished: one small query, so that a call imported with a past date shows without waiting
+    for data, and a batch counts once it is ingested (the master is renamed before that)."""
     query = sa.select(
         sa.select(sa.func.max(call_lists.c.id)).scalar_subquery(),
         sa.select(sa.func.max(contacts.c.id)).scalar_subquery(),
         sa.select(sa.func.count()).select_from(contacts).scalar_subquery(),
         sa.select(sa.func.max(batches.c.id)).scalar_subquery(),
+        sa.select(sa.func.count())
+        .select_from(batches)
+        .where(batches.c.status == "ingested")
+        .scalar_subquery(),
     )
     with store.begin() as conn:
         return tuple(conn.execute(query).one())
