@@ -81,7 +81,8 @@ def version(request: Request) -> dict[str, str | None]:
     return {"riskwatch": __version__, "model_version": model_version}
 
 
-@router.get("/metrics", response_class=Response, responses=PROBLEMS)
+# Not in the OpenAPI schema: it is for Prometheus, and its text format is its own.
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests and latency per endpoint and status, predicted risk, the
     model served, the last cycle and drift per feature (summed over `--workers N`)."""
