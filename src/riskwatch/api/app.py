@@ -24,8 +24,10 @@ from riskwatch.api.deps import Resources, require_token
 from riskwatch.api.docs import add_docs
 from riskwatch.api.inputs import RequestError, field_name
 from riskwatch.api.predict import predict_clients
+from riskwatch.api.recorded import RecordsCollector
 from riskwatch.api.schemas import PredictionRequest
 from riskwatch.api.served import NotReadyError
+from riskwatch.api.telemetry import RequestMetrics, Telemetry
 from riskwatch.config import Settings, load_settings
 from riskwatch.errors import RiskwatchError
 from riskwatch.scheduler import run_lock
@@ -60,6 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(contacts.router, dependencies=protected)
     _add_pages(app, app.state.resources)
     app.add_middleware(ServerTiming)
+    # Outermost: a request's count and latency include everything the app does for it.
+    app.state.telemetry = Telemetry(RecordsCollector(app.state.resources))
+    app.add_middleware(RequestMetrics, telemetry=app.state.telemetry)
     app.add_exception_handler(RequestError, _bad_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_parameters)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from riskwatch import __version__
 from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep, resources
@@ -30,6 +30,7 @@ from riskwatch.api.schemas import (
     VersionInfo,
 )
 from riskwatch.api.served import NotReadyError, Served
+from riskwatch.api.telemetry import CONTENT_TYPE
 from riskwatch.calllist.build import build_call_list
 from riskwatch.config import Settings
 from riskwatch.storage.store import deployments
@@ -80,6 +81,15 @@ def version(request: Request) -> dict[str, str | None]:
     return {"riskwatch": __version__, "model_version": model_version}
 
 
+# Not in the OpenAPI schema: it is for Prometheus, and its text format is its own.
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency per endpoint and status, predicted risk, the
+    model served, the last cycle and drift per feature (summed over `--workers N`)."""
+    body = request.app.state.telemetry.exposition()
+    return Response(body, media_type=CONTENT_TYPE)
+
+
 @router.post(
     "/prediction",
     response_model=PredictionResponse,
@@ -111,6 +121,7 @@ async def prediction(
         answer = _predict(served, settings, body, kind, reasons)
     else:
         answer = await run_in_threadpool(_predict, served, settings, body, kind, reasons)
+    request.app.state.telemetry.observe_risks(answer["clients"])
     return JSONResponse(answer)
 
 

@@ -49,9 +49,9 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - heavy, only to serve
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
     from riskwatch.api.app import CONFIG_ENV, create_app  # noqa: PLC0415
+    from riskwatch.api.workers import Workers, metrics_directory  # noqa: PLC0415
 
     settings = settings_of(args)  # a bad configuration stops here, before binding
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log}
@@ -72,8 +72,9 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             if args.workers == 1:
                 uvicorn.Server(config).run(sockets=[sock])
-            else:
-                Multiprocess(config, sockets=[sock]).run()
+            else:  # the workers' metrics directory is set before they start, and wiped
+                with metrics_directory():
+                    Workers(config, sockets=[sock]).run()
         except KeyboardInterrupt:
             pass
     return EXIT_OK
