@@ -76,6 +76,11 @@ def test_one_class_data_reports_undefined_metrics_not_a_crash() -> None:
     assert found["precision_at_k"].value == 0.0
 
 
+def test_a_risk_that_is_not_a_number_leaves_every_metric_undefined() -> None:
+    found = compute_metrics(np.array([0, 1, 0, 1]), np.array([0.2, np.nan, 0.4, 0.9]))
+    assert all(metric.value is None and metric.low is None for metric in found.values())
+
+
 def test_empty_data_reports_every_rate_undefined() -> None:
     found = compute_metrics(np.array([]), np.array([]), resamples=10)
     assert found["roc_auc"].value is None

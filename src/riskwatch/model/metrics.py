@@ -224,7 +224,8 @@ def _on_rows(name: str) -> Callable[[Array, Array, float, int], Array]:
     return per_row
 
 
-# Each metric of datasets given as rows (labels, risks, threshold, k): for paired resamples.
+# Each metric of datasets given as rows (labels, risks, threshold, k), one dataset at a time:
+# for benchmarks/compare_models.py's paired resamples (not used in the cycle).
 METRICS = {name: _on_rows(name) for name in METRIC_NAMES}
 
 
@@ -238,7 +239,10 @@ def compute_metrics(
     seed: int = 0,
     names: tuple[str, ...] = METRIC_NAMES,
 ) -> dict[str, Metric]:
-    """The metrics (default: all) of risks against labels, each with a bootstrap interval."""
+    """The metrics (default: all) of risks against labels, each with a bootstrap interval;
+    all undefined when a risk is not a number (a ranking with NaN in it means nothing)."""
+    if not np.isfinite(np.asarray(risks, dtype="float64")).all():
+        return {name: Metric(None, None, None) for name in names}
     ranked = Ranked.of(np.asarray(labels, dtype="int8"), np.asarray(risks, dtype="float64"))
     chosen = {name: FUNCTIONS[name] for name in names}
     ones = Drawn(np.ones((1, len(ranked.y)), dtype="int32"))
