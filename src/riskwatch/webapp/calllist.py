@@ -62,6 +62,7 @@ class Published:
     version: str
     clients: int
     items: list[Item]
+    cycle_id: int | None = None  # the cycle that published it; None for `calllist --publish`
 
 
 def _points(change: str) -> float:
@@ -197,7 +198,12 @@ def read_published(store: Store) -> Published | None:
     ]
     listed = newest[0]
     return Published(
-        listed["id"], listed["published_at"], listed["version"], listed["clients"], items
+        listed["id"],
+        listed["published_at"],
+        listed["version"],
+        listed["clients"],
+        items,
+        listed["cycle_id"],
     )
 
 

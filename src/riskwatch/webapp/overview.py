@@ -13,6 +13,7 @@ from riskwatch.reporting.calls import calls_lines, calls_rows
 from riskwatch.storage.store import Store, call_list_items, call_lists, deployments
 from riskwatch.webapp.charts import epoch, line_chart
 from riskwatch.webapp.derived import Derived, kept_call_effect
+from riskwatch.webapp.estimates import overview_lines
 from riskwatch.webapp.ledger import CycleView, cycle_views, excluded_words
 from riskwatch.webapp.render import when
 from riskwatch.webapp.sources import Sources
@@ -53,6 +54,7 @@ def overview_view(sources: Sources, derived: Derived) -> dict[str, Any]:
         "drift_chart": drift_chart(evaluated),
         "features": [(name, _plain(name)) for name in _features(evaluated)],
         "calls": _calls(sources, derived),
+        "estimate": _estimate(history),
     }
 
 
@@ -60,6 +62,15 @@ def _calls(sources: Sources, derived: Derived) -> dict[str, Any]:
     """What calls achieve: the control group's comparison, in sentences and by band."""
     effect = kept_call_effect(sources, derived)
     return {"lines": calls_lines(effect), "rows": calls_rows(effect) if effect.lists else []}
+
+
+def _estimate(history: list[CycleView]) -> list[str]:
+    """The newest recorded estimate and multivariate check, in words (none before they existed)."""
+    for cycle in history:  # newest first
+        found = overview_lines(cycle.evaluation, cycle.id)
+        if found:
+            return found
+    return []
 
 
 def _verdict(store: Store, history: list[CycleView], deployed: Deployed | None) -> Verdict:

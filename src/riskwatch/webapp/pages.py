@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from riskwatch.errors import RiskwatchError
 from riskwatch.webapp.auth import check_post, read_form
 from riskwatch.webapp.data import data_view
+from riskwatch.webapp.estimates import ledger_lines
 from riskwatch.webapp.ledger import cycle_views
 from riskwatch.webapp.models import (
     Action,
@@ -92,7 +93,9 @@ def _no_such_action(request: Request) -> Response:
 def cycles_page(request: Request, sources: SourcesDep) -> Response:
     """The run ledger: every cycle, its steps, decisions, evidence, durations and report."""
     found = cycle_views(sources.store(), sources.settings.reports_path, limit=LEDGER)
-    return page(request, "cycles.html", {"nav": "cycles", "cycles": found, "shown": LEDGER})
+    beside = {cycle.id: ledger_lines(cycle.evaluation) for cycle in found}
+    context = {"nav": "cycles", "cycles": found, "shown": LEDGER, "beside": beside}
+    return page(request, "cycles.html", context)
 
 
 @router.get("/reports/{folder}/{name}")

@@ -16,6 +16,7 @@ from riskwatch.webapp.calllist import (
     select,
 )
 from riskwatch.webapp.clients import client_view
+from riskwatch.webapp.estimates import expected_leavers_line
 from riskwatch.webapp.render import context_root, is_partial, page
 from riskwatch.webapp.sources import Sources, sources_of
 from riskwatch.webapp.values import with_values
@@ -38,6 +39,7 @@ def calllist(request: Request, sources: SourcesDep) -> Response:
         "page": page_of(select(items, query), query),
         "reasons": reason_choices(items),
         "by_value": any(item.expected_loss is not None for item in items),
+        "expected": expected_leavers_line(store, published.cycle_id) if published else "",
     }
     if not is_partial(request):
         return page(request, "calllist.html", context)
