@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskwatch.config_expression import check_value_expression
-from riskwatch.config_values import check_range, convert, resolve_sqlite_url
+from riskwatch.config_values import check_range, convert, resolve_sqlite_url, setting
 
 # Settings are a stdlib dataclass rather than pydantic-settings: pydantic costs ~250 ms to
 # import and build here, and loading settings sits on the no-new-data path cron runs most.
@@ -27,22 +27,6 @@ NON_SETTING_ENV = frozenset({"RISKWATCH_CONFIG"})
 
 class ConfigError(Exception):
     """A configuration that cannot be used; the message names the key and where it came from."""
-
-
-def setting(
-    default: Any,
-    help: str,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    secret: bool = False,
-) -> Any:
-    """Declare a setting: its default, a description, for numbers its range; secrets stay out
-    of reprs (and so of log lines and tracebacks)."""
-    if isinstance(default, list | dict):
-        raise TypeError("use a tuple for sequence defaults")
-    metadata = {"help": help, "minimum": minimum, "maximum": maximum}
-    return field(default=default, repr=not secret, metadata=metadata)
 
 
 SourceKind = Literal["folder", "database"]

@@ -1,4 +1,5 @@
-"""Setting values: converted to the declared type, checked against the range, anchored paths."""
+"""Setting values: declared (`setting`), converted to the declared type, checked against the
+range, anchored paths."""
 
 from __future__ import annotations
 
@@ -6,10 +7,27 @@ import math
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal
 
 MAX_INTEGER = 2**63 - 1
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    secret: bool = False,
+) -> Any:
+    """Declare a setting: its default, a description, for numbers its range; secrets stay out
+    of reprs (and so of log lines and tracebacks)."""
+    if isinstance(default, list | dict):
+        raise TypeError("use a tuple for sequence defaults")
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum}
+    return field(default=default, repr=not secret, metadata=metadata)
 
 
 def check_range(value: float, metadata: Mapping[str, Any]) -> None:
