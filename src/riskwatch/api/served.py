@@ -108,8 +108,9 @@ class ModelHolder:
         if current is None or served.deployed.version != current[1].deployed.version:
             log.info("serving model %s", served.deployed.version)
         self._current, self._failed = (str(served.deployed.folder), served), None
-        # The model and everything imported so far live as long as the process: out of the
-        # collector's sight, its full collections no longer walk them (a request's p99).
+        # Everything alive now (the model, the imported modules) moves out of the collector's
+        # sight, so its full collections no longer walk it (a request's p99). A model swapped
+        # out later has no reference cycles and is still freed by its reference count.
         gc.collect()
         gc.freeze()
         return served

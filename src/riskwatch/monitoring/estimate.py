@@ -6,7 +6,8 @@ leaving, and take the expected value of a metric over those chances. The expecte
 is the mean probability of the K riskiest; the expected ROC AUC counts every client as a leaver
 with weight p and a stayer with weight 1 - p (NannyML's ``estimate_roc_auc``), here ranked by the
 model's own risks, which is the ranking the realized AUC judges. The band is the spread of the
-realized figure when labels are drawn from those probabilities: the sampling error alone.
+realized figure over draws that refit the calibration on a bootstrap of its rows and draw labels
+from the refitted probabilities: the sampling error and the calibration's own noise.
 
 The estimate assumes the chance of leaving at a given risk is still what the calibration rows
 showed: it sees covariate shift, and is blind to concept drift (the same clients leaving more or
