@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import termios
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +23,7 @@ from riskwatch.ingestion.master import read_master
 from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 from riskwatch.storage.store import Store
 
-from ..conftest import Workspace, run
+from ..conftest import RISKWATCH, Workspace, clean_env, run
 
 SMALL_BLOCK = 2_000  # bytes: a few dozen clients a chunk, so a list of 2,000 spans many chunks
 SHOWN = ["rank", ID_COLUMN, "probability", "risk_band", "reasons", "change", "holdout"]
@@ -134,6 +140,7 @@ def test_cli_lists_a_client_file_without_publishing(ws: Workspace, tmp_path: Pat
     text = run("calllist", "--clients", str(path), "--top", "3", cwd=ws.path)
     assert text.returncode == 0, text.stderr
     assert "not published" in text.stdout and "0 rows skipped" in text.stdout
+    assert "Scoring" not in text.stderr  # no progress bar where stderr is not a terminal
     refused = run("calllist", "--clients", str(path), "--publish", cwd=ws.path)
     assert refused.returncode != 0
     assert "--publish and --clients" in refused.stderr
@@ -149,3 +156,33 @@ def test_scores_are_ranked_like_the_in_memory_sort() -> None:
     assert kept is not None
     expected = rows.iloc[np.argsort(-rows["score"].to_numpy(), kind="stable")[:50]]
     assert kept["line"].tolist() == expected["line"].tolist()
+
+
+def test_cli_shows_a_progress_bar_on_a_terminal(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "clients.csv"
+    current_clients(ws).to_csv(path, index=False)
+    leader, follower = pty.openpty()
+    # A new terminal is 0 columns wide: the bar would have no room at all.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with os.fdopen(leader, "rb", buffering=0) as terminal:
+        done = subprocess.run(
+            [str(RISKWATCH), "calllist", "--clients", str(path), "--top", "3"],
+            cwd=ws.path,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                data = terminal.read(65536)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not data:
+                break
+            shown += data
+    assert done.returncode == 0
+    assert b"Scoring" in shown and b"100%" in shown

@@ -124,7 +124,7 @@ def file_call_list(
     listed, compared = against_published(settings, store, ranked)
     written = settings.reports_path / f"calllist-{stem}.csv"
     write_csv(listed, written)
-    log.info("listed %d of %d clients of %s", len(listed), tally.clients, clients)
+    log.debug("listed %d of %d clients of %s", len(listed), tally.clients, clients)
     calls = CallList(
         deployed.version, tally.clients, listed, str(written), tally.departed, compared
     )
@@ -192,10 +192,10 @@ def _scored(model: Any, settings: Settings, good: pd.DataFrame) -> pd.DataFrame:
 
 @contextmanager
 def _progress(total: int, unit: str) -> Iterator[Any]:
-    """A progress bar on a terminal (stderr), nothing elsewhere; yields its advance function."""
+    """A progress bar on a terminal (stderr), nothing elsewhere nor with -q; yields its advance
+    function."""
     from tqdm import tqdm  # noqa: PLC0415 - only this command shows a bar
 
-    with tqdm(
-        total=total, unit=unit, unit_scale=True, desc="Scoring", disable=not sys.stderr.isatty()
-    ) as bar:
+    hidden = not sys.stderr.isatty() or not log.isEnabledFor(logging.INFO)
+    with tqdm(total=total, unit=unit, unit_scale=True, desc="Scoring", disable=hidden) as bar:
         yield bar.update
