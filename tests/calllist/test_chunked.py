@@ -186,3 +186,31 @@ def test_cli_shows_a_progress_bar_on_a_terminal(ws: Workspace, tmp_path: Path) -
             shown += data
     assert done.returncode == 0
     assert b"Scoring" in shown and b"100%" in shown
+
+
+def test_bad_parquet_rows_are_named_with_their_row(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "clients.parquet"
+    clients = current_clients(ws).head(6)
+    clients.loc[3, "number_of_employees"] = -4
+    clients.to_parquet(path, index=False)
+    with Store(ws.settings.database_url) as store:
+        found = file_call_list(ws.settings, store, path)
+    assert found.tally.first_skipped == [
+        {"line": 4, "reason": "number_of_employees is negative ('-4')"}
+    ]
+    assert len(found.calls.frame) == 5
+
+
+def test_cli_names_the_skipped_rows(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "clients.csv"
+    path.write_text(BAD_FILE)
+    result = run("calllist", "--clients", str(path), "--json", cwd=ws.path)
+    assert result.returncode == 0, result.stderr
+    skipped = json.loads(result.stdout)["skipped"]
+    assert skipped["rows"] == 7
+    assert [row["line"] for row in skipped["first"]] == [3, 4, 5, 6, 7]
+    text = run("calllist", "--clients", str(path), cwd=ws.path)
+    assert (
+        "7 rows skipped" in text.stdout
+        and "  line 6: number_of_employees is negative" in text.stdout
+    )

@@ -150,7 +150,9 @@ def _checked(
     writer.writerows(_neutral(row) for row in bad)
     tally.skipped += len(bad)
     room = SHOWN_SKIPPED - len(tally.first_skipped)
-    tally.first_skipped += [{"line": row[0], "reason": row[1]} for row in bad[: max(room, 0)]]
+    tally.first_skipped += [
+        {"line": int(row[0]), "reason": str(row[1])} for row in bad[: max(room, 0)]
+    ]
     good = good[~repeated]
     if with_target:  # a client whose row says it left is gone: there is no one to call
         gone = (good[TARGET] == 1).to_numpy()
