@@ -147,7 +147,7 @@ def _checked(
         *((int(n), f"{ID_COLUMN} already listed on line {seen[c]}", c, *blank) for c, n in again),
     ]
     bad.sort(key=lambda row: row[0])
-    writer.writerows(_neutral(row) for row in bad)
+    writer.writerows(_neutral(bad))
     tally.skipped += len(bad)
     room = SHOWN_SKIPPED - len(tally.first_skipped)
     tally.first_skipped += [
@@ -179,10 +179,15 @@ def _bad_rows(bad: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     return zip(bad["line"].astype(int), bad["reason"], *cells, strict=True)
 
 
-def _neutral(row: tuple[Any, ...]) -> list[str]:
-    """A skipped row's cells as text a spreadsheet shows and does not run."""
-    line, *cells = row
-    return [str(line), *neutralise(pd.Series([str(c) for c in cells], dtype=object)).tolist()]
+def _neutral(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Skipped rows with their cells as text a spreadsheet shows and does not run."""
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=SKIPPED_COLUMNS, dtype=object)
+    for column in SKIPPED_COLUMNS[1:]:  # one column at a time: a garbage file has many rows
+        frame[column] = neutralise(frame[column].astype(str))
+    cleaned: list[list[Any]] = frame.to_numpy().tolist()
+    return cleaned
 
 
 def _scored(model: Any, settings: Settings, good: pd.DataFrame) -> pd.DataFrame:
