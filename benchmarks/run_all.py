@@ -68,6 +68,7 @@ BENCHMARKS = (
     Benchmark("api", quick=True),
     Benchmark("pages", quick=True),
     Benchmark("policy", quick=True),
+    Benchmark("millions", quick=True),
 )
 
 

@@ -218,7 +218,7 @@ def build_call_list(
     """Score every client's latest record with the deployed model, ranked, with the change
     since the list the managers last received. Writes nothing: see publish_call_list.
     served: the deployment, its model and reference already loaded (the API's)."""
-    deployed, model, reference = served or _deployed(settings, held)
+    deployed, model, reference = served or deployed_model(settings, held)
     records = latest_records(read_master(settings.output_folder_path))
     # A client whose latest record says it left is gone: there is no one to call.
     gone, recent = departures(records)
@@ -229,19 +229,30 @@ def build_call_list(
         )
     size = top if top is not None else settings.call_list_capacity
     ranked = rank_clients(model, records, reference, top=size, settings=settings)
+    listed, ref = against_published(settings, store, ranked)
     path = settings.reports_path / CALL_LIST
-    previous = last_published(store, path)
+    return CallList(deployed.version, len(records), listed, str(path), departed, ref)
+
+
+def against_published(
+    settings: Settings, store: Store, ranked: pd.DataFrame
+) -> tuple[pd.DataFrame, ListRef | None]:
+    """Ranked clients with their change since the managers' list, last contact and control
+    group mark (a look: the published list's); the published list compared with."""
+    previous = last_published(store, settings.reports_path / CALL_LIST)
     listed = compare(ranked, previous.frame if previous else None)
     listed = listed[[*COLUMNS, *value_columns(listed)]]
     listed = with_last_contacts(listed, last_contacts(store, set(listed[ID_COLUMN])))
     # A look marks the control group of the list the managers have; publishing draws a new one.
     control = set(previous.frame[ID_COLUMN][previous.frame[HOLDOUT]]) if previous else set()
     listed[HOLDOUT] = listed[ID_COLUMN].isin(control)
-    ref = previous.ref if previous else None
-    return CallList(deployed.version, len(records), listed, str(path), departed, ref)
+    return listed, previous.ref if previous else None
 
 
-def _deployed(settings: Settings, held: Loaded | None) -> tuple[Deployed, Any, dict[str, Any]]:
+def deployed_model(
+    settings: Settings, held: Loaded | None = None
+) -> tuple[Deployed, Any, dict[str, Any]]:
+    """The deployment, its model and the reference profile its reasons compare with."""
     deployed, model = load_deployed(settings.prod_deployment_path, held)
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     reference = metadata.get("reference")

@@ -75,6 +75,13 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="give this list to the managers: keep it and write reports/calllist.csv",
     )
+    calllist.add_argument(
+        "--clients",
+        type=Path,
+        metavar="FILE",
+        help="rank the clients of this CSV or Parquet file instead (any size, read in chunks; "
+        "writes reports/calllist-<name>.csv, never publishes)",
+    )
     calllist.set_defaults(command=_calllist)
 
 
@@ -175,6 +182,8 @@ def _calllist(args: argparse.Namespace) -> int:
     from riskwatch.scheduler import LockedError, run_lock
 
     settings = settings_of(args)
+    if args.clients is not None:
+        return _calllist_of_file(args, settings)
     with open_store(settings) as store:
         if not args.publish:
             calls = build_call_list(settings, store, top=args.top)
@@ -190,4 +199,17 @@ def _calllist(args: argparse.Namespace) -> int:
     if args.quiet:  # the clients only, for a look; nothing for a publication
         text = "" if args.publish else "\n".join(calls.lines())
     emit(args, calls.to_dict(), text)
+    return EXIT_OK
+
+
+def _calllist_of_file(args: argparse.Namespace, settings: Any) -> int:
+    from riskwatch.calllist.chunked import file_call_list
+    from riskwatch.errors import RiskwatchError
+
+    if args.publish:  # the managers' list is the master dataset's clients, not a file's
+        raise RiskwatchError("--publish and --clients do not go together: a file's list is a look")
+    with open_store(settings) as store:
+        found = file_call_list(settings, store, args.clients, top=args.top)
+    text = "\n".join(found.calls.lines()) if args.quiet else found.summary()
+    emit(args, found.to_dict(), text)
     return EXIT_OK
