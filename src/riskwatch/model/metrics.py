@@ -110,6 +110,13 @@ class Drawn:
 MetricFunction = Callable[[Ranked, Drawn, float, int], Array]
 
 
+def auc_from_rank_sum(rank_sum: Any, positives: Any, total: Any) -> Any:
+    """Mann-Whitney: the ROC AUC from the positives' sum of ranks (1 = lowest score, ties at
+    their mean rank) among total rows; scalars or arrays alike."""
+    negatives = total - positives
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
 def _divide(top: Array, bottom: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)

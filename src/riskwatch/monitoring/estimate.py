@@ -28,6 +28,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from riskwatch.config import Settings
 from riskwatch.ingestion.datasets import read_labelled
+from riskwatch.model.metrics import auc_from_rank_sum
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.schema import TARGET
 from riskwatch.storage.files import shown_path
@@ -183,10 +184,8 @@ def sampling_bands(
         expected[draw] = _expected_auc(p, distinct) or np.nan, p[listed].mean()
         drawn = rng.random(len(risks)) < p
         leavers = int(drawn.sum())
-        stayers = len(risks) - leavers
-        if leavers and stayers:  # Mann-Whitney: the AUC from the leavers' rank sum
-            rank_sum = float(ranks[drawn].sum())
-            aucs[draw] = (rank_sum - leavers * (leavers + 1) / 2) / (leavers * stayers)
+        if 0 < leavers < len(risks):
+            aucs[draw] = auc_from_rank_sum(float(ranks[drawn].sum()), leavers, len(risks))
         precisions[draw] = drawn[listed].mean()
     return aucs[~np.isnan(aucs)], precisions, _means(expected)
 

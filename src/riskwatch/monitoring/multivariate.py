@@ -23,6 +23,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from riskwatch.model.metrics import auc_from_rank_sum
+
 log = logging.getLogger(__name__)
 Array = np.ndarray[Any, Any]
 
@@ -67,8 +69,7 @@ def permutation_threshold(scores: Array, newest: int, seed: int) -> float:
     total = len(scores)
     # Each row of the matrix: a random set of `newest` rows called newest (vectorised shuffles).
     chosen = np.argsort(rng.random((PERMUTATIONS, total)), axis=1)[:, :newest]
-    rank_sums = ranks[chosen].sum(axis=1)
-    aucs = (rank_sums - newest * (newest + 1) / 2) / (newest * (total - newest))
+    aucs = auc_from_rank_sum(ranks[chosen].sum(axis=1), newest, total)
     return float(np.quantile(aucs, QUANTILE))
 
 
@@ -94,8 +95,7 @@ def domain_drift(
     # One thread: OpenMP threads on a busy machine cost ten times what they save on 4,000 rows.
     with threadpool_limits(limits=1, user_api="openmp"):
         scores = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-    ranks = rankdata(scores)
-    rank_sum = float(ranks[len(before) :].sum())
-    auc = (rank_sum - len(after) * (len(after) + 1) / 2) / (len(after) * len(before))
+    rank_sum = float(rankdata(scores)[len(before) :].sum())
+    auc = float(auc_from_rank_sum(rank_sum, len(after), len(scores)))
     threshold = permutation_threshold(scores, len(after), seed)
     return DomainDrift(auc, threshold, auc > threshold, len(before), len(after), columns)
