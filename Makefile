@@ -36,8 +36,10 @@ lint: install
 	$(RUN)/mypy
 	$(RUN)/lint-imports
 
+# One pytest worker per core (pytest-xdist), the tests grouped as tests/conftest.py says: a module
+# or the web app stays on one worker, so its fixtures are built once there.
 test: lint
-	$(RUN)/pytest
+	$(RUN)/pytest -n auto --dist loadgroup
 
 # Every benchmark (not part of the tests), written to benchmarks/RESULTS.md.
 bench: install
