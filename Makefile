@@ -36,6 +36,8 @@ lint: install
 	$(RUN)/mypy
 	$(RUN)/lint-imports
 
+# Serial for now: under parallel workers (`pytest -n auto --dist loadgroup`, grouped by
+# tests/conftest.py) test_server's 60 s wait for `serve --workers 2` timed out on a loaded machine.
 test: lint
 	$(RUN)/pytest
 

@@ -32,6 +32,20 @@ OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index 
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests for parallel workers: each module on one worker, so that its fixtures
+    are built once (and the crontab tests never overlap); the web app's modules all on one,
+    since they share a served demo and a browser built once per worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    webapp = Path(__file__).resolve().parent / "webapp"
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = "webapp" if item.path.is_relative_to(webapp) else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def csv_rows(*rows: str, header: str = HEADER) -> str:
     """CSV text with the classic header and the given data lines."""
     return "\n".join([header, *rows]) + "\n"
@@ -172,6 +186,28 @@ def deployed_demo(path: Path, *, months: int, seed: int, later: int = 0) -> Path
         release_month(path, month)
         ingest(settings)
     return path
+
+
+@pytest.fixture(scope="session")
+def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """deployed_demo built once per session for each (months, seed, later), read only: the
+    modules that ask for the same one share it, and copy it before they change anything."""
+    built: dict[tuple[int, int, int], Path] = {}
+
+    def template(*, months: int, seed: int, later: int = 0) -> Path:
+        key = (months, seed, later)
+        if key not in built:
+            folder = tmp_path_factory.mktemp(f"deployed_m{months}_s{seed}_l{later}")
+            built[key] = deployed_demo(folder / "ws", months=months, seed=seed, later=later)
+        return built[key]
+
+    return template
+
+
+def private_copy(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of a shared template that one module may change (a copy is far cheaper than a
+    rebuild)."""
+    return Path(shutil.copytree(template, tmp_path_factory.mktemp(name) / "ws", symlinks=True))
 
 
 def copy_workspace(template: Path, tmp_path: Path) -> Workspace:

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,7 @@ from .conftest import (
     api_settings,
     copy_workspace,
     csv_rows,
-    deployed_demo,
+    private_copy,
     run,
 )
 
@@ -588,8 +588,10 @@ def workspace_state(settings: Settings) -> tuple[Any, ...]:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    built = deployed_demo(tmp_path_factory.mktemp("api") / "ws", months=2, seed=5)
+def api(
+    deployed_template: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    built = private_copy(deployed_template(months=2, seed=5), tmp_path_factory, "api")
     settings = api_settings(built)
     assert read_deployment(settings.prod_deployment_path) is not None
     # A server error must show as the 500 a user gets, not as an exception in the test.

@@ -18,15 +18,15 @@ from riskwatch.storage import open_store
 from riskwatch.storage.store import deployments
 from riskwatch.training import train_version
 
-from .conftest import Workspace, copy_workspace, deployed_demo, run
+from .conftest import Workspace, copy_workspace, run
 
 MakeSettings = Callable[..., Settings]
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once: a demo trained and deployed on month 1."""
-    return deployed_demo(tmp_path_factory.mktemp("status") / "ws", months=2, seed=5)
+def template(deployed_template: Callable[..., Path]) -> Path:
+    """Built once per session: a demo trained and deployed on month 1 (read only)."""
+    return deployed_template(months=2, seed=5)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import load_deployed, versions
 from riskwatch.storage.store import Store, diagnostics, scores
 
-from ..conftest import api_settings, copy_workspace, deployed_demo
+from ..conftest import api_settings, copy_workspace, private_copy
 
 ONE = {
     "corporation": "c1",
@@ -38,9 +38,9 @@ CSV = "corporation,lastmonth_activity,lastyear_activity,number_of_employees\n"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(deployed_template: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo workspace (2,000 clients) with a model deployed, shared by this module."""
-    return deployed_demo(tmp_path_factory.mktemp("api") / "ws", months=2, seed=5)
+    return private_copy(deployed_template(months=2, seed=5), tmp_path_factory, "api")
 
 
 @pytest.fixture(scope="module")

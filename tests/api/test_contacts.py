@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,13 @@ from riskwatch.ingestion.master import read_master
 from riskwatch.model.registry import load_deployed
 from riskwatch.storage.store import Store, call_list_items
 
-from ..conftest import api_settings, copy_workspace, deployed_demo
+from ..conftest import api_settings, copy_workspace
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace (2,000 clients) with a model deployed, shared by this module."""
-    return deployed_demo(tmp_path_factory.mktemp("api_contacts") / "ws", months=2, seed=5)
+def built(deployed_template: Callable[..., Path]) -> Path:
+    """A demo workspace (2,000 clients) with a model deployed, shared read only (copied)."""
+    return deployed_template(months=2, seed=5)
 
 
 @pytest.fixture

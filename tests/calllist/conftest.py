@@ -1,18 +1,20 @@
-"""A demo workspace with a model deployed, built once per module; a copy for each test."""
+"""A demo workspace with a model deployed, built once per session; a copy for each test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ..conftest import Workspace, copy_workspace, deployed_demo
+from ..conftest import Workspace, copy_workspace
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once: a demo workspace with month 1 ingested and a model deployed."""
-    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=2, seed=1)
+def template(deployed_template: Callable[..., Path]) -> Path:
+    """Built once per session: a demo workspace with month 1 ingested and a model deployed
+    (read only: each test copies it)."""
+    return deployed_template(months=2, seed=1)
 
 
 @pytest.fixture

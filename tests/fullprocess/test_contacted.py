@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,15 +17,15 @@ from riskwatch.reporting import Given, build_report
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.store import Store
 
-from ..conftest import Workspace, copy_workspace, deployed_demo
+from ..conftest import Workspace, copy_workspace
 
 SAVED_SHARE = 0.4  # of the new month's clients: called, and their outcome turned by the call
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template(deployed_template: Callable[..., Path]) -> Path:
     """A 2,000-client demo deployed on month 1 with month 2 ingested (copied by each test)."""
-    return deployed_demo(tmp_path_factory.mktemp("contacted") / "ws", months=3, seed=3, later=1)
+    return deployed_template(months=3, seed=3, later=1)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from riskwatch.config import Settings
 from riskwatch.demo.workspace import create_demo
 from riskwatch.monitoring.drift import FeatureDrift
 
-from ..conftest import Workspace, deployed_demo, workspace_settings
+from ..conftest import Workspace, private_copy, workspace_settings
 
 # 200 resamples keep the demo tests quick; the interval's ends move by about 0.002 from 1,000.
 SETTINGS = Settings(bootstrap_resamples=200)
@@ -56,7 +56,9 @@ def drifted(results: list[FeatureDrift]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def deployed_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def deployed_ws(
+    deployed_template: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> Workspace:
     """A 2,000-client demo trained and deployed on month 1, month 2 ingested (read only)."""
-    path = deployed_demo(tmp_path_factory.mktemp("deployed") / "ws", months=3, seed=3, later=1)
+    path = private_copy(deployed_template(months=3, seed=3, later=1), tmp_path_factory, "deployed")
     return Workspace(path, workspace_settings(path))

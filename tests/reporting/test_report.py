@@ -7,6 +7,7 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from riskwatch.schema import FEATURES
 from riskwatch.storage.store import Store, deployments, diagnostics
 from riskwatch.training import train_version
 
-from ..conftest import Workspace, copy_workspace, csv_rows, deployed_demo
+from ..conftest import Workspace, copy_workspace, csv_rows
 from .conftest import assert_picture
 
 PICTURES = {
@@ -128,9 +129,9 @@ def squeezed(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template(deployed_template: Callable[..., Path]) -> Path:
     """Built once: a 2,000-client demo, a model trained on month 1 and deployed, month 2 in."""
-    return deployed_demo(tmp_path_factory.mktemp("template") / "ws", months=3, seed=3, later=1)
+    return deployed_template(months=3, seed=3, later=1)
 
 
 @pytest.fixture
