@@ -35,6 +35,8 @@ from ..conftest import (
     run,
 )
 
+STARTUP_SECONDS = 180  # how long `riskwatch serve` may take to start (a limit, not a timing)
+
 ONE = {
     "corporation": "c1",
     "lastmonth_activity": 3,
@@ -225,7 +227,8 @@ def test_serve_and_apicalls_commands_work_on_a_demo_workspace(
     ws = copy_workspace(built, tmp_path)
     config, port = ws.path / "riskwatch.toml", free_port()
     with serving(config, port, "--workers", workers):
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), seconds=60)
+        # A wait limit, not a timing: on a loaded machine two workers took up to a minute.
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), seconds=STARTUP_SECONDS)
         calls = subprocess.run(
             [
                 str(RISKWATCH),
@@ -274,7 +277,7 @@ def test_serve_on_a_busy_port_says_so_and_exits_1(
             str(port),
             "--workers",
             workers,
-            timeout=60,
+            timeout=STARTUP_SECONDS,
         )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

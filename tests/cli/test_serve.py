@@ -19,7 +19,7 @@ def test_a_busy_port_exits_1_saying_so_and_how_to_choose_another(workspace: Path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run("serve", "--port", str(port), cwd=workspace, timeout=60)
+        result = run("serve", "--port", str(port), cwd=workspace, timeout=180)  # a limit
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}: the port is already in use" in result.stderr
     assert "--port" in result.stderr
