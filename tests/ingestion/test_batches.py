@@ -225,3 +225,34 @@ def test_crash_between_parquet_and_csv_is_recovered_without_duplicates(
     assert not report.new_data
     assert master(settings)["corporation"].tolist() == ["x"]
     assert (settings.output_folder_path / "ingestedfiles.txt").read_text() == "a.csv\n"
+
+
+def test_an_append_finds_repeats_of_the_master_through_its_kept_row_hashes(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    add_file("a.csv", csv_rows("x,1,12,3,0", "y,2,24,4,1"))
+    settings = make_settings()
+    ingest(settings)
+    assert (settings.output_folder_path / "finaldata.rowhashes").exists()
+    add_file("b.csv", csv_rows("y,2,24,4,1", "z,3,36,5,0"))
+    [batch] = ingest(settings).batches
+    assert (batch.rows_duplicate, batch.rows_added) == (1, 1)
+    add_file("c.csv", csv_rows("z,3,36,5,0", "x,1,12,3,0", "w,1,1,1,1"))
+    [batch] = ingest(settings).batches
+    assert (batch.rows_duplicate, batch.rows_added) == (2, 1)
+    assert master(settings)["corporation"].tolist() == ["x", "y", "z", "w"]
+
+
+def test_a_master_rewritten_by_another_tool_is_hashed_anew(
+    make_settings: MakeSettings, add_file: AddFile
+) -> None:
+    add_file("a.csv", csv_rows("x,1,12,3,0", "y,2,24,4,1"))
+    settings = make_settings()
+    ingest(settings)
+    parquet = settings.output_folder_path / "finaldata.parquet"
+    rewritten = pd.read_parquet(parquet)
+    rewritten.loc[1, "lastmonth_activity"] = 9  # the kept hashes no longer describe this row
+    rewritten.to_parquet(parquet, index=False)
+    add_file("b.csv", csv_rows("y,9,24,4,1", "y,2,24,4,1"))
+    [batch] = ingest(settings).batches
+    assert (batch.rows_duplicate, batch.rows_added) == (1, 1)

@@ -16,6 +16,7 @@ from riskwatch.ingestion.readers import (
     raw_csv_cells,
     read_file,
 )
+from riskwatch.ingestion.validation import validate_chunks
 
 from ..conftest import HEADER, csv_rows
 
@@ -130,3 +131,21 @@ def test_a_csv_that_is_not_clean_is_left_to_the_careful_reader(
     path = tmp_path / "a.csv"
     path.write_text(csv_rows(*rows))
     assert clean_csv_chunks(path, HEADER.split(","), 2) is None
+
+
+@pytest.mark.parametrize("bad", ["x,1,12,3,0,extra", "y,many,12,3,0", ""], ids=str)
+def test_a_bad_line_past_the_first_block_hands_over_to_the_careful_reader_on_its_line(
+    tmp_path: Path, bad: str
+) -> None:
+    path = tmp_path / "a.csv"
+    clean = [f"c{i},{i % 50},{i % 600},{1 + i % 9},{i % 2}" for i in range(120_000)]
+    path.write_text(csv_rows(*clean[:90_000], bad, *clean[90_000:]))  # past pyarrow's 1 MB
+    fast = list(read_file(path, chunk_rows=40_000))
+    careful = list(_csv_chunks(path, HEADER.split(","), 40_000, id_as_text=False))
+    assert [line for c in fast for line in c.lines] == [line for c in careful for line in c.lines]
+    assert [s for c in fast for s in c.skipped] == [s for c in careful for s in c.skipped]
+    # A chunk holding text in a number column is read as text: compare what validation makes of it.
+    fast_checked, careful_checked = validate_chunks(fast), validate_chunks(careful)
+    assert fast_checked.good_rows.equals(careful_checked.good_rows)
+    pd.testing.assert_frame_equal(fast_checked.bad, careful_checked.bad)
+    assert fast[-1].position == path.stat().st_size

@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from riskwatch.config import Settings
-from riskwatch.ingestion.dedup import duplicates
+from riskwatch.ingestion.dedup import Seen
+from riskwatch.ingestion.hashfile import stored_hashes
 from riskwatch.ingestion.master import (
     append_table,
     master_batch_ids,
@@ -58,7 +59,7 @@ class _Loading:
     settings: Settings
     store: Store
     source: Source
-    seen: list[pa.Table]
+    seen: Seen
     progress: Progress | None
 
 
@@ -75,7 +76,10 @@ def load_batches(
     # Rows are compared with the master as Arrow tables: read once, never copied to pandas.
     master = old if old is not None else _classic_master(folder)
     prior = master.drop_columns([c for c in [BATCH_COLUMN] if c in master.column_names])
-    loading = _Loading(settings, store, source, [prior], progress)
+    seen = Seen()
+    # The master's row hashes, kept beside it: an append hashes the new rows only.
+    seen.add(prior, stored_hashes(folder, old) if old is not None else None)
+    loading = _Loading(settings, store, source, seen, progress)
     results: list[BatchResult] = []
     frames: list[pa.Table] = []
     for batch in batches:
@@ -87,9 +91,12 @@ def load_batches(
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
         new_rows = pa.concat_tables(frames, promote_options="permissive")
-        # A classic finaldata.csv alone is the master too: its rows are kept, not replaced.
-        kept = old if old is not None or not master.num_rows else master
-        total = append_table(folder, kept, new_rows)
+        # A classic finaldata.csv alone is the master too: its rows are kept, not replaced;
+        # its rows' hashes are not stored (taken anew next time, from the Parquet record).
+        classic = old is None and master.num_rows > 0
+        kept = master if classic else old
+        hashes_for = None if classic else seen.all_hashes
+        total = append_table(folder, kept, new_rows, hashes_for=hashes_for)
         finished = [r.batch_id for r in results if r.status == "ingested" and r.batch_id]
         store.finish_batches({batch_id: {} for batch_id in finished})
     _write_ingested_list(folder, store)
@@ -103,9 +110,9 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
     except UnreadableBatchError as exc:
         return _quarantine_whole(loading, batch, str(exc)), None
     good = checked.good_rows
-    duplicate = duplicates(loading.seen, good)
+    duplicate, hashes = loading.seen.check(good)
     rows = good.filter(pa.array(~duplicate)) if duplicate.any() else good
-    loading.seen.append(rows)
+    loading.seen.add(rows, hashes[~duplicate] if duplicate.any() else hashes)
     result = BatchResult(
         batch.name,
         "ingested",

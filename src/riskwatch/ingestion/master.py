@@ -5,14 +5,22 @@ from __future__ import annotations
 import logging
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch.storage.files import atomic_path
 
 if TYPE_CHECKING:  # the file names are wanted on the no-new-data path: pandas loads on use
+    from collections.abc import Callable
+    from typing import Any
+
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
+
+    Hashes = np.ndarray[Any, Any]
+    HashesFor = Callable[[pa.Schema], Hashes | None]
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +71,16 @@ def append_master(folder: Path, new_rows: pd.DataFrame) -> int:
     return append_table(folder, read_master_table(folder), arrow_table(new_rows))
 
 
-def append_table(folder: Path, old: pa.Table | None, new: pa.Table) -> int:
-    """Append a table to the master record `old` (None: none yet); return the rows in all."""
+def append_table(
+    folder: Path, old: pa.Table | None, new: pa.Table, hashes_for: HashesFor | None = None
+) -> int:
+    """Append a table to the master record `old` (None: none yet); return the rows in all.
+
+    hashes_for: the row hashes of all the rows (batch column aside) over a schema's columns,
+    None if unknown; kept beside the master so that the next append need not hash it again."""
     import pyarrow as pa  # noqa: PLC0415
+
+    from riskwatch.schema import BATCH_COLUMN  # noqa: PLC0415
 
     folder.mkdir(parents=True, exist_ok=True)
     if old is not None:
@@ -73,7 +88,11 @@ def append_table(folder: Path, old: pa.Table | None, new: pa.Table) -> int:
         combined = pa.concat_tables([old, new], promote_options="permissive")
     else:
         combined = new
-    _write_both(folder, combined, appended=new if old is not None else None)
+    plain = combined.schema
+    if BATCH_COLUMN in plain.names:
+        plain = plain.remove(plain.get_field_index(BATCH_COLUMN))
+    hashes = hashes_for(plain) if hashes_for is not None else None
+    _write_both(folder, combined, appended=new if old is not None else None, hashes=hashes)
     return int(combined.num_rows)
 
 
@@ -99,20 +118,41 @@ def rebuild_csv(folder: Path) -> None:
         _fill_csv(temporary, target, pq.read_table(folder / MASTER_PARQUET), appended=None)
 
 
-def _write_both(folder: Path, table: pa.Table, appended: pa.Table | None) -> None:
+def _write_both(
+    folder: Path, table: pa.Table, appended: pa.Table | None, hashes: Hashes | None
+) -> None:
     """Write both files side by side (pyarrow frees the GIL), then rename Parquet, then CSV."""
+    from riskwatch.ingestion.hashfile import DIGEST_KEY, MASTER_HASHES, digest  # noqa: PLC0415
 
     # The Parquet file is the commit point; the CSV follows and is rebuilt from it if a crash
-    # falls between the two renames (see batches.recover).
+    # falls between the two renames (see batches.recover). The row hashes go first: the
+    # Parquet file names their fingerprint, so hashes without their master are never used.
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != DIGEST_KEY}
+    if hashes is not None:
+        metadata[DIGEST_KEY] = digest(hashes)
+    table = table.replace_schema_metadata(metadata)
     csv = folder / MASTER_CSV
-    with atomic_path(csv) as csv_temporary, atomic_path(folder / MASTER_PARQUET) as temporary:
+    with ExitStack() as renames:  # renamed in the reverse order: hashes, Parquet, CSV
+        csv_temporary = renames.enter_context(atomic_path(csv))
+        temporary = renames.enter_context(atomic_path(folder / MASTER_PARQUET))
         with ThreadPoolExecutor(max_workers=2) as pool:
             writes = [
                 pool.submit(_write_parquet, table, temporary),
                 pool.submit(_fill_csv, csv_temporary, csv, table, appended),
             ]
+            if hashes is not None:
+                hashes_temporary = renames.enter_context(atomic_path(folder / MASTER_HASHES))
+                _write_hashes(hashes_temporary, hashes, metadata[DIGEST_KEY])
         for write in writes:
             write.result()
+    if hashes is None:
+        (folder / MASTER_HASHES).unlink(missing_ok=True)  # they were another master's
+
+
+def _write_hashes(temporary: Path, hashes: Hashes, fingerprint: bytes) -> None:
+    from riskwatch.ingestion.hashfile import write_hashes  # noqa: PLC0415
+
+    write_hashes(temporary, hashes, fingerprint)
 
 
 def _fill_csv(temporary: Path, target: Path, table: pa.Table, appended: pa.Table | None) -> None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pandas is imported only when data is read: the new-data che
     import pandas as pd
 
 SNIFF_BYTES = 64 * 1024
+LINE_BLOCK_BYTES = 16 * 1024 * 1024
 MISSING_MARKERS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 
 
@@ -101,40 +102,52 @@ def _read_csv(path: Path, chunk_rows: int, require_target: bool) -> Iterator[Raw
     if clean is not None:  # most large files: read 3-4x faster, with the same rows and lines
         yield from clean
         return
+    yield from careful_csv_chunks(path, header, chunk_rows)
+
+
+def careful_csv_chunks(
+    path: Path, header: list[str], chunk_rows: int, after: int = 0
+) -> Iterator[RawChunk]:
+    """pandas' read of the rows after the first `after` (already read, one a line), numbered."""
     try:
-        yield from _csv_chunks(path, header, chunk_rows, id_as_text=False)
+        yield from _csv_chunks(path, header, chunk_rows, id_as_text=False, after=after)
     except _NumericIdsError:
         # Rare (ids such as 007): the slower read that keeps every id exactly as written.
-        yield from _csv_chunks(path, header, chunk_rows, id_as_text=True)
+        yield from _csv_chunks(path, header, chunk_rows, id_as_text=True, after=after)
 
 
 def _csv_chunks(
-    path: Path, header: list[str], chunk_rows: int, *, id_as_text: bool
+    path: Path, header: list[str], chunk_rows: int, *, id_as_text: bool, after: int = 0
 ) -> Iterator[RawChunk]:
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415 - pandas is heavy
 
     from riskwatch.schema import ID_COLUMN  # noqa: PLC0415 - the schema imports pandas
 
-    next_row = 0
+    # After rows already read, the read starts on the last of them (a clean line, dropped
+    # again), so that pandas sees a well-formed first line as it does after the header.
+    next_row, first = max(after - 1, 0), True
     all_skipped: list[int] = []
     try:
         with warnings.catch_warnings(record=True) as caught, path.open("rb") as handle:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            reader = _csv_reader(handle, header, chunk_rows, id_as_text=id_as_text)
+            handle.seek(line_offset(path, after + 1) if after else 0)
+            reader = _csv_reader(handle, header, chunk_rows, id_as_text=id_as_text, after=after)
             with reader:
                 for frame in reader:
                     frame.columns = [str(c).strip() for c in frame.columns]
                     if not pd.api.types.is_string_dtype(frame[ID_COLUMN].dtype):
-                        if next_row == 0 and not id_as_text:
+                        if first and not id_as_text:
                             raise _NumericIdsError
                         frame[ID_COLUMN] = frame[ID_COLUMN].astype(str)
-                    skipped = _skipped_lines(caught)
+                    skipped = _skipped_lines(caught, shift=after)
                     all_skipped.extend(line for line, _ in skipped)
                     rows = np.arange(next_row, next_row + len(frame))
                     lines = _row_lines(rows, np.array(sorted(all_skipped), dtype="int64"))
-                    yield RawChunk(frame, lines, skipped=skipped, position=handle.tell())
                     next_row += len(frame)
+                    chunk = RawChunk(frame, lines, skipped=skipped, position=handle.tell())
+                    yield _numbered_on(chunk, rows, drop_first=first) if after else chunk
+                    first = False
     except UnicodeDecodeError as exc:
         raise UnreadableBatchError(
             f"not UTF-8 text: {exc.reason} (byte 0x{exc.object[exc.start]:02x})"
@@ -143,7 +156,17 @@ def _csv_chunks(
         raise UnreadableBatchError(f"not a readable CSV file: {exc}") from exc
 
 
-def _csv_reader(handle: Any, header: list[str], chunk_rows: int, *, id_as_text: bool) -> Any:
+def _numbered_on(chunk: RawChunk, rows: Any, *, drop_first: bool) -> RawChunk:
+    """A chunk read mid-file, indexed on from the rows before; the first drops the row re-read."""
+    chunk.frame.index = rows
+    if drop_first:
+        chunk.frame, chunk.lines = chunk.frame.iloc[1:], chunk.lines[1:]
+    return chunk
+
+
+def _csv_reader(
+    handle: Any, header: list[str], chunk_rows: int, *, id_as_text: bool, after: int
+) -> Any:
     """pandas' chunked CSV reader, set to keep line numbers and the missing-value markers."""
     import pandas as pd  # noqa: PLC0415
 
@@ -151,6 +174,9 @@ def _csv_reader(handle: Any, header: list[str], chunk_rows: int, *, id_as_text: 
 
     return pd.read_csv(
         handle,
+        # Mid-file (after rows already read) the header is not there: its names are given.
+        header=None if after else "infer",
+        names=header if after else None,
         # Numbers are parsed as the file is read (as fast as a bare read_csv); a column with
         # text in it stays text and schema.validate explains its bad rows. The id is left to
         # inference too: forcing text costs 4x the whole read.
@@ -174,14 +200,34 @@ def _row_lines(rows: Any, skipped: Any) -> Any:
     return rows + 2 + np.searchsorted(would_be_rows, rows, side="right")
 
 
-def _skipped_lines(caught: list[warnings.WarningMessage]) -> list[tuple[int, str]]:
-    """Lines the CSV parser skipped (too many fields), taken from its warnings."""
+def _skipped_lines(caught: list[warnings.WarningMessage], shift: int) -> list[tuple[int, str]]:
+    """Lines the CSV parser skipped (too many fields), from its warnings, `shift` lines on."""
     lines = []
     for message in caught:
         for match in _SKIPPED.finditer(str(message.message)):
-            lines.append((int(match.group(1)), match.group(2).strip()))
+            lines.append((int(match.group(1)) + shift, match.group(2).strip()))
     caught.clear()
     return lines
+
+
+def line_offset(path: Path, line: int) -> int:
+    """The byte offset where a line (the first is 1) starts: lines end at LF, CRLF or a lone CR."""
+    import numpy as np  # noqa: PLC0415
+
+    wanted, base = line - 1, 0
+    with path.open("rb") as handle:
+        while wanted and (block := handle.read(LINE_BLOCK_BYTES)):
+            if block.endswith(b"\r"):  # its \n, if any, belongs to the same line end
+                block += handle.read(1)
+            data = np.frombuffer(block, dtype=np.uint8)
+            ends = data == ord("\n")
+            lone = data == ord("\r")
+            lone[:-1] &= ~ends[1:]
+            where = np.flatnonzero(ends | lone)
+            if len(where) >= wanted:
+                return base + int(where[wanted - 1]) + 1
+            wanted, base = wanted - len(where), base + len(block)
+    return base
 
 
 def raw_csv_cells(path: Path, lines: set[int]) -> tuple[list[str], dict[int, list[str]]]:
