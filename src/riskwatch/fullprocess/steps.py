@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pandas as pd
 from riskwatch.apicalls import call_api
 from riskwatch.calllist.build import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
-from riskwatch.deployment import promote
+from riskwatch.deployment import GateDecision, chance_level, deploy, promote
 from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
@@ -20,7 +21,13 @@ from riskwatch.ingestion.batches import BatchResult
 from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.ingestion.sources import Check
-from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
+from riskwatch.model.registry import (
+    Loaded,
+    load_deployed,
+    read_deployment,
+    read_metadata,
+)
+from riskwatch.monitoring.challenger import Shadow, shadow_challenger
 from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
@@ -28,8 +35,9 @@ from riskwatch.monitoring.verdict import Evaluation, beside, judge
 from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
+from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import shown_path
-from riskwatch.storage.store import Store, cycles
+from riskwatch.storage.store import Store, cycles, promotions
 from riskwatch.training import train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
@@ -47,6 +55,7 @@ class Held:
     evaluation: Evaluation | None = None
     holdout: Holdout | None = None
     diagnosis: Diagnosis | None = None
+    shadow: Shadow | None = None
 
 
 def ingest_step(settings: Settings, store: Store, found: Check) -> Step:
@@ -154,8 +163,16 @@ def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: 
     left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
     judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
+    # Every cycle, whatever the check says: a concept drift can keep ROC AUC and still change
+    # who belongs on the list, and only a model of the new world shows it.
+    master = read_master(settings.output_folder_path)
+    shadow = held.shadow = shadow_challenger(settings, master, batch_ids, model, left_out)
     detail = judged.to_dict() | beside(judged.check)
-    return Step("evaluate", "retrain" if judged.retrain else "keep", detail)
+    detail["shadow"] = shadow.to_dict() if shadow else None
+    retrain = judged.retrain or (shadow is not None and shadow.better)
+    if shadow is not None and shadow.better:
+        detail["reason"] = "; ".join(r for r in (judged.reason, shadow.evidence) if r)
+    return Step("evaluate", "retrain" if retrain else "keep", detail)
 
 
 def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
@@ -168,6 +185,61 @@ def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.n
 
 
 def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
+    """Refit the evaluation's shadow challenger through the newest batches and deploy it when
+    it beat production on their rows beyond noise; without one (no older batches), the
+    challenger of the retrain window gated on half the new clients."""
+    shadow = held.shadow
+    if shadow is None:
+        return _retrain_on_half(settings, store, batch_ids, held)
+    recent = shadow.best.window is not None
+    # The window judged slides forward: its length is what the newest rows chose.
+    tuned = dataclasses.replace(settings, training_recent_batches=shadow.best.window or 1)
+    challenger = train_version(tuned, store, window="recent" if recent else "all").version
+    production = read_deployment(settings.prod_deployment_path)
+    decision = _shadow_gate(settings, store, challenger, shadow, held)
+    holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, held.models)
+    detail = {
+        "challenger": challenger,
+        "window": shadow.best.name,
+        "judged_on_rows": shadow.rows,
+        "shadow": shadow.to_dict(),
+        "gate": decision.to_dict(),
+        "holdout": holdout,
+        "reason": decision.reason,
+        "previous": production.version if production else None,
+    }
+    return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
+
+
+def _shadow_gate(
+    settings: Settings, store: Store, challenger: str, shadow: Shadow, held: Held
+) -> GateDecision:
+    """Deploy the refit challenger when its shadow beat production; record the verdict."""
+    current = read_deployment(settings.prod_deployment_path)
+    chance = chance_level(read_metadata(settings.output_model_path, challenger))
+    promoted = shadow.better and chance is None
+    reason = shadow.evidence + (
+        "; refit through the newest batches and deployed" if promoted else ""
+    )
+    if shadow.better and chance is not None:
+        reason = f"{shadow.evidence}; but the refit ranks no better than chance ({chance})"
+    if promoted:
+        deploy(settings, store, challenger, reason=f"promoted: {reason}", held=held.models)
+    decision = GateDecision(
+        challenger,
+        current.version if current else None,
+        f"precision_at_{shadow.k}",
+        0.0,
+        shadow.best.precision,
+        shadow.production,
+        promoted,
+        reason,
+    )
+    store.add(promotions, decided_at=utcnow(), **decision.to_dict())
+    return decision
+
+
+def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
     """Train a challenger on the retrain window, without the judging clients' new rows, and
     promote it only if it beats production on those rows (the world as it is now)."""
     models = held.models
