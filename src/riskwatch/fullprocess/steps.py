@@ -13,7 +13,7 @@ import pandas as pd
 from riskwatch.apicalls import call_api
 from riskwatch.calllist.build import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
-from riskwatch.deployment import GateDecision, chance_level, deploy, promote
+from riskwatch.deployment import promote
 from riskwatch.diagnostics.diagnosis import Diagnosis, diagnose
 from riskwatch.fullprocess.result import Step
 from riskwatch.ingestion import ingest
@@ -27,7 +27,7 @@ from riskwatch.model.registry import (
     read_deployment,
     read_metadata,
 )
-from riskwatch.monitoring.challenger import Shadow, shadow_challenger
+from riskwatch.monitoring.challenger import Shadow, shadow_challenger, shadow_gate
 from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
@@ -35,9 +35,8 @@ from riskwatch.monitoring.verdict import Evaluation, beside, judge
 from riskwatch.reporting import Given, build_report
 from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
-from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import shown_path
-from riskwatch.storage.store import Store, cycles, promotions
+from riskwatch.storage.store import Store, cycles
 from riskwatch.training import train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
@@ -196,7 +195,7 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     tuned = dataclasses.replace(settings, training_recent_batches=shadow.best.window or 1)
     challenger = train_version(tuned, store, window="recent" if recent else "all").version
     production = read_deployment(settings.prod_deployment_path)
-    decision = _shadow_gate(settings, store, challenger, shadow, held)
+    decision = shadow_gate(settings, store, challenger, shadow, held=held.models)
     holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, held.models)
     detail = {
         "challenger": challenger,
@@ -209,34 +208,6 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
         "previous": production.version if production else None,
     }
     return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
-
-
-def _shadow_gate(
-    settings: Settings, store: Store, challenger: str, shadow: Shadow, held: Held
-) -> GateDecision:
-    """Deploy the refit challenger when its shadow beat production; record the verdict."""
-    current = read_deployment(settings.prod_deployment_path)
-    chance = chance_level(read_metadata(settings.output_model_path, challenger))
-    promoted = shadow.better and chance is None
-    reason = shadow.evidence + (
-        "; refit through the newest batches and deployed" if promoted else ""
-    )
-    if shadow.better and chance is not None:
-        reason = f"{shadow.evidence}; but the refit ranks no better than chance ({chance})"
-    if promoted:
-        deploy(settings, store, challenger, reason=f"promoted: {reason}", held=held.models)
-    decision = GateDecision(
-        challenger,
-        current.version if current else None,
-        f"precision_at_{shadow.k}",
-        0.0,
-        shadow.best.precision,
-        shadow.production,
-        promoted,
-        reason,
-    )
-    store.add(promotions, decided_at=utcnow(), **decision.to_dict())
-    return decision
 
 
 def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:

@@ -16,8 +16,12 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.config import Settings
+from riskwatch.deployment import GateDecision, chance_level, deploy
 from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import Loaded, read_deployment, read_metadata
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.store import Store, promotions
 from riskwatch.training import TrainingError, fit_chosen
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,9 @@ Array = np.ndarray[Any, Any]
 # Training windows tried, in batches up to the newest (None: all): the newest world alone, a
 # quarter's worth, everything. Ties go to the first.
 WINDOWS: tuple[int | None, ...] = (1, 3, None)
+# Older rows a shadow fit uses at most (a seeded sample beyond): it runs every cycle, and on a
+# large history the window's ranking shows on a sample; the deployed refit uses every row.
+MAX_OLDER_ROWS = 20_000
 ONE_SIDED = 0.05  # the paired gain's lower bound is its 5 % bootstrap quantile
 
 
@@ -161,13 +168,15 @@ def _candidates(
             continue
         seen.add(span)
         before = older[older[BATCH_COLUMN].isin(order[len(order) - span :])]
+        if len(before) > MAX_OLDER_ROWS:
+            before = before.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
         try:
             risks, kinds = _out_of_fold(quiet, before, newest, half)
         except TrainingError as error:
             log.debug("window %s not fit: %s", window, error)
             continue
         named = None if span == len(order) else window
-        rows = len(before) + len(newest)
+        rows = len(before) + len(newest) // 2
         judged_risks = risks[judged]
         candidate = Candidate(named, kinds, rows, precision_at(labels, judged_risks, k))
         found.append((candidate, judged_risks))
@@ -193,6 +202,34 @@ def _out_of_fold(
         risks[scored] = predict_risk(model, newest[scored])
         kinds.append(choice.kind)
     return risks, "/".join(dict.fromkeys(kinds))
+
+
+def shadow_gate(
+    settings: Settings, store: Store, challenger: str, shadow: Shadow, *, held: Loaded
+) -> GateDecision:
+    """Deploy the refit challenger when its shadow beat production; record the verdict."""
+    current = read_deployment(settings.prod_deployment_path)
+    chance = chance_level(read_metadata(settings.output_model_path, challenger))
+    promoted = shadow.better and chance is None
+    reason = shadow.evidence + (
+        "; refit through the newest batches and deployed" if promoted else ""
+    )
+    if shadow.better and chance is not None:
+        reason = f"{shadow.evidence}; but the refit ranks no better than chance ({chance})"
+    if promoted:
+        deploy(settings, store, challenger, reason=f"promoted: {reason}", held=held)
+    decision = GateDecision(
+        challenger,
+        current.version if current else None,
+        f"precision_at_{shadow.k}",
+        0.0,
+        shadow.best.precision,
+        shadow.production,
+        promoted,
+        reason,
+    )
+    store.add(promotions, decided_at=utcnow(), **decision.to_dict())
+    return decision
 
 
 def _words(
