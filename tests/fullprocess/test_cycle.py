@@ -41,6 +41,9 @@ def outcomes(results: list[CycleResult]) -> list[str]:
 def concept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[CycleResult]]:
     """10,000 clients whose relation to leaving changes at month 4; one cycle a month."""
     settings = demo(tmp_path_factory.mktemp("concept") / "ws", scenario="concept", months=6)
+    # hgb, the kind `auto` trained from 2,000 rows when these checks were written: the
+    # label-free estimate's band is checked on it (auto now compares the kinds, issue 16).
+    settings = dataclasses.replace(settings, model_kind="hgb")
     return settings, _replay(settings)
 
 
