@@ -157,9 +157,18 @@ def test_a_cycle_with_no_new_data_changes_nothing(
 def test_without_drift_nothing_is_promoted_after_the_initial_model(tmp_path: Path) -> None:
     settings = demo(tmp_path / "ws", scenario="none", months=5)
     results = replay_demo(settings, months=5)
-    assert outcomes(results) == ["initial", "kept", "kept", "kept", "kept"]
+    # Issue 16: the shadow challenger may promote without drift, but only a model that puts
+    # better clients on the list beyond noise, and at most 60 % of a monthly schedule's 4.
+    found = outcomes(results)
+    assert found[0] == "initial" and set(found[1:]) <= {"kept", "promoted"}
+    assert found.count("promoted") <= 2
+    for result in results[1:]:
+        retrain = next((s for s in result.steps if s.name == "retrain"), None)
+        assert retrain is None or "better beyond noise" in retrain.detail["reason"]
     with Store(settings.database_url) as store:
-        assert [row["promoted"] for row in store.rows(promotions)] == [True]
+        assert [row["promoted"] for row in store.rows(promotions)] == [True] * (
+            1 + found.count("promoted")
+        )
         recorded = store.rows(cycles)
     assert [row["outcome"] for row in recorded] == outcomes(results)
     assert all(row["finished_at"] for row in recorded)
@@ -292,7 +301,9 @@ def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
     path = tmp_path / "ws"
     # The features shift in month 3: its data drift makes that cycle retrain.
     create_demo(path, months=3, seed=42, clients=2000, scenario="covariate", drift_month=3)
-    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200)
+    # hgb, as when this was written: the model auto chooses at 2,000 rows since issue 16 flags
+    # month 2 on its recorded ROC AUC, and this test counts loads, not verdicts.
+    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200, model_kind="hgb")
     loads: list[str] = []
     real_load = registry.sio.load
 
