@@ -27,7 +27,7 @@ install: $(VENV)/.synced
 # one monitored cycle per monthly drop, then where the report and the call list are.
 demo: install
 	rm -rf $(DEMO_DIR)
-	$(RUN)/riskwatch demo $(DEMO_DIR)
+	$(RUN)/riskwatch demo $(DEMO_DIR) --scenario concept --drift-month 5
 	$(RUN)/riskwatch --config $(DEMO_DIR)/riskwatch.toml replay
 
 lint: install

@@ -44,6 +44,15 @@ def concept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[Cy
     return settings, _replay(settings)
 
 
+@pytest.fixture(scope="module")
+def concept_hgb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[CycleResult]]:
+    """The same months with model_kind = hgb, the kind `auto` trained from 2,000 rows when the
+    label-free estimate's checks were written (auto compares the kinds since issue 16)."""
+    settings = demo(tmp_path_factory.mktemp("concept_hgb") / "ws", scenario="concept", months=6)
+    settings = dataclasses.replace(settings, model_kind="hgb")
+    return settings, _replay(settings)
+
+
 def _replay(settings: Settings) -> list[CycleResult]:
     results = []
     for month in range(1, 1 + 6):
@@ -61,7 +70,9 @@ def test_concept_drift_retrains_and_promotes_at_the_first_drifted_cycle_only(
     judged = results[DRIFT_MONTH - 1].steps
     evaluate = next(s for s in judged if s.name == "evaluate")
     assert evaluate.outcome == "retrain"
-    assert evaluate.detail["performance"]["decision"] == "retrain"
+    # The shadow challenger's paired precision at K answers it (issue 16): the ROC AUC check
+    # need not see a concept drift.
+    assert evaluate.detail["shadow"]["better"]
     retrain = next(s for s in judged if s.name == "retrain")
     gate = retrain.detail["gate"]
     assert gate["promoted"] and gate["challenger_value"] > gate["production_value"] + 0.01
@@ -87,11 +98,11 @@ def test_precision_at_k_recovers_after_the_promotion(
 
 
 def test_every_judged_cycle_carries_a_label_free_estimate_and_a_multivariate_check(
-    concept: tuple[Settings, list[CycleResult]],
+    concept_hgb: tuple[Settings, list[CycleResult]],
 ) -> None:
     """What `run --json` prints: the estimate beside the realized figures, the domain
     classifier beside the per-feature tests, expected leavers on the call list."""
-    _, results = concept
+    _, results = concept_hgb
     printed = [json.loads(json.dumps(r.to_dict(), default=str)) for r in results]
     for month, cycle in enumerate(printed, start=1):
         steps = {step["name"]: step["detail"] for step in cycle["steps"]}
@@ -146,9 +157,18 @@ def test_a_cycle_with_no_new_data_changes_nothing(
 def test_without_drift_nothing_is_promoted_after_the_initial_model(tmp_path: Path) -> None:
     settings = demo(tmp_path / "ws", scenario="none", months=5)
     results = replay_demo(settings, months=5)
-    assert outcomes(results) == ["initial", "kept", "kept", "kept", "kept"]
+    # Issue 16: the shadow challenger may promote without drift, but only a model that puts
+    # better clients on the list beyond noise, and at most 60 % of a monthly schedule's 4.
+    found = outcomes(results)
+    assert found[0] == "initial" and set(found[1:]) <= {"kept", "promoted"}
+    assert found.count("promoted") <= 2
+    for result in results[1:]:
+        retrain = next((s for s in result.steps if s.name == "retrain"), None)
+        assert retrain is None or "better beyond noise" in retrain.detail["reason"]
     with Store(settings.database_url) as store:
-        assert [row["promoted"] for row in store.rows(promotions)] == [True]
+        assert [row["promoted"] for row in store.rows(promotions)] == [True] * (
+            1 + found.count("promoted")
+        )
         recorded = store.rows(cycles)
     assert [row["outcome"] for row in recorded] == outcomes(results)
     assert all(row["finished_at"] for row in recorded)
@@ -281,7 +301,9 @@ def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
     path = tmp_path / "ws"
     # The features shift in month 3: its data drift makes that cycle retrain.
     create_demo(path, months=3, seed=42, clients=2000, scenario="covariate", drift_month=3)
-    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200)
+    # hgb, as when this was written: the model auto chooses at 2,000 rows since issue 16 flags
+    # month 2 on its recorded ROC AUC, and this test counts loads, not verdicts.
+    settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200, model_kind="hgb")
     loads: list[str] = []
     real_load = registry.sio.load
 

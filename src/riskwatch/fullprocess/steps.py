@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from riskwatch.ingestion.batches import BatchResult
 from riskwatch.ingestion.master import read_master
 from riskwatch.ingestion.quarantine import quarantined_rows
 from riskwatch.ingestion.sources import Check
-from riskwatch.model.registry import Loaded, load_deployed, read_deployment, read_metadata
+from riskwatch.model.registry import (
+    Loaded,
+    load_deployed,
+    read_deployment,
+    read_metadata,
+)
+from riskwatch.monitoring.challenger import Shadow, shadow_challenger, shadow_gate
 from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
@@ -47,6 +54,7 @@ class Held:
     evaluation: Evaluation | None = None
     holdout: Holdout | None = None
     diagnosis: Diagnosis | None = None
+    shadow: Shadow | None = None
 
 
 def ingest_step(settings: Settings, store: Store, found: Check) -> Step:
@@ -154,8 +162,16 @@ def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: 
     left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
     judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
+    # Every cycle, whatever the check says: a concept drift can keep ROC AUC and still change
+    # who belongs on the list, and only a model of the new world shows it.
+    master = read_master(settings.output_folder_path)
+    shadow = held.shadow = shadow_challenger(settings, master, batch_ids, model, left_out)
     detail = judged.to_dict() | beside(judged.check)
-    return Step("evaluate", "retrain" if judged.retrain else "keep", detail)
+    detail["shadow"] = shadow.to_dict() if shadow else None
+    retrain = judged.retrain or (shadow is not None and shadow.better)
+    if shadow is not None and shadow.better:
+        detail["reason"] = "; ".join(r for r in (judged.reason, shadow.evidence) if r)
+    return Step("evaluate", "retrain" if retrain else "keep", detail)
 
 
 def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
@@ -168,6 +184,33 @@ def split_for_judging(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.n
 
 
 def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
+    """Refit the evaluation's shadow challenger through the newest batches and deploy it when
+    it beat production on their rows beyond noise; without one (no older batches), the
+    challenger of the retrain window gated on half the new clients."""
+    shadow = held.shadow
+    if shadow is None:
+        return _retrain_on_half(settings, store, batch_ids, held)
+    recent = shadow.best.window is not None
+    # The window judged slides forward: its length is what the newest rows chose.
+    tuned = dataclasses.replace(settings, training_recent_batches=shadow.best.window or 1)
+    challenger = train_version(tuned, store, window="recent" if recent else "all").version
+    production = read_deployment(settings.prod_deployment_path)
+    decision = shadow_gate(settings, store, challenger, shadow, held=held.models)
+    holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, held.models)
+    detail = {
+        "challenger": challenger,
+        "window": shadow.best.name,
+        "judged_on_rows": shadow.rows,
+        "shadow": shadow.to_dict(),
+        "gate": decision.to_dict(),
+        "holdout": holdout,
+        "reason": decision.reason,
+        "previous": production.version if production else None,
+    }
+    return Step("retrain", "promoted" if decision.promoted else "rejected", detail)
+
+
+def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], held: Held) -> Step:
     """Train a challenger on the retrain window, without the judging clients' new rows, and
     promote it only if it beats production on those rows (the world as it is now)."""
     models = held.models

@@ -1,0 +1,254 @@
+"""The shadow challenger, every cycle: for a few training windows, models fit on the window's
+older batches and half of the newest clients score the other half (two folds, so every newest row
+gets an out-of-fold risk), against production on the newest rows nobody contacted, paired on the
+same rows by precision at the call-list size. A drift that leaves ROC AUC standing but changes
+who is on the list is answered in the cycle it shows, and a detected drift no challenger answers
+is not deployed for nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.config import Settings
+from riskwatch.deployment import GateDecision, chance_level, deploy
+from riskwatch.model.pipeline import predict_risk
+from riskwatch.model.registry import Loaded, read_deployment, read_metadata
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.storage.clock import utcnow
+from riskwatch.storage.store import Store, promotions
+from riskwatch.training import TrainingError, fit_chosen
+
+log = logging.getLogger(__name__)
+Array = np.ndarray[Any, Any]
+# Training windows tried, in batches up to the newest (None: all): the newest world alone, a
+# quarter's worth, everything. Ties go to the first.
+WINDOWS: tuple[int | None, ...] = (1, 3, None)
+# Older rows a shadow fit uses at most (a seeded sample beyond): it runs every cycle, and on a
+# large history the window's ranking shows on a sample; the deployed refit uses every row.
+MAX_OLDER_ROWS = 20_000
+ONE_SIDED = 0.05  # the paired gain's lower bound is its 5 % bootstrap quantile
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One window's model: what it was fit on and its precision at k on the judged rows."""
+
+    window: int | None  # batches up to the newest; None: all of them
+    kind: str
+    rows: int
+    precision: float
+
+    @property
+    def name(self) -> str:
+        """The window in words."""
+        if self.window is None:
+            return "all batches"
+        return "the newest batch" if self.window == 1 else f"the last {self.window} batches"
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """The best candidate against production on the same rows, and the verdict in words."""
+
+    k: int
+    rows: int
+    leavers: int
+    production: float
+    candidates: list[Candidate]
+    best: Candidate
+    gain: float
+    low: float | None  # one-sided 95 % lower bound of the paired gain; None without bootstrap
+    better: bool
+    evidence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON-ready values."""
+        return {
+            "metric": "precision_at_k",
+            "k": self.k,
+            "rows": self.rows,
+            "leavers": self.leavers,
+            "production": self.production,
+            "candidates": [dataclasses.asdict(c) | {"name": c.name} for c in self.candidates],
+            "best": self.best.name,
+            "window": self.best.window,
+            "gain": self.gain,
+            "gain_low": self.low,
+            "better": self.better,
+            "evidence": self.evidence,
+        }
+
+
+def scaled_k(capacity: int, judged: int, listed: int) -> int:
+    """The call-list size scaled to the judged rows: the list's share of all newest clients."""
+    return max(1, min(judged, round(capacity * judged / max(listed, 1))))
+
+
+def precision_at(labels: Array, risks: Array, k: int) -> float:
+    """The share of leavers among the k riskiest."""
+    top = np.argsort(-risks, kind="stable")[:k]
+    return float(labels[top].mean())
+
+
+def paired_gain(
+    labels: Array, base: Array, other: Array, k: int, *, resamples: int, seed: int
+) -> tuple[float, float | None]:
+    """other's precision at k minus base's on the same rows, and its one-sided 95 % lower bound
+    from a paired bootstrap (both models ranked within each same resample)."""
+    gain = precision_at(labels, other, k) - precision_at(labels, base, k)
+    if resamples < 1:
+        return gain, None
+    drawn = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
+    found = labels[drawn]
+
+    def top_share(risks: Array) -> Array:
+        top = np.argpartition(-risks[drawn], k - 1, axis=1)[:, :k]
+        return np.take_along_axis(found, top, axis=1).mean(axis=1)  # type: ignore[no-any-return]
+
+    gains = top_share(other) - top_share(base)
+    return gain, float(np.quantile(gains, ONE_SIDED))
+
+
+def shadow_challenger(
+    settings: Settings,
+    master: pd.DataFrame,
+    newest_ids: list[int],
+    production: Any,
+    left_out: Array,
+) -> Shadow | None:
+    """The best window's out-of-fold model against production on the newest batches' rows
+    nobody contacted; None when there is too little to fit or to judge on."""
+    is_new = master[BATCH_COLUMN].isin(newest_ids).to_numpy()
+    newest = master[is_new].reset_index(drop=True)
+    labels = newest[TARGET].to_numpy().astype("int64")[~left_out]
+    if len(labels) < settings.drift_min_rows or len(np.unique(labels)) < 2:
+        return None
+    k = scaled_k(settings.call_list_capacity, len(labels), len(newest))
+    fitted = _candidates(settings, master[~is_new], newest, labels, k=k, judged=~left_out)
+    if not fitted:
+        return None
+    best, best_risks = max(fitted, key=lambda found: found[0].precision)
+    base = predict_risk(production, newest)[~left_out]
+    resamples, seed = settings.bootstrap_resamples, settings.model_seed
+    gain, low = paired_gain(labels, base, best_risks, k, resamples=resamples, seed=seed)
+    produced = precision_at(labels, base, k)
+    better = low is not None and low > 0.0
+    evidence = _words(best, produced, gain, low, k=k, rows=len(labels), leavers=int(labels.sum()))
+    log.debug("shadow challenger: %s", evidence)
+    candidates = [c for c, _ in fitted]
+    return Shadow(
+        k, len(labels), int(labels.sum()), produced, candidates, best, gain, low, better, evidence
+    )
+
+
+def _candidates(
+    settings: Settings,
+    older: pd.DataFrame,
+    newest: pd.DataFrame,
+    labels: Array,
+    *,
+    k: int,
+    judged: Array,
+) -> list[tuple[Candidate, Array]]:
+    """Each distinct window's out-of-fold risks on the judged newest rows, and its precision."""
+    quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # the choice needs no interval
+    order = np.sort(older[BATCH_COLUMN].unique())
+    half = _half_of_clients(newest, settings.model_seed)
+    found: list[tuple[Candidate, Array]] = []
+    seen: set[int] = set()
+    for window in WINDOWS:
+        span = len(order) if window is None else min(window - 1, len(order))
+        if span in seen:  # a window as long as the history is "all": fit once
+            continue
+        seen.add(span)
+        before = older[older[BATCH_COLUMN].isin(order[len(order) - span :])]
+        if len(before) > MAX_OLDER_ROWS:
+            before = before.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
+        try:
+            risks, kinds = _out_of_fold(quiet, before, newest, half)
+        except TrainingError as error:
+            log.debug("window %s not fit: %s", window, error)
+            continue
+        named = None if span == len(order) else window
+        rows = len(before) + len(newest) // 2
+        judged_risks = risks[judged]
+        candidate = Candidate(named, kinds, rows, precision_at(labels, judged_risks, k))
+        found.append((candidate, judged_risks))
+    return found
+
+
+def _half_of_clients(newest: pd.DataFrame, seed: int) -> Array:
+    """A seeded half of the newest rows' clients, as a row mask."""
+    clients = np.sort(newest[ID_COLUMN].astype(str).unique())
+    chosen = np.random.default_rng(seed).choice(clients, size=len(clients) // 2, replace=False)
+    return newest[ID_COLUMN].astype(str).isin(chosen).to_numpy()
+
+
+def _out_of_fold(
+    settings: Settings, before: pd.DataFrame, newest: pd.DataFrame, half: Array
+) -> tuple[Array, str]:
+    """Risks of each newest half from a model fit on the older rows and the other half."""
+    risks = np.empty(len(newest))
+    kinds = []
+    for scored in (half, ~half):
+        rows = pd.concat([before, newest[~scored]], ignore_index=True)
+        model, choice = fit_chosen(settings, rows, None)
+        risks[scored] = predict_risk(model, newest[scored])
+        kinds.append(choice.kind)
+    return risks, "/".join(dict.fromkeys(kinds))
+
+
+def shadow_gate(
+    settings: Settings, store: Store, challenger: str, shadow: Shadow, *, held: Loaded
+) -> GateDecision:
+    """Deploy the refit challenger when its shadow beat production; record the verdict."""
+    current = read_deployment(settings.prod_deployment_path)
+    chance = chance_level(read_metadata(settings.output_model_path, challenger))
+    promoted = shadow.better and chance is None
+    reason = shadow.evidence + (
+        "; refit through the newest batches and deployed" if promoted else ""
+    )
+    if shadow.better and chance is not None:
+        reason = f"{shadow.evidence}; but the refit ranks no better than chance ({chance})"
+    if promoted:
+        deploy(settings, store, challenger, reason=f"promoted: {reason}", held=held)
+    decision = GateDecision(
+        challenger,
+        current.version if current else None,
+        f"precision_at_{shadow.k}",
+        0.0,
+        shadow.best.precision,
+        shadow.production,
+        promoted,
+        reason,
+    )
+    store.add(promotions, decided_at=utcnow(), **decision.to_dict())
+    return decision
+
+
+def _words(
+    best: Candidate,
+    production: float,
+    gain: float,
+    low: float | None,
+    *,
+    k: int,
+    rows: int,
+    leavers: int,
+) -> str:
+    """The paired comparison and the rule applied, in one sentence."""
+    bound = "no bootstrap (bootstrap_resamples = 0)" if low is None else f"{low:+.3f}"
+    verdict = "better beyond noise" if low is not None and low > 0 else "not better beyond noise"
+    return (
+        f"shadow challenger ({best.kind} on {best.name}, {best.rows:,} rows, out of fold on "
+        "two halves of the newest clients) "
+        f"against production on the same {rows:,} uncontacted newest rows ({leavers:,} leavers): "
+        f"precision at {k} {best.precision:.3f} vs {production:.3f} ({gain:+.3f}; paired "
+        f"bootstrap one-sided 95 % lower bound {bound}): {verdict}"
+    )

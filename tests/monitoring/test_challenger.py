@@ -1,0 +1,93 @@
+"""The shadow challenger: windows fit out of fold on the newest clients, paired with production."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from riskwatch.config import Settings
+from riskwatch.monitoring.challenger import paired_gain, precision_at, scaled_k, shadow_challenger
+from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
+from riskwatch.training import fit_chosen
+
+SETTINGS = Settings(bootstrap_resamples=200)
+ROWS = 1_000
+
+
+def batch(number: int, *, rule: str, seed: int) -> pd.DataFrame:
+    """A month of clients who leave by the old rule (idle last month) or the new (large firms)."""
+    rng = np.random.default_rng(seed)
+    activity = rng.integers(0, 60, size=ROWS)
+    employees = rng.integers(1, 400, size=ROWS)
+    score = -activity / 10 if rule == "old" else employees / 60
+    risk = 1 / (1 + np.exp(-(score - score.mean() - 2.5 * score.std())))
+    return pd.DataFrame(
+        {
+            ID_COLUMN: [f"c{number}-{i}" for i in range(ROWS)],
+            "lastmonth_activity": activity,
+            "lastyear_activity": rng.integers(100, 800, size=ROWS),
+            "number_of_employees": employees,
+            TARGET: (rng.random(ROWS) < risk).astype(int),
+            BATCH_COLUMN: number,
+        }
+    )
+
+
+def history(newest_rule: str) -> tuple[pd.DataFrame, object]:
+    """Three months of the old rule, production fit on them, and a newest month."""
+    older = pd.concat([batch(b, rule="old", seed=b) for b in (1, 2, 3)], ignore_index=True)
+    production, _ = fit_chosen(dataclasses.replace(SETTINGS, bootstrap_resamples=0), older, None)
+    master = pd.concat([older, batch(4, rule=newest_rule, seed=4)], ignore_index=True)
+    return master, production
+
+
+def test_a_changed_rule_is_answered_in_the_month_it_shows_with_its_evidence() -> None:
+    master, production = history("new")
+    shadow = shadow_challenger(SETTINGS, master, [4], production, np.zeros(ROWS, dtype=bool))
+    assert shadow is not None and shadow.better
+    assert shadow.k == 100 and shadow.rows == ROWS
+    assert shadow.low is not None and 0 < shadow.low < shadow.gain
+    assert shadow.best.precision > shadow.production
+    assert "better beyond noise" in shadow.evidence and f"{ROWS:,} uncontacted" in shadow.evidence
+    assert {c.name for c in shadow.candidates} == {
+        "the newest batch",
+        "the last 3 batches",
+        "all batches",
+    }
+
+
+def test_the_same_world_keeps_production_and_contacted_rows_are_left_out() -> None:
+    master, production = history("old")
+    left_out = np.zeros(ROWS, dtype=bool)
+    left_out[:300] = True
+    shadow = shadow_challenger(SETTINGS, master, [4], production, left_out)
+    assert shadow is not None and not shadow.better
+    assert (shadow.rows, shadow.k) == (700, 70)  # the list's 10 % of the judged rows
+    assert "not better beyond noise" in shadow.evidence
+
+
+def test_too_few_judged_rows_give_no_shadow() -> None:
+    master, production = history("old")
+    left_out = np.ones(ROWS, dtype=bool)
+    assert shadow_challenger(SETTINGS, master, [4], production, left_out) is None
+
+
+def test_the_paired_gain_of_a_ranking_against_itself_is_zero_and_of_the_truth_beyond_noise() -> (
+    None
+):
+    rng = np.random.default_rng(0)
+    labels = (rng.random(1_000) < 0.1).astype(int)
+    noise = rng.random(1_000)
+    assert paired_gain(labels, noise, noise, 100, resamples=200, seed=0) == (0.0, 0.0)
+    gain, low = paired_gain(labels, noise, labels + noise / 10, 100, resamples=200, seed=0)
+    assert gain == precision_at(labels, labels + noise / 10, 100) - precision_at(labels, noise, 100)
+    assert low is not None and low > 0.5
+    assert paired_gain(labels, noise, labels * 1.0, 100, resamples=0, seed=0)[1] is None
+
+
+def test_k_is_the_call_lists_share_of_the_judged_rows() -> None:
+    assert scaled_k(100, 1_000, 1_000) == 100
+    assert scaled_k(100, 450, 1_000) == 45
+    assert scaled_k(100, 3, 10_000) == 1
