@@ -49,10 +49,14 @@ def validate_chunks(chunks: Iterable[RawChunk], extra_columns: str = "drop") -> 
     bads: list[pd.DataFrame] = []
     missing: dict[str, int] = {}
     rows_read = 0
+    typed: dict[pa.Schema, pa.Schema | None] = {}  # clean rows' types: the master's, or None
     for chunk in chunks:
         clean = _all_good(chunk.table, extra_columns) if chunk.table is not None else None
-        if clean is not None:  # nothing to explain: the rows go on as Arrow, never in pandas
-            goods.append(clean)
+        if clean is not None and clean.schema not in typed:
+            typed[clean.schema] = _master_schema(clean)
+        schema = typed.get(clean.schema) if clean is not None else None
+        if clean is not None and schema is not None:  # nothing to explain: no pandas at all
+            goods.append(clean.replace_schema_metadata(schema.metadata))
             counted = dict.fromkeys(REQUIRED, 0)
         else:
             checked = validate(chunk.frame, lines=chunk.lines, extra_columns=extra_columns)
@@ -70,7 +74,7 @@ def validate_chunks(chunks: Iterable[RawChunk], extra_columns: str = "drop") -> 
 
 
 def _all_good(table: pa.Table, extra_columns: str) -> pa.Table | None:
-    """A clean CSV chunk's rows as the master stores them when every one passes; else None.
+    """A clean CSV chunk's rows in the master's column order when every one passes; else None.
 
     None sends the chunk through schema.validate, which explains each bad row. The checks here
     are conservative: what they let through, validate would pass unchanged."""
@@ -80,13 +84,14 @@ def _all_good(table: pa.Table, extra_columns: str) -> pa.Table | None:
     rows = table.select(list(REQUIRED))
     if rows.num_rows == 0 or not (_ids_pass(rows.column(ID_COLUMN)) and _counts_pass(rows)):
         return None
-    # The master's types and pandas metadata, exactly as the pandas path makes them.
+    return rows
+
+
+def _master_schema(rows: pa.Table) -> pa.Schema | None:
+    """The types and pandas metadata the pandas path gives these (good) rows; None if other."""
     first = rows.slice(0, 1).to_pandas()
-    lines = np.zeros(1, dtype="int64")
-    typed = arrow_table(validate(first, lines=lines, extra_columns="drop").good)
-    if not typed.schema.remove_metadata().equals(rows.schema.remove_metadata()):
-        return None
-    return rows.replace_schema_metadata(typed.schema.metadata)
+    typed = arrow_table(validate(first, lines=np.zeros(1, dtype="int64")).good).schema
+    return typed if typed.remove_metadata().equals(rows.schema.remove_metadata()) else None
 
 
 def _ids_pass(ids: pa.ChunkedArray) -> bool:
