@@ -106,6 +106,8 @@ def _ids_pass(ids: pa.ChunkedArray) -> bool:
     # str.strip() removes ASCII spaces and controls (at most 0x20) and Unicode spaces, whose
     # UTF-8 bytes are all 0x80 or more: ends without such bytes strip to themselves.
     for chunk in ids.chunks:
+        if len(chunk) == 0:
+            continue
         _, offsets, data = chunk.buffers()
         ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
         text = np.frombuffer(data, dtype=np.uint8)
