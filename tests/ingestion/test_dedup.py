@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskwatch.ingestion.dedup import duplicates
+from riskwatch.ingestion.dedup import _confirmed, duplicates
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:
@@ -45,3 +45,25 @@ def test_no_rows_have_no_duplicates() -> None:
     empty = _table(pd.DataFrame({"corporation": pd.Series([], dtype=str)}))
 
     assert duplicates([], empty).tolist() == []
+
+
+def test_missing_values_and_signed_zeros_repeat_as_pandas_finds() -> None:
+    frame = pd.DataFrame(
+        {
+            "corporation": ["a", "a", None, None, "b", "b", "Zoë", "Zoë"],
+            "share": [np.nan, np.nan, 1.5, 1.5, -0.0, 0.0, 2.0, 2.5],
+        }
+    )
+    found = duplicates([_table(frame.iloc[:3])], _table(frame.iloc[3:].reset_index(drop=True)))
+
+    assert found.tolist() == frame.duplicated().to_numpy()[3:].tolist()
+    assert found.tolist() == [True, False, True, False, False]
+
+
+def test_different_rows_sharing_a_hash_are_told_apart() -> None:
+    table = _table(pd.DataFrame({"corporation": ["a", "b", "a", "b", "c"]}))
+    keys = np.array([7, 7, 7, 7, 9], dtype=np.uint64)  # as if all four hashed alike
+
+    found = _confirmed(table, keys, np.arange(4))
+
+    assert found.tolist() == [False, False, True, True]

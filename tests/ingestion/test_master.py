@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -57,3 +58,44 @@ def test_a_classic_csv_without_parquet_is_still_read(tmp_path: Path) -> None:
 def test_the_ingested_list_has_one_name_a_line(tmp_path: Path) -> None:
     write_ingested_list(tmp_path, ["a.csv", "b.csv"])
     assert (tmp_path / INGESTED_LIST).read_text() == "a.csv\nb.csv\n"
+
+
+def _awkward(batch_id: int) -> pd.DataFrame:
+    """Rows whose text needs quoting or is not ASCII, with a kept text column."""
+    ids = ["Smith, Jones & Co", 'the "best" firm', "Zoë Müller GmbH", "株式会社", "=SUM(A1)", " x"]
+    frame = pd.DataFrame(
+        {
+            "corporation": [f"{name} {batch_id}" for name in ids],
+            "lastmonth_activity": [0, 1, 10**12, 7, 3, 2],
+            "lastyear_activity": [12, 0, 5, 10**11, 4, 9],
+            "number_of_employees": [1, 2, 3, 4, 5, 6],
+            "exited": [0, 1, 0, 1, 0, 1],
+            "note": ["1.50", "", "line one\nline two", "NA", "-0", "tab\there"],
+        }
+    )
+    return frame.assign(batch_id=batch_id)
+
+
+def test_the_csv_copy_reads_back_as_the_parquet_record_awkward_values_included(
+    tmp_path: Path,
+) -> None:
+    append_master(tmp_path, _awkward(1))
+    append_master(tmp_path, _awkward(2))  # appended to the file's bytes
+
+    text = {"corporation": str, "note": str}
+    copy = pd.read_csv(tmp_path / MASTER_CSV, dtype=text, keep_default_na=False)
+    pd.testing.assert_frame_equal(copy, read_master(tmp_path), check_dtype=False)
+    with (tmp_path / MASTER_CSV).open(encoding="utf-8", newline="") as handle:
+        header, *records = csv.reader(handle)
+    assert header == [*HEADER.split(","), "note", "batch_id"]
+    assert [record[0] for record in records] == read_master(tmp_path)["corporation"].tolist()
+
+
+def test_an_appended_csv_copy_is_the_file_written_afresh(tmp_path: Path) -> None:
+    append_master(tmp_path, _awkward(1))
+    append_master(tmp_path, _awkward(2))
+    appended = (tmp_path / MASTER_CSV).read_bytes()
+
+    rebuild_csv(tmp_path)
+
+    assert (tmp_path / MASTER_CSV).read_bytes() == appended

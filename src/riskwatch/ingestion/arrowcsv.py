@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from riskwatch.ingestion.readers import MISSING_MARKERS, RawChunk, careful_csv_chunks, numbered
+from riskwatch.ingestion.readers import MISSING_MARKERS, RawChunk, careful_csv_chunks
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -130,7 +130,7 @@ def _chunks(
             if not blocks:
                 break
             chunk = _take(blocks, chunk_rows, start)
-            start += len(chunk.frame)
+            start += len(chunk.rows)
             ended = last is END and not blocks
             chunk.position = size if ended else min(source.tell(), size)
             yield chunk
@@ -144,7 +144,8 @@ def _chunks(
 
 
 def _take(blocks: deque[pa.RecordBatch], wanted: int, start: int) -> RawChunk:
-    """Up to `wanted` rows from the front blocks as a pandas chunk whose first row is `start`."""
+    """Up to `wanted` rows from the front blocks as an Arrow chunk whose first row is `start`."""
+    import numpy as np  # noqa: PLC0415
     import pyarrow as pa  # noqa: PLC0415
 
     taken = []
@@ -155,7 +156,8 @@ def _take(blocks: deque[pa.RecordBatch], wanted: int, start: int) -> RawChunk:
             block = block.slice(0, wanted)
         taken.append(block)
         wanted -= len(block)
-    frame = pa.Table.from_batches(taken).to_pandas()
-    frame.columns = [str(name).strip() for name in frame.columns]
-    frame.index = range(start, start + len(frame))  # numbered on as pandas' chunks are
-    return numbered(frame, start + 2)
+    # Kept as Arrow (no copy): validation checks a clean chunk without pandas.
+    table = pa.Table.from_batches(taken)
+    table = table.rename_columns([str(name).strip() for name in table.column_names])
+    lines = np.arange(start + 2, start + 2 + table.num_rows)
+    return RawChunk(table, lines, first_row=start)

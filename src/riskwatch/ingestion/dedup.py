@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,7 +50,7 @@ class Seen:
             tables = [aligned(self.tables[i], rows.schema) for i in earlier]
             stacked = pa.concat_tables([*tables, rows])
             where = np.flatnonzero(candidate)
-            result[where] = stacked.take(pa.array(where)).to_pandas().duplicated().to_numpy()
+            result[where] = _confirmed(stacked, keys, where)
         return result[len(keys) - rows.num_rows :], new
 
     def all_hashes(self, schema: pa.Schema) -> np.ndarray[Any, Any] | None:
@@ -73,20 +74,69 @@ class Seen:
 
 
 def _repeated(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Which keys occur more than once: a sort says whether any does, an argsort which."""
-    # A sort of the keys alone costs half an argsort, and most batches repeat nothing. With
-    # repeats, neighbours in the argsort order are compared: np.isin (or a binary search back
-    # into the sorted repeats) cost twice that again on 4,000,000 keys with a tenth repeated.
+    """Which keys occur more than once: a sort says whether any does and which values repeat."""
+    # Most batches repeat nothing, and a sort of the keys alone answers that. With repeats, a
+    # hash set of the repeated values (pandas' isin) marks their rows in one pass: an argsort
+    # of 4,000,000 keys cost 1.2-1.6 s, the set 0.2 s; a binary search back into the sorted
+    # repeats (np.searchsorted) missed the cache on every key and cost more than the argsort.
     ordered = np.sort(keys)
-    if not (ordered[1:] == ordered[:-1]).any():
-        return np.zeros(len(keys), dtype=bool)
-    order = np.argsort(keys)
-    ordered = keys[order]
     same = ordered[1:] == ordered[:-1]
-    repeated = np.zeros(len(keys), dtype=bool)
-    repeated[order[1:][same]] = True
-    repeated[order[:-1][same]] = True
-    return repeated
+    if not same.any():
+        return np.zeros(len(keys), dtype=bool)
+    repeats = ordered[1:][same]
+    return pd.Series(keys, copy=False).isin(repeats).to_numpy()
+
+
+def _confirmed(
+    stacked: pa.Table, keys: np.ndarray[Any, Any], where: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Which rows at `where` (in order; their keys repeat) equal an earlier row exactly."""
+    # Each row is compared with the first row of its key, in Arrow: pandas' duplicated() on
+    # the candidates converted every text cell to a Python object (400,000 rows: ~200 MiB).
+    order = np.argsort(keys[where], kind="stable")
+    ranked = where[order]
+    starts = np.ones(len(ranked), dtype=bool)
+    starts[1:] = keys[ranked[1:]] != keys[ranked[:-1]]
+    first = ranked[np.maximum.accumulate(np.where(starts, np.arange(len(ranked)), 0))]
+    later = ~starts
+    if not _rows_equal(stacked, first[later], ranked[later]).all():
+        # Two different rows with one 64-bit hash (about once in 10^12 ingests of this size):
+        # the exact comparison of every candidate with every earlier one.
+        exact = stacked.take(pa.array(where)).to_pandas().duplicated().to_numpy()
+        return np.asarray(exact, dtype=bool)
+    found = np.zeros(len(stacked), dtype=bool)
+    found[ranked[later]] = True
+    confirmed: np.ndarray[Any, Any] = found[where]
+    return confirmed
+
+
+def _rows_equal(
+    stacked: pa.Table, left: np.ndarray[Any, Any], right: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Whether each left row equals its right row in every column, missing equal to missing."""
+    a, b = _rows_at(stacked, left), _rows_at(stacked, right)
+    equal = np.ones(len(left), dtype=bool)
+    for x, y in zip(a.columns, b.columns, strict=True):
+        same = pc.fill_null(pc.equal(x, y), False)
+        both_missing = pc.and_(pc.is_null(x, nan_is_null=True), pc.is_null(y, nan_is_null=True))
+        equal &= pc.or_(same, both_missing).to_numpy(zero_copy_only=False)
+    return equal
+
+
+def _rows_at(stacked: pa.Table, positions: np.ndarray[Any, Any]) -> pa.Table:
+    """The rows at the positions, in their order, taken record batch by record batch."""
+    # Table.take joins each column's chunks first: a copy of the whole master (~100 MiB).
+    order = np.argsort(positions, kind="stable")
+    ordered = positions[order]
+    parts, start = [], 0
+    for batch in stacked.to_batches():
+        low, high = np.searchsorted(ordered, [start, start + batch.num_rows])
+        if high > low:
+            parts.append(batch.take(pa.array(ordered[low:high] - start)))
+        start += batch.num_rows
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return pa.Table.from_batches(parts, schema=stacked.schema).take(pa.array(inverse))
 
 
 def aligned(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -103,14 +153,16 @@ def aligned(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def row_hashes(table: pa.Table) -> np.ndarray[Any, Any]:
     """A 64-bit hash of every row (equal rows, equal hashes)."""
     result = np.zeros(table.num_rows, dtype=np.uint64)
+    columns = [table.column(name) for name in table.column_names]
     with np.errstate(over="ignore"):
-        for name in table.column_names:
-            column = table.column(name)
-            parts = [
-                _column_hashes(column.slice(i, HASH_ROWS)) for i in range(0, len(column), HASH_ROWS)
-            ]
-            result = (result ^ np.concatenate(parts)) * _MIX
-            result ^= result >> np.uint64(29)
+        # Slice by slice, every column: the temporaries stay the size of a slice (whole-column
+        # passes held 4 arrays of the table's length at once: 60 MiB more at 2,000,000 rows).
+        for start in range(0, table.num_rows, HASH_ROWS):
+            part = np.zeros(min(HASH_ROWS, table.num_rows - start), dtype=np.uint64)
+            for column in columns:
+                part = (part ^ _column_hashes(column.slice(start, HASH_ROWS))) * _MIX
+                part ^= part >> np.uint64(29)
+            result[start : start + len(part)] = part
     return result
 
 

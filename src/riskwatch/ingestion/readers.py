@@ -14,6 +14,7 @@ from riskwatch.errors import RiskwatchError
 
 if TYPE_CHECKING:  # pandas is imported only when data is read: the new-data check stays fast
     import pandas as pd
+    import pyarrow as pa
 
 SNIFF_BYTES = 64 * 1024
 LINE_BLOCK_BYTES = 16 * 1024 * 1024
@@ -28,10 +29,34 @@ class UnreadableBatchError(RiskwatchError):
 class RawChunk:
     """Rows of a batch as read, with each row's line (or row) number."""
 
-    frame: pd.DataFrame
+    rows: Any  # a DataFrame; a clean CSV's rows stay an Arrow table until `frame` is asked for
     lines: Any  # per-row line numbers (CSV: skipped lines put rows and lines out of step)
     position: int = 0  # bytes of the file consumed so far, for progress
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) unparsable
+    first_row: int = 0  # Arrow rows: the first one's row number (the index of their frame)
+
+    @property
+    def table(self) -> pa.Table | None:
+        """The rows as pyarrow read them from a clean CSV file; None from the other readers."""
+        import pyarrow as pa  # noqa: PLC0415 - pyarrow is heavy
+
+        return self.rows if isinstance(self.rows, pa.Table) else None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (Arrow rows converted once, on first use)."""
+        table = self.table
+        if table is not None:
+            # Converted only when validation needs pandas: a clean chunk is checked as Arrow.
+            converted = table.to_pandas()
+            converted.index = range(self.first_row, self.first_row + len(converted))
+            self.rows = converted
+        frame: pd.DataFrame = self.rows
+        return frame
+
+    @frame.setter
+    def frame(self, frame: pd.DataFrame) -> None:
+        self.rows = frame
 
 
 def numbered(frame: pd.DataFrame, first_line: int) -> RawChunk:
