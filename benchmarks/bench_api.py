@@ -40,6 +40,8 @@ from riskwatch.demo.workspace import create_demo
 from riskwatch.deployment import deploy
 from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import read_master
+from riskwatch.model.registry import METADATA_FILE
+from riskwatch.storage.files import read_json
 from riskwatch.storage.store import Store
 from riskwatch.training import train_version
 
@@ -137,6 +139,14 @@ def many_clients_body(settings: Settings) -> bytes:
     rows = read_master(settings.output_folder_path, columns=COLUMNS).tail(CLIENTS)
     records = rows.to_dict(orient="records")
     return json.dumps({"clients": records}).encode()
+
+
+def served_kind(settings: Settings) -> str:
+    """The model kind the demo deployed (`auto` chooses it on the data) and why."""
+    metadata = read_json(settings.prod_deployment_path / METADATA_FILE) or {}
+    kind = metadata.get("params", {}).get("kind", "unknown")
+    reason = metadata.get("choice", {}).get("reason")
+    return f"{kind} ({reason})" if reason else str(kind)
 
 
 def server_env() -> dict[str, str]:
@@ -417,6 +427,8 @@ def main() -> int:
         runs.append(measure(api_port, scoring, timeout=60, **small))
         servers.close()  # idle, but the batch sizes below are timed alone
         crossover = crossover_lines(settings)
+        kind = served_kind(settings)
+    print(f"The model served: {kind}.\n")
     print("## Rates and latencies (client side), server time (Server-Timing)\n")
     print("\n".join(table(runs)))
     failed = failures(runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 
 from riskwatch.api import create_app
 from riskwatch.apicalls import API_RETURNS_JSON, API_RETURNS_TEXT, call_api
+from riskwatch.cli.serve import _bind
 from riskwatch.deployment import deploy, rollback
 from riskwatch.model.registry import load_deployed
 from riskwatch.storage.store import Store
@@ -359,3 +361,26 @@ def test_redeploys_under_load_fail_no_request_and_serve_only_deployed_versions(
         assert version in live, (sent, answered, version, switches)
     assert {first, second, third} <= {version for _, _, version in answers}
     print(f"redeploys under load: {len(answers)} requests served, {len(switches) - 1} switches")
+
+
+def test_serves_connections_with_tcp_nodelay_so_answers_do_not_wait_on_nagle() -> None:
+    # uvicorn writes an answer's head and body apart: with Nagle's algorithm on, the body
+    # waits for the client's delayed acknowledgement (milliseconds a request).
+    sock = _bind("127.0.0.1", 0)
+    assert sock is not None
+    found: list[int] = []
+
+    async def accept_one() -> None:
+        async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("socket")
+            found.append(peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=sock)
+        async with server:
+            reader, writer = await asyncio.open_connection(*sock.getsockname())
+            await reader.read()
+            writer.close()
+
+    asyncio.run(accept_one())
+    assert found and found[0] != 0

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from riskwatch.demo.portfolio import simulate
+from riskwatch.model.choice import CANDIDATES
 from riskwatch.model.fastpath import (
     SMALL_BATCH,
     compile_trees,
@@ -198,3 +199,33 @@ def test_distinct_rows_are_numpys_unique_rows(clients: pd.DataFrame) -> None:
     assert np.array_equal(distinct, expected)
     assert np.array_equal(back, inverse.ravel())
     assert np.array_equal(distinct[back], rows)
+
+
+@pytest.mark.parametrize("kind", CANDIDATES)
+def test_every_kind_auto_can_choose_is_predicted_without_scikit_learns_per_call_cost(
+    kind: str, models: dict[str, Any]
+) -> None:
+    fast = prepare(models[kind])
+    assert fast.trees is not None or fast.linear is not None
+
+
+@pytest.mark.parametrize("kind", ["logistic", "classic"])
+def test_linear_probabilities_equal_the_pipelines_for_random_counts(
+    kind: str, models: dict[str, Any]
+) -> None:
+    fast, rng = prepare(models[kind]), np.random.default_rng(3)
+    for size in (1, 2, 5, 64, 333, 4096):
+        counts = rng.integers(0, [50, 600, 5000], size=(size, len(FEATURES)))
+        expected = predict_risk(models[kind], pd.DataFrame(counts, columns=list(FEATURES)))
+        assert np.array_equal(fast.predict(counts), expected), size
+        floats = counts.astype("float64")
+        assert np.array_equal(fast.predict(floats), expected), size
+
+
+@pytest.mark.parametrize("kind", ["logistic", "classic"])
+def test_a_missing_count_is_refused_by_a_linear_model_as_before(
+    kind: str, models: dict[str, Any]
+) -> None:
+    counts = np.array([[3.0, np.nan, 12.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        prepare(models[kind]).predict(counts)

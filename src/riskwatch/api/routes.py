@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from riskwatch import __version__
 from riskwatch.api.deps import ServedDep, SettingsDep, StoreDep, resources
@@ -19,7 +19,7 @@ from riskwatch.api.inputs import (
     read_body,
     read_dataset,
 )
-from riskwatch.api.predict import predict_clients
+from riskwatch.api.predict import predictions
 from riskwatch.api.schemas import (
     PROBLEMS,
     CallListResponse,
@@ -109,7 +109,7 @@ async def prediction(
     served: ServedDep,
     settings: SettingsDep,
     reasons: Annotated[bool, Query(description="explain each client's risk in words")] = True,
-) -> JSONResponse:
+) -> Response:
     """Risk, label, band and reasons per client: JSON clients, a CSV body or a workspace file."""
     body = await read_body(request, settings.api_max_body_bytes)
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -118,16 +118,17 @@ async def prediction(
             415, f"send application/json or text/csv, not {kind or 'no content type'}"
         )
     if len(body) <= INLINE_BYTES:
-        answer = _predict(served, settings, body, kind, reasons)
+        document, risks = _predict(served, settings, body, kind, reasons)
     else:
-        answer = await run_in_threadpool(_predict, served, settings, body, kind, reasons)
-    request.app.state.telemetry.observe_risks(answer["clients"])
-    return JSONResponse(answer)
+        document, risks = await run_in_threadpool(_predict, served, settings, body, kind, reasons)
+    request.app.state.telemetry.observe_risks(risks)
+    return Response(document, media_type="application/json")
 
 
 def _predict(
     served: Served, settings: Settings, body: bytes, kind: str, reasons: bool
-) -> dict[str, Any]:
+) -> tuple[bytes, list[float]]:
+    """The answer document (as JSONResponse would render it) and each client's risk."""
     dataset = None
     frame: pd.DataFrame | list[Client]
     if kind in CSV_TYPES:
@@ -146,12 +147,13 @@ def _predict(
             f"{len(frame):,} clients is over the limit of {settings.api_max_clients:,} "
             "a request (setting api_max_clients)",
         )
-    return {
+    head = {
         "version": served.deployed.version,
         "threshold": settings.decision_threshold,
         "dataset": dataset,
-        "clients": predict_clients(served, frame, settings, reasons=reasons),
     }
+    found = predictions(served, frame, settings, reasons=reasons)
+    return found.document(head), found.probabilities
 
 
 @router.get("/calllist", response_model=CallListResponse, responses=PROBLEMS)

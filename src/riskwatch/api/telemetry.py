@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from fastapi.routing import iter_route_contexts
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -75,19 +75,17 @@ class Telemetry:
         if not self.multiprocess:
             self.registry.register(records)
 
-    def observe_risks(self, answers: Iterable[dict[str, Any]]) -> None:
+    def observe_risks(self, risks: Sequence[float]) -> None:
         """Count each answered client's probability in the risk histogram."""
-        risks = [answer["probability"] for answer in answers]
         if not risks:
             return
         # One increment per bucket, not per client (10,000 observe() calls cost 40-80 ms):
         # Histogram has no bulk observe, so its per-bucket counts are added to as observe()
-        # adds to them (the first bound at or above the value).
+        # adds to them (the first bound at or above the value: bisect_left's, searchsorted's).
         histogram: Any = self.risk
         bounds = histogram._upper_bounds
-        tally = [0] * len(bounds)
-        for risk in risks:
-            tally[bisect_left(bounds, risk)] += 1
+        found = np.searchsorted(bounds, np.asarray(risks, dtype="float64"), side="left")
+        tally = np.bincount(found, minlength=len(bounds)).tolist()
         for bucket, count in zip(histogram._buckets, tally, strict=True):
             if count:
                 bucket.inc(count)

@@ -84,7 +84,10 @@ def _bind(host: str, port: int) -> socket.socket | None:
     """A TCP socket bound to host:port as uvicorn binds it; None (and why) when it cannot be."""
     import socket  # noqa: PLC0415 - every command imports this module, only serve binds
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it an answer's body waits on Nagle's algorithm (milliseconds a request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

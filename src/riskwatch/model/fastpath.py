@@ -13,14 +13,16 @@ once a tree (SMALL_BATCH, measured in bench_api.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from riskwatch.model.pipeline import log_features, predict_risk
 from riskwatch.schema import FEATURES
@@ -32,6 +34,7 @@ SMALL_BATCH = 256
 # Rows from which predict_repeated predicts each distinct row once: below, sorting them costs
 # more than it saves.
 DISTINCT_FROM = 1024
+Order = Literal["C", "F"]
 MONTH, YEAR = FEATURES.index("lastmonth_activity"), FEATURES.index("lastyear_activity")
 
 
@@ -109,10 +112,50 @@ def raw_predictions(trees: Trees, features: Array) -> Array:
     return np.asarray(np.cumsum(terms, axis=1)[:, -1])
 
 
-def log_feature_array(counts: Array) -> Array:
+@dataclass(frozen=True)
+class Linear:
+    """A fitted binary LogisticRegression, and the StandardScaler before it if any, as arrays."""
+
+    coef: Array  # coef_.T: one column
+    intercept: Array
+    mean: Array | None  # the scaler's (None: no scaler, or one without centring)
+    scale: Array | None
+    order: Order  # the memory order of the rows scikit-learn's arithmetic sees: "C" or "F"
+
+    def predict(self, rows: Array) -> Array:
+        """Each row's probability, as predict_proba's second column (rows already features)."""
+        rows = np.array(rows, dtype="float64", order=self.order)  # a copy: changed in place
+        # The order of scikit-learn's own operations (StandardScaler.transform, then
+        # decision_function and expit): a product's bits can depend on the memory order.
+        if self.mean is not None:
+            rows -= self.mean
+        if self.scale is not None:
+            rows /= self.scale
+        scores = (rows @ self.coef + self.intercept).reshape(-1)
+        return np.asarray(expit(scores, out=scores), dtype="float64")
+
+
+def compile_linear(steps: list[Any], order: Order) -> Linear | None:
+    """The steps (an optional StandardScaler, then a LogisticRegression) as a Linear; None when
+    they are anything else (more classes, other steps)."""
+    *before, final = steps
+    if not isinstance(final, LogisticRegression) or len(final.classes_) != 2:
+        return None
+    mean = scale = None
+    if before:
+        scaler = before[0]
+        if len(before) > 1 or type(scaler) is not StandardScaler:
+            return None
+        mean = np.asarray(scaler.mean_, dtype="float64") if scaler.with_mean else None
+        scale = np.asarray(scaler.scale_, dtype="float64") if scaler.with_std else None
+    coef = np.asarray(final.coef_, dtype="float64").T
+    return Linear(coef, np.asarray(final.intercept_, dtype="float64"), mean, scale, order)
+
+
+def log_feature_array(counts: Array, order: Order = "C") -> Array:
     """log_features' columns from the counts (FEATURES order), in numpy, bit for bit."""
     counts = np.asarray(counts, dtype="float64")
-    out = np.empty((len(counts), len(FEATURES) + 1))
+    out = np.empty((len(counts), len(FEATURES) + 1), order=order)
     out[:, : len(FEATURES)] = np.log1p(counts)
     out[:, len(FEATURES)] = np.log1p(counts[:, MONTH]) - np.log1p(counts[:, YEAR] / 12)
     return out
@@ -127,11 +170,17 @@ class FastModel:
     names: tuple[str, ...]  # the columns log_features gives, as the rest was fitted on
     trees: Trees | None  # when the rest is a gradient boosting model alone
     final: Any
+    linear: Linear | None = None  # when the rest (or the whole, classic) is a logistic regression
 
     def predict(self, counts: Array) -> Array:
         """Each row's probability of leaving, from its counts (FEATURES order)."""
         if len(counts) == 0:
             return np.empty(0)
+        # Not finite: scikit-learn's own path, which refuses it as it always did.
+        if self.linear is not None and np.isfinite(counts).all():
+            if self.rest is None:
+                return self.linear.predict(counts)
+            return self.linear.predict(log_feature_array(counts, self.linear.order))
         if self.rest is None:
             return self._whole(counts)
         features = log_feature_array(counts)
@@ -177,11 +226,19 @@ def distinct_rows(rows: Array) -> tuple[Array, Array]:
 
 def prepare(pipeline: Any) -> FastModel:
     """What predicting with this fitted Pipeline needs, derived once (at load time)."""
-    first = pipeline.steps[0][1]
+    steps = [step for _, step in pipeline.steps]
+    first = steps[0]
     if not (isinstance(first, FunctionTransformer) and first.func is log_features):
-        return FastModel(pipeline, None, (), None, None)
-    rest, final = pipeline[1:], pipeline.steps[-1][1]
+        # The classic model, fitted on a bare array: scikit-learn sees the C-ordered rows
+        # _whole makes. Fitted on a frame, it sees what pandas makes: left to scikit-learn.
+        bare = getattr(pipeline, "feature_names_in_", None) is None
+        return FastModel(
+            pipeline, None, (), None, None, compile_linear(steps, "C") if bare else None
+        )
+    rest, final = pipeline[1:], steps[-1]
     names = tuple(str(name) for name in pipeline.steps[1][1].feature_names_in_)
-    alone = len(pipeline.steps) == 2 and isinstance(final, HistGradientBoostingClassifier)
+    alone = len(steps) == 2 and isinstance(final, HistGradientBoostingClassifier)
     trees = compile_trees(final) if alone and len(final.classes_) == 2 else None
-    return FastModel(pipeline, rest, names, trees, final)
+    # log_features' frame holds its columns apart: the array scikit-learn makes of it is
+    # Fortran-ordered.
+    return FastModel(pipeline, rest, names, trees, final, compile_linear(steps[1:], "F"))
