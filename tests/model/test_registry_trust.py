@@ -19,6 +19,18 @@ from riskwatch.model.pipeline import ModelParams, predict_risk
 from riskwatch.model.registry import RegistryError, load_model, save_version
 from riskwatch.training import train_model
 
+import threading
+from riskwatch.model import registry
+
+# Threads asking for skops at once (as the API's first requests may) each get it whole.
+found = []
+threads = [threading.Thread(target=lambda: found.append(registry._skops())) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("WHOLE", [hasattr(module, "load") for module in found])
+
 rng = np.random.default_rng(0)
 year = rng.integers(12, 2000, 300)
 frame = pd.DataFrame({
@@ -74,3 +86,7 @@ def test_models_of_every_kind_load_without_importing_every_scikit_learn_estimato
 
 def test_a_scikit_learn_estimator_our_models_are_not_made_of_is_refused(probed: str) -> None:
     assert "types riskwatch does not trust: sklearn.svm._classes.SVC" in probed, probed
+
+
+def test_threads_importing_skops_at_once_each_get_it_whole(probed: str) -> None:
+    assert "WHOLE [True, True, True, True]" in probed, probed

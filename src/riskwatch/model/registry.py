@@ -203,17 +203,18 @@ def _skops() -> ModuleType:
     # model. Our models are made of the six in MODEL_ESTIMATORS, which skops is given instead
     # while it imports; a file holding any other estimator is refused, as one holding any
     # other type always was. Reading TRUSTED_TYPES with them, a load needs no default.
-    if (found := sys.modules.get("skops.io")) is not None:
-        return found
     import sklearn.utils  # noqa: PLC0415 - imported by model.pipeline already
 
+    # Checked under the lock: a module being imported by another thread is in sys.modules
+    # before it is whole.
     with _IMPORTING:
-        everything = sklearn.utils.all_estimators
-        sklearn.utils.all_estimators = _model_estimators
-        try:
-            import skops.io  # noqa: F401, PLC0415
-        finally:
-            sklearn.utils.all_estimators = everything
+        if "skops.io" not in sys.modules:
+            everything = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = _model_estimators
+            try:
+                import skops.io  # noqa: F401, PLC0415
+            finally:
+                sklearn.utils.all_estimators = everything
     return sys.modules["skops.io"]
 
 
