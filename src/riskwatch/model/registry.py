@@ -199,7 +199,7 @@ def load_deployed(prod_path: Path, held: Loaded | None = None) -> tuple[Deployed
 def _skops() -> ModuleType:
     """skops.io, imported trusting by default only the estimators riskwatch's models are made of."""
     # Importing skops.io makes every scikit-learn estimator trusted by default, importing all
-    # of scikit-learn's 340 modules to list them: 0.4 s of CPU on every command that loads a
+    # of scikit-learn's 340 modules to list them: 0.2-0.3 s of CPU on every command that loads a
     # model. Our models are made of the six in MODEL_ESTIMATORS, which skops is given instead
     # while it imports; a file holding any other estimator is refused, as one holding any
     # other type always was. Reading TRUSTED_TYPES with them, a load needs no default.
