@@ -137,3 +137,31 @@ def test_quiet_hides_progress_bars_and_step_lines() -> None:
         log.setLevel(before)
     assert step_lines(argparse.Namespace(json=False, quiet=True)) is None
     assert step_lines(argparse.Namespace(json=True, quiet=False)) is None
+
+
+def test_each_command_is_parsed_by_the_module_registering_it() -> None:
+    # A command line naming a command builds that module's parsers alone (REGISTERS says which).
+    from riskwatch.cli import MODULES, REGISTERS, _parser  # noqa: PLC0415
+    from riskwatch.cli.usage import _subcommands  # noqa: PLC0415
+
+    for module in MODULES:
+        registered = set(_subcommands(_parser(module)) or ())
+        assert registered == {name for name, by in REGISTERS.items() if by is module}, module
+    assert set(_subcommands(_parser()) or ()) == set(REGISTERS)
+
+
+@pytest.mark.parametrize("before", [("--help",), ("-v", "--he"), ("--version",)])
+def test_an_option_before_the_command_is_the_whole_parsers(before: tuple[str, ...]) -> None:
+    result = run(*before, "run")
+    assert result.returncode == 0, result.stderr
+    if "--version" in before:
+        assert result.stdout.startswith("riskwatch ")
+    else:  # the help of riskwatch itself: every command, not those of `run`'s module only
+        assert "calllist" in result.stdout and "ingest" in result.stdout, result.stdout
+
+
+def test_a_config_value_named_like_a_command_is_a_value(tmp_path: Path) -> None:
+    (tmp_path / "status").write_text('input_folder_path = "in"\n')
+    result = run("--config", "status", "models", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["versions"] == [], result.stdout

@@ -12,6 +12,7 @@ from riskwatch.cli.common import (
     EXIT_OK,
     emit,
     positive_int,
+    scipy_special_first,
     settings_of,
 )
 from riskwatch.storage import open_store
@@ -86,6 +87,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    scipy_special_first()  # before the step's imports
     from riskwatch.model.metrics import Metric
     from riskwatch.scoring import LABELS, format_metric
     from riskwatch.training import train_version
@@ -117,6 +119,7 @@ def _ranking_lines(ranking: dict[str, Any], version: str) -> list[str]:
 
 
 def _score(args: argparse.Namespace) -> int:
+    scipy_special_first()  # before the step's imports
     from riskwatch.scoring import score
 
     settings = settings_of(args)
@@ -127,6 +130,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    scipy_special_first()  # before the step's imports
     from riskwatch.deployment import deploy, promote
 
     settings = settings_of(args)
@@ -178,6 +182,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _calllist(args: argparse.Namespace) -> int:
+    scipy_special_first()  # before the step's imports
     from riskwatch.calllist.build import build_call_list, publish_call_list
     from riskwatch.scheduler import LockedError, run_lock
 

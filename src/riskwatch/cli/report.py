@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskwatch.cli.common import EXIT_OK, emit, settings_of, step_lines
+from riskwatch.cli.common import EXIT_OK, emit, scipy_special_first, settings_of, step_lines
 from riskwatch.storage import open_store
 
 
@@ -23,6 +23,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     # matplotlib, WeasyPrint and scikit-learn cost seconds to import: only for this command.
+    scipy_special_first()  # before them
     from riskwatch.reporting import build_report  # noqa: PLC0415
 
     settings = settings_of(args)
