@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,8 @@ from riskwatch.model.choice import Choice, choose_kind, cross_validate, ranking_
 from riskwatch.model.metrics import Metric
 from riskwatch.model.pipeline import ModelParams, build_model, fit_input, predict_risk
 from riskwatch.model.registry import package_versions, save_version
+from riskwatch.monitoring.evidence import Holdout, score_holdout
 from riskwatch.schema import BATCH_COLUMN, FEATURES, ID_COLUMN, REQUIRED, TARGET
-from riskwatch.scoring import evaluate
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, batches, models
 
@@ -39,6 +39,9 @@ class TrainResult:
 
     version: str
     metadata: dict[str, Any]
+    # The new model's holdout predictions and metrics, as recorded: a cycle that deploys it
+    # hands them to its report instead of scoring the same model on the same rows again.
+    holdout: Holdout | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
@@ -147,7 +150,8 @@ def train_version(
     model, choice = fit_chosen(settings, rows, weights)
     seconds = time.perf_counter() - started
     params = ModelParams(kind=choice.kind, seed=settings.model_seed)
-    metrics = evaluate(model, holdout, settings)
+    scored = score_holdout(settings, model, holdout)
+    metrics = scored.metrics
     metadata: dict[str, Any] = {
         "created_at": utcnow(),
         "kind": params.kind,
@@ -180,7 +184,7 @@ def train_version(
         sha256=saved["sha256"],
         metrics=metadata["metrics"],
     )
-    return TrainResult(version, saved)
+    return TrainResult(version, saved, dataclasses.replace(scored, sha256=saved["sha256"]))
 
 
 def _ranking(
