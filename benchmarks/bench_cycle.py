@@ -11,6 +11,9 @@ run without RISKWATCH_* variables except a package index that answers nothing. A
 fails or times out stops the benchmark with the end of its stderr and exit status 1.
 Each cycle with new data is also given as a ratio to the import floor (`python -c "import
 sklearn.ensemble, pandas, scipy.stats"`), timed in fresh processes between the cycles.
+The aims: the no-new-data command in 150 ms or less (median); a cycle with new data on 10,000
+clients, report included, ≤ 2x the import floor measured in the same run, for the first cycle
+and for a retraining cycle (issue 15); the main job (`make demo`) in under a minute.
 """
 
 from __future__ import annotations
@@ -195,8 +198,8 @@ def floor_ratios(floor: Series, cycles: dict[str, float], aims: list[Aim]) -> li
         lines.append(f"| {name} (whole `riskwatch run` command) | {seconds:.2f} | {ratio:.1f} |")
         aims.append(
             Aim(
-                f"{name} cycle with new data (report included), in import floors",
-                f"{AIM_NEW_DATA_RATIO:g}x or less",
+                f"a cycle with new data on {CLIENTS:,} clients, report included: {name}",
+                f"≤ {AIM_NEW_DATA_RATIO:g}x the import floor measured in the same run",
                 f"{ratio:.1f}x ({seconds:.1f} s / {base:.1f} s)",
                 ratio <= AIM_NEW_DATA_RATIO,
             )
@@ -305,7 +308,10 @@ def bench(folder: Path, args: argparse.Namespace, aims: list[Aim]) -> None:
     if args.drift_month == 2 and not any(s["name"] == "retrain" for s in month2["steps"]):
         print("\nNote: the month-2 cycle did not retrain (its evaluate step kept the model).")
     print()
-    print("\n".join(floor_ratios(floor, {"first": initial_wall, "month 2": month2_wall}, aims)))
+    retrained = any(s["name"] == "retrain" for s in month2["steps"])
+    second = "the retraining cycle (month 2)" if retrained else "the month-2 cycle (no retrain)"
+    cycles = {"the first cycle (train and deploy)": initial_wall, second: month2_wall}
+    print("\n".join(floor_ratios(floor, cycles, aims)))
     print(flush=True)
 
     if args.skip_replay:

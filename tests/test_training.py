@@ -7,18 +7,29 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from riskwatch.config import Settings, load_settings
 from riskwatch.demo.workspace import release_month
+from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.ingest import ingest
-from riskwatch.model.pipeline import ModelParams
-from riskwatch.model.registry import versions
+from riskwatch.ingestion.master import read_master
+from riskwatch.model.pipeline import ModelParams, predict_risk
+from riskwatch.model.registry import load_model, versions
+from riskwatch.monitoring.evidence import score_holdout
 from riskwatch.schema import FEATURES, TARGET
 from riskwatch.storage.store import Store, models
-from riskwatch.training import TrainingError, select_training_rows, train_model, train_version
+from riskwatch.training import (
+    TrainingError,
+    fit_threads,
+    select_training_rows,
+    train_model,
+    train_version,
+)
 
 from .conftest import CLASSIC, run
 
@@ -188,6 +199,42 @@ def test_train_version_saves_an_immutable_version_with_its_record(demo_settings:
     assert metadata["params"] == {"kind": metadata["choice"]["kind"], "seed": 0}
     assert metadata["metrics"]["holdout"]["roc_auc"]["value"] > 0.6
     assert store.rows(models)[0]["sha256"] == metadata["sha256"]
+
+
+def test_train_version_holds_the_holdout_scores_of_the_saved_model(
+    demo_settings: Settings,
+) -> None:
+    # A cycle hands these to its report: they must be what scoring the saved file gives.
+    store = Store(demo_settings.database_url)
+    result = train_version(demo_settings, store)
+    held = result.holdout
+    assert held is not None
+    saved = load_model(demo_settings.output_model_path, result.version)
+    again = score_holdout(
+        demo_settings, saved, read_labelled(demo_settings.test_data_path), result.metadata["sha256"]
+    )
+    assert held.sha256 == again.sha256 == result.metadata["sha256"]
+    assert (held.path, held.resamples) == (again.path, again.resamples)
+    assert np.array_equal(held.labels, again.labels)
+    assert np.array_equal(held.risks, again.risks)
+    assert held.metrics == again.metrics
+    recorded = result.metadata["metrics"]["holdout"]
+    assert {name: m.to_dict() for name, m in held.metrics.items()} == recorded
+
+
+def test_one_fitting_thread_fits_the_same_model_as_a_thread_per_core(
+    demo_settings: Settings,
+) -> None:
+    # fit_threads() asks for one OpenMP thread on a busy machine: the risks must not change.
+    rows = read_master(demo_settings.output_folder_path)
+    settings = dataclasses.replace(demo_settings, model_kind="hgb")
+    risks = []
+    for threads in (1, None):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            model = train_model(rows, ModelParams(kind="hgb", seed=settings.model_seed))
+        risks.append(predict_risk(model, rows))
+    assert np.array_equal(risks[0], risks[1])
+    assert fit_threads() in (1, None)
 
 
 def test_same_data_gives_the_same_fingerprint_and_predictions(demo_settings: Settings) -> None:

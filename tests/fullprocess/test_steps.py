@@ -12,7 +12,9 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.demo.workspace import release_month
-from riskwatch.fullprocess.steps import EVALUATION_SHARE, split_for_judging
+from riskwatch.fullprocess.steps import EVALUATION_SHARE, Held, initial_step, split_for_judging
+from riskwatch.model.registry import load_deployed
+from riskwatch.reporting.gather import holdout_scores
 from riskwatch.storage.store import Store, cycles
 
 from ..conftest import OFFLINE_INDEX, demo, run
@@ -89,3 +91,21 @@ def test_a_cycle_names_the_quarantined_rows_of_a_drop_in_its_output_record_and_r
     assert '<td>any column</td><td class="number"></td><td class="number"></td>' in table
     assert '<td class="number">5</td></tr>' in table.split("</table>")[0]
     assert f"month_02.csv: 5 rows quarantined ({reasons}), in {where}" in table
+
+
+def test_the_first_model_is_deployed_with_the_holdout_scores_its_report_would_make(
+    demo_settings: Settings,
+) -> None:
+    # The report shows these instead of scoring the model again: they must be the same scores.
+    held = Held()
+    with Store(demo_settings.database_url) as store:
+        step = initial_step(demo_settings, store, held)
+        assert step.outcome == "deployed"
+        deployed, model = load_deployed(demo_settings.prod_deployment_path)
+        scored = holdout_scores(demo_settings, model, deployed, None)
+    assert held.holdout is not None
+    assert held.holdout.sha256 == deployed.sha256
+    assert np.array_equal(held.holdout.risks, scored.risks)
+    assert np.array_equal(held.holdout.labels, scored.labels)
+    assert held.holdout.metrics == scored.metrics
+    assert step.detail["holdout"]["roc_auc"] == scored.metrics["roc_auc"].value

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskwatch.apicalls import call_api
 from riskwatch.calllist.build import CallList, build_call_list, publish_call_list
 from riskwatch.config import Settings
 from riskwatch.deployment import promote
@@ -37,7 +36,7 @@ from riskwatch.reporting.words import count
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN
 from riskwatch.storage.files import shown_path
 from riskwatch.storage.store import Store, cycles
-from riskwatch.training import train_version
+from riskwatch.training import TrainResult, train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
 CHANGES = ("new", "risk up", "risk down", "unchanged")  # a call list row's change, by kind
@@ -47,8 +46,9 @@ EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to jud
 @dataclass
 class Held:
     """What a cycle computed, passed to the steps after: each model file loaded once (by its
-    sha256: production, and a challenger); the evaluation of the new rows and production's
-    holdout scores (from a retrain), and the diagnosis, all of which the report shows."""
+    sha256: production, and a challenger); the evaluation of the new rows, the holdout scores
+    of the model deployed after the cycle (production's beside a retrain, or a newly deployed
+    version's from its training), and the diagnosis, all of which the report shows."""
 
     models: Loaded = field(default_factory=dict)
     evaluation: Evaluation | None = None
@@ -138,11 +138,20 @@ def deployed(settings: Settings) -> bool:
 
 def initial_step(settings: Settings, store: Store, held: Held) -> Step:
     """Nothing deployed yet: train on the master data, score on the holdout, deploy."""
-    version = train_version(settings, store).version
+    trained = train_version(settings, store)
+    version = trained.version
     decision = promote(settings, store, version, held=held.models)
+    _hold_if_deployed(held, trained, decision.promoted)
     holdout = _holdout_metrics(settings, version)
     detail = {"version": version, "holdout": holdout, "reason": "initial: nothing was deployed"}
     return Step("initial model", "deployed" if decision.promoted else "not deployed", detail)
+
+
+def _hold_if_deployed(held: Held, trained: TrainResult, deployed: bool) -> None:
+    """Hold a deployed version's holdout scores from its training for the report: the same
+    model on the same rows, so the report need not score it again."""
+    if deployed and trained.holdout is not None:
+        held.holdout = trained.holdout
 
 
 def _holdout_metrics(settings: Settings, version: str) -> dict[str, Any]:
@@ -193,10 +202,12 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     recent = shadow.best.window is not None
     # The window judged slides forward: its length is what the newest rows chose.
     tuned = dataclasses.replace(settings, training_recent_batches=shadow.best.window or 1)
-    challenger = train_version(tuned, store, window="recent" if recent else "all").version
+    trained = train_version(tuned, store, window="recent" if recent else "all")
+    challenger = trained.version
     production = read_deployment(settings.prod_deployment_path)
     decision = shadow_gate(settings, store, challenger, shadow, held=held.models)
     holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, held.models)
+    _hold_if_deployed(held, trained, decision.promoted)
     detail = {
         "challenger": challenger,
         "window": shadow.best.name,
@@ -219,9 +230,10 @@ def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], hel
     judging, chosen = split_for_judging(master[is_new].reset_index(drop=True), settings.model_seed)
     kept_out = np.zeros(len(master), dtype=bool)
     kept_out[np.flatnonzero(is_new)[chosen]] = True
-    challenger = train_version(
+    trained = train_version(
         settings, store, master=master[~kept_out], window=settings.retrain_window
-    ).version
+    )
+    challenger = trained.version
     # The gate compares the models on clients nobody called: a saved client is no model's error.
     contacted, excluded = contacted_rows(store, judging)
     judging = judging[~contacted].reset_index(drop=True)
@@ -229,6 +241,7 @@ def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], hel
         settings, store, challenger, judging, data_name="newly labelled", held=models
     )
     holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, models)
+    _hold_if_deployed(held, trained, decision.promoted)
     detail = {
         "challenger": challenger,
         "window": settings.retrain_window,
@@ -293,6 +306,9 @@ def _expected_leavers(settings: Settings, found: CallList, held: Held) -> Expect
 
 def api_step(settings: Settings) -> Step:
     """Call the running API; a failure is reported here, not fatal to the cycle."""
+    # Imported here: most cycles call no API, and its HTTP client is slow to import.
+    from riskwatch.apicalls import call_api  # noqa: PLC0415
+
     returns = call_api(settings)
     failure = returns.failure()
     detail = {"url": returns.url, "paths": list(returns.paths)}
