@@ -38,3 +38,22 @@ def test_a_command_loading_the_model_imports_scipy_special_before_pandas(
     )
     assert "FIRST=True CODE=0" in result.stderr, result.stderr
     assert json.loads(result.stdout)["version"], result.stdout
+
+
+def test_a_cycle_with_new_data_imports_scipy_special_before_pandas(ws: Workspace) -> None:
+    from riskwatch.demo.workspace import release_month  # noqa: PLC0415 - heavy
+
+    release_month(ws.path, 2)
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        "code = main(['run', '--json'])\n"
+        "names = list(sys.modules)\n"
+        "first = names.index('scipy.special') < names.index('pandas')\n"
+        "sys.stderr.write(f'FIRST={first} CODE={code}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ws.path, capture_output=True, text=True, check=False
+    )
+    assert "FIRST=True CODE=0" in result.stderr, result.stderr[-2000:]
+    assert json.loads(result.stdout)["outcome"] != "failed", result.stdout

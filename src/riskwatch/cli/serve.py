@@ -8,7 +8,14 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.cli.common import EXIT_FAILED, EXIT_OK, emit, positive_int, settings_of
+from riskwatch.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    emit,
+    positive_int,
+    scipy_special_first,
+    settings_of,
+)
 
 if TYPE_CHECKING:
     import socket
@@ -48,6 +55,7 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    scipy_special_first()  # before the app's imports: the model loads through skops
     import uvicorn  # noqa: PLC0415 - heavy, only to serve
 
     from riskwatch.api.app import CONFIG_ENV, create_app  # noqa: PLC0415

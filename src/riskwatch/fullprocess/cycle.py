@@ -75,6 +75,10 @@ def _full_cycle(
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
+    # Before pandas and scikit-learn: skops, which loads the models, names SciPy's special
+    # functions by searching every module imported before scipy.special (cli.common explains).
+    import scipy.special  # noqa: F401, PLC0415
+
     from riskwatch.storage.store import cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
     with open_store(settings) as store:
