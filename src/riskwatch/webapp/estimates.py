@@ -43,10 +43,12 @@ def recorded_check(evaluation: dict[str, Any] | None) -> DriftCheck | None:
 
 def ledger_lines(evaluation: dict[str, Any] | None) -> list[str]:
     """The ledger's lines for an evaluate step: each estimate beside its realized figure, what
-    the estimate cannot see, and the multivariate check."""
+    the estimate cannot see (or why it is unavailable), and the multivariate check."""
+    missing = str((evaluation or {}).get("estimate_unavailable") or "")
+    said = [missing[:1].upper() + missing[1:] + "."] if missing else []
     check = recorded_check(evaluation)
     if check is None:
-        return []
+        return said
     from riskwatch.reporting.estimates import estimate_rows, multivariate_text
 
     found = [_row_sentence(row) for row in estimate_rows(check) if row["estimated"] != "n/a"]
@@ -56,7 +58,7 @@ def ledger_lines(evaluation: dict[str, Any] | None) -> list[str]:
             "figure below its band is the sign of it."
         )
     text = multivariate_text(check)
-    return found + ([f"Multivariate drift check: {text}"] if text else [])
+    return said + found + ([text] if text else [])
 
 
 def rows(n: int) -> str:
@@ -90,7 +92,7 @@ def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
             f"(95 % band {auc['band']}){realized}, {BLIND}."
         )
     text = multivariate_text(check)
-    return found + ([f"Multivariate drift check: {text}"] if text else [])
+    return found + ([text] if text else [])
 
 
 def _realized(row: dict[str, str]) -> str:
