@@ -14,8 +14,8 @@ import pytest
 
 from riskwatch.model.metrics import Metric
 from riskwatch.model.registry import METADATA_FILE, load_deployed
+from riskwatch.monitoring.calibrations import Calibrations
 from riskwatch.monitoring.drift import FeatureDrift
-from riskwatch.monitoring.estimate import Calibrations
 from riskwatch.monitoring.evidence import Newest, judged_rows, read_reference
 from riskwatch.monitoring.performance import PerformanceDrift
 from riskwatch.monitoring.verdict import (

@@ -28,8 +28,9 @@ from riskwatch.model.registry import (
     read_deployment,
     read_metadata,
 )
+from riskwatch.monitoring.calibrations import Calibrations, unavailable
 from riskwatch.monitoring.challenger import Shadow, shadow_challenger, shadow_gate
-from riskwatch.monitoring.estimate import Calibrations, Expected, expected_leavers, unavailable
+from riskwatch.monitoring.estimate import Expected, expected_leavers
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
 from riskwatch.monitoring.verdict import Evaluation, beside, judge

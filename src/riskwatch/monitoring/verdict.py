@@ -15,8 +15,9 @@ from riskwatch.config import Settings
 from riskwatch.model.metrics import Metric, compute_metrics
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import METADATA_FILE, Deployed
+from riskwatch.monitoring.calibrations import Calibrations, estimate_or_reason
 from riskwatch.monitoring.drift import FeatureDrift, data_drift, prediction_drift
-from riskwatch.monitoring.estimate import Calibrations, Estimate, estimate_or_reason
+from riskwatch.monitoring.estimate import Estimate
 from riskwatch.monitoring.evidence import Newest, read_reference
 from riskwatch.monitoring.exclusions import Exclusion, Mask, exclusion
 from riskwatch.monitoring.multivariate import DomainDrift, judged_domain_drift

@@ -77,7 +77,7 @@ def _row_sentence(row: dict[str, str]) -> str:
 
 
 def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
-    """The overview's line on a cycle's estimate, and its multivariate verdict."""
+    """The overview's line on a cycle's estimate, and its multivariate verdict (when judged)."""
     check = recorded_check(evaluation)
     if check is None:
         return []
@@ -91,7 +91,10 @@ def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
             f"Expected ROC AUC on the newest labelled clients (cycle {cycle}): {auc['estimated']} "
             f"(95 % band {auc['band']}){realized}, {BLIND}."
         )
-    text = multivariate_text(check)
+    # A batch too small to judge: the overview keeps the newest verdict that was made (the
+    # cycles page says why this one was not).
+    judged = check.multivariate is not None and check.multivariate.judged
+    text = multivariate_text(check) if judged else ""
     return found + ([text] if text else [])
 
 
