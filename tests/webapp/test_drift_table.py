@@ -63,3 +63,9 @@ def test_the_cycles_page_says_the_multivariate_check_was_not_judged(pages: dict[
     said = "Multivariate drift (all features together): not judged: only 1 row (at least 500"
     assert said in pages["/app/cycles"]
     assert "Multivariate drift check" not in pages["/app/cycles"]
+
+
+def test_a_batch_not_judged_does_not_read_as_back_in_line(overview: str) -> None:
+    # The one-row batch came after the drifted month: it says nothing of the columns settling.
+    assert "Back in line with the training data" not in overview
+    assert "Newly drifted since the cycle before: last month's activity" in overview
