@@ -76,14 +76,20 @@ def test_metrics_name_the_served_model_the_last_cycle_and_drift_as_recorded(
     assert len(features) == 3
     for feature in features:
         name = feature["feature"]
+        detected = value(found, "riskwatch_drift_detected", feature=name)
+        assert detected == (1.0 if feature["drifted"] else 0.0)
+        if not feature.get("judged", True):  # too few rows: no statistic, no PSI to export
+            shown = {s.name for s in found if s.labels.get("feature") == name}
+            assert shown == {"riskwatch_drift_detected"}
+            continue
         assert value(found, "riskwatch_drift_psi", feature=name) == pytest.approx(feature["psi"])
         assert value(
             found, "riskwatch_drift_statistic", feature=name, test=feature["test"]
         ) == pytest.approx(feature["statistic"])
-        detected = value(found, "riskwatch_drift_detected", feature=name)
-        assert detected == (1.0 if feature["drifted"] else 0.0)
-    assert any(feature["drifted"] for feature in features)  # the demo's covariate drift shows
-    assert value(found, "riskwatch_drift_psi", feature="predicted_risk") > 0
+    # The newest check is the demo's last drop, one good row: too few to judge (it used to read
+    # as drifted with a PSI of about 8).
+    assert [feature["judged"] for feature in features] == [False] * 3
+    assert not any(feature["drifted"] for feature in features)
 
 
 def test_requests_are_counted_by_route_template_method_and_status(client: TestClient) -> None:

@@ -140,3 +140,33 @@ def test_none_scenario_never_drifts(demo: Callable[[str], Demo]) -> None:
     for month in range(2, MONTHS + 1):
         results = data_drift(data.months[1], data.months[month], SETTINGS)
         assert drifted(results) == [], [r.summary() for r in results]
+
+
+# Batches too small to judge
+
+
+def test_a_batch_of_two_rows_is_not_judged_and_not_drifted() -> None:
+    rng = np.random.default_rng(4)
+    reference = pd.DataFrame({name: rng.poisson(20, 10_000) for name in FEATURES})
+    results = data_drift(reference, reference.head(2), SETTINGS)
+    assert drifted(results) == []
+    for result in results:
+        assert not result.judged and not result.psi_drifted
+        assert (result.statistic, result.psi, result.current_rows) == (None, None, 2)
+        said = "not judged: only 2 rows (at least 500 needed)"
+        assert result.summary() == f"{result.feature}: {said}"
+    assert json.loads(json.dumps(results[0].to_dict()))["judged"] is False
+
+
+def test_prediction_drift_on_one_row_is_not_judged() -> None:
+    risk = prediction_drift(normal(5000), [0.99], SETTINGS)
+    assert (risk.judged, risk.drifted, risk.psi) == (False, False, None)
+    assert risk.verdict() == "not judged: only 1 row (at least 500 needed)"
+
+
+def test_a_batch_of_the_minimum_rows_is_judged_and_the_minimum_is_a_setting() -> None:
+    reference = normal(10_000)
+    judged = prediction_drift(reference, normal(500, seed=2), SETTINGS)
+    assert judged.judged and judged.psi is not None and judged.min_rows == 500
+    fewer = dataclasses.replace(SETTINGS, drift_min_batch_rows=2)
+    assert prediction_drift(reference, [0.1, 0.2], fewer).judged

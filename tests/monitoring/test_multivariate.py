@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskwatch.monitoring.multivariate import domain_drift, permutation_threshold
+from riskwatch.monitoring.multivariate import (
+    domain_drift,
+    judged_domain_drift,
+    permutation_threshold,
+)
 
 COLUMNS = ("a", "b", "c")
 
@@ -52,3 +56,22 @@ def test_too_few_rows_give_no_verdict() -> None:
     rng = np.random.default_rng(0)
     assert domain_drift(_frame(rng, 3000), _frame(rng, 20), COLUMNS) is None
     assert domain_drift(_frame(rng, 3000), _frame(rng, 500), ("missing",)) is None
+
+
+def test_a_batch_below_the_minimum_is_not_judged_and_says_so_once() -> None:
+    rng = np.random.default_rng(0)
+    found = judged_domain_drift(_frame(rng, 3000), _frame(rng, 2), COLUMNS, min_rows=500)
+    assert found is not None
+    assert (found.judged, found.drifted, found.auc, found.n_newest) == (False, False, None, 2)
+    assert found.summary() == (
+        "Multivariate drift (all features together): not judged: only 2 rows (at least 500 needed)"
+    )
+
+
+def test_the_verdict_line_names_the_check_once() -> None:
+    rng = np.random.default_rng(0)
+    found = judged_domain_drift(_frame(rng, 3000), _frame(rng, 1000), COLUMNS, min_rows=500)
+    assert found is not None and found.judged and found.min_rows == 500
+    line = found.summary()
+    assert line.startswith("Multivariate drift (all features together): not drifted — ")
+    assert line.lower().count("all features together") == 1

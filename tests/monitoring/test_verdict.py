@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskwatch.model.metrics import Metric
 from riskwatch.model.registry import METADATA_FILE, load_deployed
+from riskwatch.monitoring.calibrations import Calibrations
 from riskwatch.monitoring.drift import FeatureDrift
 from riskwatch.monitoring.evidence import Newest, judged_rows, read_reference
 from riskwatch.monitoring.performance import PerformanceDrift
 from riskwatch.monitoring.verdict import (
     DriftCheck,
     Evaluation,
+    beside,
     check_drift,
     decide,
     judge,
@@ -24,7 +30,7 @@ from riskwatch.monitoring.verdict import (
 from riskwatch.schema import FEATURES
 from riskwatch.storage.files import read_json
 
-from ..conftest import Workspace
+from ..conftest import Workspace, private_copy, workspace_settings
 
 
 def feature(name: str, drifted: bool) -> FeatureDrift:
@@ -125,3 +131,59 @@ def test_the_newest_check_is_the_held_one_when_it_covers_the_rows_and_equal_to_a
     assert made.newest_metrics == kept.newest_metrics
     again = check_drift(settings, model, reference, shown, metadata)
     assert again.prediction == kept.prediction
+
+
+def test_a_batch_of_two_rows_asks_no_retrain_for_drift_and_says_it_was_not_judged(
+    deployed_ws: Workspace,
+) -> None:
+    settings = deployed_ws.settings
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    rows = judged_rows(settings, [2]).head(2)
+    judged = judge(settings, deployed, model, rows, [2])
+    check = judged.check
+    assert [f.judged for f in check.features] == [False] * len(FEATURES)
+    assert check.prediction is not None and not check.prediction.judged
+    assert check.multivariate is not None and not check.multivariate.judged
+    assert not judged.retrain
+    assert "data drift" not in judged.reason
+    recorded = json.loads(json.dumps(judged.to_dict() | beside(check)))
+    assert all(d["psi"] is None for d in recorded["data_drift"])
+    assert recorded["multivariate_drift"]["auc"] is None
+
+
+def test_the_calibration_is_made_once_per_model_and_passed_on(deployed_ws: Workspace) -> None:
+    settings = deployed_ws.settings
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    held = Calibrations()
+    judged = judge(settings, deployed, model, judged_rows(settings, [2]), [2], calibrations=held)
+    assert judged.check.estimated is not None
+    made = held.found[deployed.sha256]
+    assert list(held.found) == [deployed.sha256]
+    assert held.of(settings, model, deployed.sha256) is made  # the call list reuses it
+
+
+def test_an_error_in_the_estimate_is_logged_and_recorded_and_the_check_goes_on(
+    deployed_template: Callable[..., Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = private_copy(deployed_template(months=3, seed=3, later=1), tmp_path_factory, "bad")
+    settings = workspace_settings(path)
+    holdout = settings.test_data_path / "testdata.csv"
+    good = holdout.read_text()
+    holdout.write_text(good + "broken,row\n")
+    deployed, model = load_deployed(settings.prod_deployment_path)
+    held = Calibrations()
+    rows = judged_rows(settings, [2])
+    with caplog.at_level(logging.WARNING):
+        judged = judge(settings, deployed, model, rows, [2], calibrations=held)
+    reason = judged.check.estimate_unavailable
+    assert reason.startswith("estimate unavailable: ")
+    assert reason in caplog.text
+    assert judged.check.estimated is None
+    assert judged.check.performance is not None and len(judged.check.features) == len(FEATURES)
+    assert beside(judged.check)["estimate_unavailable"] == reason
+    # The failure is held: the call list hears the same reason without a second attempt.
+    holdout.write_text(good)
+    with pytest.raises(Exception, match=reason.removeprefix("estimate unavailable: ")[:20]):
+        held.of(settings, model, deployed.sha256)

@@ -408,4 +408,4 @@ def test_the_details_show_the_label_free_estimate_and_the_multivariate_check(
     assert "Label-free estimate beside the realized figures" in html
     assert "blind to concept drift" in html
     assert "Precision at K (K = " in html and "Realized inside the band" in html
-    assert "All features together:" in html and "label permutations" in html
+    assert "Multivariate drift (all features together):" in html and "label permutations" in html

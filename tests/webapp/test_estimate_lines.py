@@ -76,7 +76,7 @@ def test_the_cycles_page_shows_each_estimate_beside_the_realized_figure(
             continue
         verdict = "drifted" if domain["drifted"] else "not drifted"
         assert (
-            f"Multivariate drift check: All features together: {verdict} — a classifier tells "
+            f"Multivariate drift (all features together): {verdict} — a classifier tells "
             f"the newest rows from the reference with ROC AUC {domain['auc']:.3f} "
             f"(threshold {domain['threshold']:.3f}" in text
         )
@@ -96,7 +96,7 @@ def test_the_overview_shows_the_newest_estimate_and_multivariate_verdict(
     words = auc_words(step(newest, "evaluate")["estimated"], start)
     assert words in text
     assert "from calibrated risks; blind to concept drift." in text
-    assert "Multivariate drift check: All features together: " in text
+    assert "Multivariate drift (all features together): " in text
 
 
 def test_the_call_list_says_how_many_listed_clients_are_expected_to_leave(
@@ -128,7 +128,7 @@ def test_cycles_recorded_before_the_estimate_existed_show_none_of_it(
         for path in ("/app/", "/app/cycles", "/app/calllist"):
             text = page_text(client, path)
             assert "blind to concept drift" not in text
-            assert "Multivariate drift check" not in text
+            assert "Multivariate drift" not in text
             assert "Expected to leave" not in text
 
 

@@ -47,7 +47,7 @@ def test_the_overview_shows_the_verdict_production_changes_and_history(
     verdict = page.locator(".verdict")
     assert verdict.get_by_role("heading").inner_text() == "Not yet judged"
     assert production(pages_server.workspace) in verdict.inner_text()
-    assert "Multivariate drift check: All features together:" in verdict.inner_text()
+    assert "Multivariate drift (all features together):" in verdict.inner_text()
     facts = page.locator(".facts").inner_text()
     assert production(pages_server.workspace) in facts
     changes = page.locator(".changes").inner_text()

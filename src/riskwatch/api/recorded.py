@@ -117,8 +117,9 @@ def drift_gauges(record: dict[str, Any] | None) -> Iterator[Metric]:
         found = [*result.get("features", []), *([prediction] if prediction else [])]
         for part in found:
             feature = str(part["feature"])
-            statistic.add_metric([feature, str(part["test"])], float(part["statistic"]))
-            psi.add_metric([feature], float(part["psi"]))
+            if part.get("statistic") is not None:  # None: too few rows, not judged
+                statistic.add_metric([feature, str(part["test"])], float(part["statistic"]))
+                psi.add_metric([feature], float(part["psi"]))
             drifted.add_metric([feature], 1.0 if part["drifted"] else 0.0)
     yield from (statistic, psi, drifted, checked)
 

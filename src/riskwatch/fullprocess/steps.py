@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ from riskwatch.model.registry import (
     read_deployment,
     read_metadata,
 )
+from riskwatch.monitoring.calibrations import Calibrations, unavailable
 from riskwatch.monitoring.challenger import Shadow, shadow_challenger, shadow_gate
-from riskwatch.monitoring.estimate import Expected, expected_leavers, holdout_calibration
+from riskwatch.monitoring.estimate import Expected, expected_leavers
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
 from riskwatch.monitoring.verdict import Evaluation, beside, judge
@@ -40,6 +42,7 @@ from riskwatch.training import TrainResult, train_version
 
 JUDGED = ("initial", "kept", "promoted", "rejected")  # outcomes of cycles that judged batches
 CHANGES = ("new", "risk up", "risk down", "unchanged")  # a call list row's change, by kind
+log = logging.getLogger(__name__)
 EVALUATION_SHARE = 0.5  # of the new rows' clients, kept out of a retrain to judge it on
 
 
@@ -48,13 +51,15 @@ class Held:
     """What a cycle computed, passed to the steps after: each model file loaded once (by its
     sha256: production, and a challenger); the evaluation of the new rows, the holdout scores
     of the model deployed after the cycle (production's beside a retrain, or a newly deployed
-    version's from its training), and the diagnosis, all of which the report shows."""
+    version's from its training), and the diagnosis, all of which the report shows; each
+    model's holdout calibration (by sha256), made once for the estimate and the call list."""
 
     models: Loaded = field(default_factory=dict)
     evaluation: Evaluation | None = None
     holdout: Holdout | None = None
     diagnosis: Diagnosis | None = None
     shadow: Shadow | None = None
+    calibrations: Calibrations = field(default_factory=Calibrations)
 
 
 def ingest_step(settings: Settings, store: Store, found: Check) -> Step:
@@ -170,7 +175,9 @@ def evaluate_step(settings: Settings, store: Store, batch_ids: list[int], held: 
     found, model = load_deployed(settings.prod_deployment_path, held.models)
     left_out, _ = contacted_rows(store, rows)
     # The report's own check: the same tests, thresholds and evidence; held for the report.
-    judged = held.evaluation = judge(settings, found, model, rows, batch_ids, left_out=left_out)
+    judged = held.evaluation = judge(
+        settings, found, model, rows, batch_ids, left_out=left_out, calibrations=held.calibrations
+    )
     # Every cycle, whatever the check says: a concept drift can keep ROC AUC and still change
     # who belongs on the list, and only a model of the new world shows it.
     master = read_master(settings.output_folder_path)
@@ -275,7 +282,7 @@ def calllist_step(
     built = build_call_list(settings, store, held=held.models)
     found = publish_call_list(settings, store, built, cycle_id=cycle_id)
     top = found.frame.head(3)[[ID_COLUMN, "probability"]].to_dict(orient="records")
-    expected = _expected_leavers(settings, found, held)
+    expected, missing = _expected_leavers(settings, found, held)
     kinds = found.frame["change"].str.extract(f"^({'|'.join(CHANGES)})")[0]
     detail = {
         "path": found.path,
@@ -286,6 +293,8 @@ def calllist_step(
         "top": top,
         "expected_leavers": expected.to_dict() if expected else None,
     }
+    if missing:
+        detail["estimate_unavailable"] = detail["reason"] = missing
     if expected:
         detail["reason"] = (
             f"expected to leave: {expected.leavers:.0f} of the {len(found.frame)} listed "
@@ -295,13 +304,21 @@ def calllist_step(
     return Step("call list", f"{len(found.frame)} clients listed and published", detail), found
 
 
-def _expected_leavers(settings: Settings, found: CallList, held: Held) -> Expected | None:
-    """How many listed clients are expected to leave, by the deployed model's calibration."""
-    _, model = load_deployed(settings.prod_deployment_path, held.models)
-    calibration = holdout_calibration(settings, model)
-    if calibration is None:
-        return None
-    return expected_leavers(calibration, found.frame["probability"].to_numpy())
+def _expected_leavers(
+    settings: Settings, found: CallList, held: Held
+) -> tuple[Expected | None, str]:
+    """How many listed clients are expected to leave, by the deployed model's calibration (the
+    evaluate step's when the model is the same); on an error, None and why (an extra, not a
+    reason for the cycle to fail)."""
+    deployed_now, model = load_deployed(settings.prod_deployment_path, held.models)
+    try:
+        calibration = held.calibrations.of(settings, model, deployed_now.sha256)
+        if calibration is None:
+            return None, ""
+        return expected_leavers(calibration, found.frame["probability"].to_numpy()), ""
+    except Exception as error:
+        log.warning("expected leavers: %s", unavailable(error), exc_info=True)
+        return None, unavailable(error)
 
 
 def api_step(settings: Settings) -> Step:

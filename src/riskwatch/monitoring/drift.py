@@ -8,6 +8,10 @@ Evidently we do not switch to chi-square / Jensen-Shannon for columns of five va
 every column compared here is a count or a risk. PSI on reference quantile bins is reported
 alongside with its own verdict, ``psi_drifted``; ``drifted`` is the size-chosen test's verdict
 alone, so one number decides and PSI stays the familiar second opinion.
+
+A batch with fewer than ``drift_min_batch_rows`` values of a column is not judged: on a handful
+of rows every test reads noise as drift (one row from the reference's own distribution lies
+about 0.8 reference SDs from it, and its PSI is about 8), so the result says so instead.
 """
 
 from __future__ import annotations
@@ -40,16 +44,18 @@ class FeatureDrift:
     """One column's drift: the size-chosen test, its statistic and verdict, and PSI."""
 
     feature: str
-    test: Literal["ks", "wasserstein"]
-    statistic: float  # KS: the D statistic; Wasserstein: the distance in reference SDs
+    test: Literal["ks", "wasserstein"]  # the test chosen by the reference's size
+    statistic: float | None  # KS: D; Wasserstein: the distance in reference SDs; None unjudged
     p_value: float | None  # KS only
     threshold: float  # KS: the p-value below which it drifts; Wasserstein: the distance from which
     reference_rows: int
     current_rows: int
-    psi: float
+    psi: float | None  # None when not judged
     psi_threshold: float
     drifted: bool
     psi_drifted: bool
+    judged: bool = True  # False: too few current rows to tell drift from noise
+    min_rows: int = 0  # current rows a judgement needs (drift_min_batch_rows)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
@@ -57,7 +63,9 @@ class FeatureDrift:
 
     def summary(self) -> str:
         """One line in plain words: verdict, statistic against threshold, PSI, sample sizes."""
-        verdict = "drifted" if self.drifted else "not drifted"
+        if not self.judged:
+            return f"{self.feature}: {self.verdict()}"
+        verdict = self.verdict()
         if self.test == "ks":
             test = (
                 f"KS p-value {self.p_value:.3g} (drifted below {self.threshold:g}; "
@@ -70,6 +78,17 @@ class FeatureDrift:
             f"(threshold {self.psi_threshold:g}); "
             f"{self.reference_rows:,} vs {self.current_rows:,} rows"
         )
+
+    def verdict(self) -> str:
+        """drifted, not drifted, or why it was not judged."""
+        if not self.judged:
+            return not_judged(self.current_rows, self.min_rows)
+        return "drifted" if self.drifted else "not drifted"
+
+
+def not_judged(rows: int, needed: int) -> str:
+    """Why a check on this many rows was not made, in words."""
+    return f"not judged: only {rows:,} row{'' if rows == 1 else 's'} (at least {needed:,} needed)"
 
 
 def _values(data: Any, feature: str, side: str) -> Array:
@@ -116,6 +135,33 @@ def compare(feature: str, reference: Any, current: Any, settings: Settings) -> F
         psi_threshold=settings.drift_psi_threshold,
         drifted=drifted,
         psi_drifted=bool(population >= settings.drift_psi_threshold),
+        min_rows=settings.drift_min_batch_rows,
+    )
+
+
+def judge_column(feature: str, reference: Any, current: Any, settings: Settings) -> FeatureDrift:
+    """compare(), or, below drift_min_batch_rows current values, a result saying it was not
+    judged (no statistic, no PSI, not drifted) with the rows it had and needed."""
+    ref, cur = _values(reference, feature, "reference"), _values(current, feature, "current")
+    needed = settings.drift_min_batch_rows
+    if len(cur) >= needed:
+        return compare(feature, ref, cur, settings)
+    log.debug("%s not judged: %d current rows, %d needed", feature, len(cur), needed)
+    ks = len(ref) <= settings.drift_ks_max_rows
+    return FeatureDrift(
+        feature=feature,
+        test="ks" if ks else "wasserstein",
+        statistic=None,
+        p_value=None,
+        threshold=settings.drift_ks_p_value if ks else settings.drift_wasserstein_threshold,
+        reference_rows=len(ref),
+        current_rows=len(cur),
+        psi=None,
+        psi_threshold=settings.drift_psi_threshold,
+        drifted=False,
+        psi_drifted=False,
+        judged=False,
+        min_rows=needed,
     )
 
 
@@ -137,9 +183,9 @@ def data_drift(
     reference: pd.DataFrame, current: pd.DataFrame, settings: Settings
 ) -> list[FeatureDrift]:
     """Drift of every feature between the reference (training) data and the current data."""
-    return [compare(name, reference[name], current[name], settings) for name in FEATURES]
+    return [judge_column(name, reference[name], current[name], settings) for name in FEATURES]
 
 
 def prediction_drift(reference_risk: Any, current_risk: Any, settings: Settings) -> FeatureDrift:
     """Drift of the predicted risk between the reference data and the current data."""
-    return compare("predicted_risk", reference_risk, current_risk, settings)
+    return judge_column("predicted_risk", reference_risk, current_risk, settings)

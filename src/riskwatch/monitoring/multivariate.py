@@ -6,11 +6,13 @@ cross-validated ROC AUC is 0.5 when the two samples come from one distribution, 
 any difference it can learn. NannyML's domain classifier does the same with LightGBM; here a small
 histogram gradient-boosting model. The threshold is the AUC that label permutations reach: the
 out-of-fold scores held fixed, the reference/newest labels shuffled, the AUC recomputed (the
-Mann-Whitney null of those scores), and its 99th percentile taken.
+Mann-Whitney null of those scores), and its 99th percentile taken. A batch with fewer rows than
+``drift_min_batch_rows`` is not judged, as the per-feature tests (``judged_domain_drift``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +26,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from riskwatch.model.metrics import auc_from_rank_sum
+from riskwatch.monitoring.drift import not_judged
 
 log = logging.getLogger(__name__)
 Array = np.ndarray[Any, Any]
@@ -33,19 +36,22 @@ FOLDS = 3
 PERMUTATIONS = 200
 QUANTILE = 0.99  # a drift flag at most 1 % of the time when nothing changed
 MIN_ROWS = 50  # of each side
+LABEL = "Multivariate drift (all features together)"
 
 
 @dataclass(frozen=True)
 class DomainDrift:
     """How well a classifier tells the newest rows from the reference rows, and the verdict."""
 
-    auc: float
-    threshold: float  # the permutation AUC's 99th percentile
+    auc: float | None  # None when not judged
+    threshold: float | None  # the permutation AUC's 99th percentile
     drifted: bool
     n_reference: int  # rows the classifier saw (each side sampled down to MAX_ROWS)
     n_newest: int
     features: list[str]
     method: str = f"histogram gradient boosting, {FOLDS}-fold cross-validated ROC AUC"
+    judged: bool = True  # False: too few newest rows to tell drift from noise
+    min_rows: int = 0  # newest rows a judgement needs (drift_min_batch_rows)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
@@ -53,9 +59,11 @@ class DomainDrift:
 
     def summary(self) -> str:
         """One line in plain words: verdict, AUC against threshold, sample sizes."""
+        if not self.judged:
+            return f"{LABEL}: {not_judged(self.n_newest, self.min_rows)}"
         verdict = "drifted" if self.drifted else "not drifted"
         return (
-            f"all features together: {verdict} — a classifier tells the newest rows from the "
+            f"{LABEL}: {verdict} — a classifier tells the newest rows from the "
             f"reference with ROC AUC {self.auc:.3f} (threshold {self.threshold:.3f}, from "
             f"{PERMUTATIONS} label permutations; 0.5 = no difference); "
             f"{self.n_reference:,} vs {self.n_newest:,} rows"
@@ -77,6 +85,24 @@ def _sample(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     if len(frame) <= MAX_ROWS:
         return frame
     return frame.sample(n=MAX_ROWS, random_state=seed)
+
+
+def judged_domain_drift(
+    reference: pd.DataFrame,
+    newest: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    min_rows: int,
+    seed: int = 0,
+) -> DomainDrift | None:
+    """domain_drift(), or, below min_rows newest rows, a result saying it was not judged."""
+    if len(newest) >= min_rows:
+        found = domain_drift(reference, newest, features, seed=seed)
+        return dataclasses.replace(found, min_rows=min_rows) if found else None
+    columns = [c for c in features if c in reference.columns and c in newest.columns]
+    n_reference, n_newest = min(len(reference), MAX_ROWS), len(newest)
+    found = DomainDrift(None, None, False, n_reference, n_newest, columns, judged=False)
+    return dataclasses.replace(found, min_rows=min_rows)
 
 
 def domain_drift(

@@ -3,6 +3,7 @@ and the verdict, keep or retrain, with its reasons."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,12 @@ from riskwatch.config import Settings
 from riskwatch.model.metrics import Metric, compute_metrics
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import METADATA_FILE, Deployed
+from riskwatch.monitoring.calibrations import Calibrations, estimate_or_reason
 from riskwatch.monitoring.drift import FeatureDrift, data_drift, prediction_drift
-from riskwatch.monitoring.estimate import Estimate, estimate_performance, holdout_calibration
+from riskwatch.monitoring.estimate import Estimate
 from riskwatch.monitoring.evidence import Newest, read_reference
 from riskwatch.monitoring.exclusions import Exclusion, Mask, exclusion
-from riskwatch.monitoring.multivariate import DomainDrift, domain_drift
+from riskwatch.monitoring.multivariate import DomainDrift, judged_domain_drift
 from riskwatch.monitoring.performance import PerformanceDrift, performance_drift
 from riskwatch.schema import FEATURES, ID_COLUMN, TARGET
 from riskwatch.storage.files import read_json
@@ -45,6 +47,7 @@ class DriftCheck:
     # verdict on all the newest rows; None when there was nothing to compute them from
     estimated: Estimate | None = None
     multivariate: DomainDrift | None = None
+    estimate_unavailable: str = ""  # "estimate unavailable: <reason>" when the estimate failed
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,15 @@ class Evaluation:
 
 def beside(check: DriftCheck) -> dict[str, Any]:
     """The checks the verdict does not use, as a cycle records them: the label-free estimate
-    (with the realized figures on the same rows) and the multivariate drift check."""
-    return {
+    (with the realized figures on the same rows, or why it is unavailable) and the multivariate
+    drift check."""
+    found: dict[str, Any] = {
         "estimated": _estimated(check),
         "multivariate_drift": check.multivariate.to_dict() if check.multivariate else None,
     }
+    if check.estimate_unavailable:
+        found["estimate_unavailable"] = check.estimate_unavailable
+    return found
 
 
 def _estimated(check: DriftCheck) -> dict[str, Any] | None:
@@ -107,6 +114,9 @@ def _excluded(excluded: Exclusion | None) -> dict[str, Any]:
     return {"excluded": {"rows": excluded.rows, "clients": excluded.clients}}
 
 
+NO_REFERENCE = "the deployed model has no reference sample of its training data"
+
+
 def check_drift(
     settings: Settings,
     model: Any,
@@ -115,27 +125,48 @@ def check_drift(
     metadata: dict[str, Any],
     *,
     left_out: Mask | None = None,
+    sha256: str = "",
+    calibrations: Calibrations | None = None,
 ) -> DriftCheck:
     """Data and prediction drift of the newest rows against the reference; performance on them
     but those left out (nothing, with the reason, when the model was trained on those rows).
 
     Drift keeps every row: a call cannot change the features a batch reports, and leaving the
-    called clients out would take the riskiest away and show a drift that is not there."""
+    called clients out would take the riskiest away and show a drift that is not there.
+    The label-free estimate uses the calibration held for sha256 in calibrations, if any."""
     if newest.in_training:
         # Scores on its own training rows say nothing of how the model does on data it has not
         # seen, and those rows are its drift reference's source: there is nothing to judge yet.
         reason = f"the newest data ({newest.name}) was part of this model's training"
         return DriftCheck([], None, None, reason, {}, np.empty(0), np.empty(0))
+    risks = predict_risk(model, newest.frame)
+    found = _performance_check(settings, newest.frame, risks, metadata, left_out)
+    kept = _kept(left_out, len(risks))
+    held = calibrations if calibrations is not None else Calibrations()
+    estimated, unavailable = estimate_or_reason(settings, model, sha256, risks[kept], held)
+    found = dataclasses.replace(found, estimated=estimated, estimate_unavailable=unavailable)
+    if reference is None or reference.empty:
+        return dataclasses.replace(found, reason=NO_REFERENCE)
+    return _against_reference(settings, model, reference, newest.frame, found)
+
+
+def _performance_check(
+    settings: Settings,
+    frame: pd.DataFrame,
+    risks: Array,
+    metadata: dict[str, Any],
+    left_out: Mask | None,
+) -> DriftCheck:
+    """A check holding performance on the rows not left out (against the holdout score
+    recorded at training), their point metrics and who was left out; no drift yet."""
     holdout = (metadata.get("metrics") or {}).get("holdout") or {}
     recorded = {name: Metric(**m) for name, m in holdout.items() if isinstance(m, dict)}
     excluded = None
     if left_out is not None:
-        excluded = exclusion(newest.frame, left_out, client_column=ID_COLUMN)
-    risks = predict_risk(model, newest.frame)
-    kept = np.ones(len(risks), dtype=bool) if left_out is None else ~left_out
-    labels = newest.frame[TARGET].to_numpy()[kept]
+        excluded = exclusion(frame, left_out, client_column=ID_COLUMN)
+    kept = _kept(left_out, len(risks))
+    labels = frame[TARGET].to_numpy()[kept]
     performance = performance_drift(recorded, labels, risks[kept], settings)
-    estimated = _estimate(settings, model, risks[kept])
     # Point values only: the performance check above already bootstraps the metric it decides on.
     newest_metrics = compute_metrics(
         labels,
@@ -144,33 +175,33 @@ def check_drift(
         k=settings.call_list_capacity,
         resamples=0,
     )
-    if reference is None or reference.empty:
-        reason = "the deployed model has no reference sample of its training data"
-        return DriftCheck(
-            [], None, performance, reason, newest_metrics, np.empty(0), risks, excluded, estimated
-        )
+    return DriftCheck([], None, performance, "", newest_metrics, np.empty(0), risks, excluded)
+
+
+def _kept(left_out: Mask | None, rows: int) -> Array:
+    """The rows performance judges: all but those left out."""
+    return np.ones(rows, dtype=bool) if left_out is None else ~left_out
+
+
+def _against_reference(
+    settings: Settings, model: Any, reference: pd.DataFrame, frame: pd.DataFrame, found: DriftCheck
+) -> DriftCheck:
+    """The check with drift per feature, of the predicted risk and of all features together
+    (each not judged on a batch below drift_min_batch_rows)."""
     reference_risks = predict_risk(model, reference)
-    return DriftCheck(
-        data_drift(reference, newest.frame, settings),
-        prediction_drift(reference_risks, risks, settings),
-        performance,
-        "",
-        newest_metrics,
-        reference_risks,
-        risks,
-        excluded,
-        estimated,
-        domain_drift(reference, newest.frame, FEATURES, seed=settings.model_seed),
+    return dataclasses.replace(
+        found,
+        features=data_drift(reference, frame, settings),
+        prediction=prediction_drift(reference_risks, found.newest_risks, settings),
+        reference_risks=reference_risks,
+        multivariate=judged_domain_drift(
+            reference,
+            frame,
+            FEATURES,
+            min_rows=settings.drift_min_batch_rows,
+            seed=settings.model_seed,
+        ),
     )
-
-
-def _estimate(settings: Settings, model: Any, risks: Array) -> Estimate | None:
-    """The label-free estimate on these risks, the model calibrated on the holdout."""
-    calibration = holdout_calibration(settings, model)
-    if calibration is None:
-        return None
-    k, seed = settings.call_list_capacity, settings.model_seed
-    return estimate_performance(calibration, risks, k, seed=seed)
 
 
 def decide(check: DriftCheck) -> tuple[bool, str]:
@@ -192,13 +223,23 @@ def judge(
     batch_ids: list[int],
     *,
     left_out: Mask | None = None,
+    calibrations: Calibrations | None = None,
 ) -> Evaluation:
     """The deployed model on the judged batches' rows: the drift check and the verdict
     (performance without the rows left out)."""
     metadata = read_json(deployed.folder / METADATA_FILE) or {}
     judged = Newest(f"{len(batch_ids)} new batch(es)", max(batch_ids), rows, in_training=False)
     reference = read_reference(settings, deployed)
-    check = check_drift(settings, model, reference, judged, metadata, left_out=left_out)
+    check = check_drift(
+        settings,
+        model,
+        reference,
+        judged,
+        metadata,
+        left_out=left_out,
+        sha256=deployed.sha256,
+        calibrations=calibrations,
+    )
     retrain, reason = decide(check)
     log.debug(
         "version %s on %d rows: retrain %s (%s)", deployed.version, len(rows), retrain, reason
@@ -218,9 +259,19 @@ def newest_check(
     sha256: str,
     held: Evaluation | None = None,
     left_out: Mask | None = None,
+    calibrations: Calibrations | None = None,
 ) -> DriftCheck:
     """The check of the newest rows by the model whose file has this sha256: a cycle's own
     check when it covers them, else one made now."""
     if held is not None and held.covers(sha256, newest):
         return held.check
-    return check_drift(settings, model, reference, newest, metadata, left_out=left_out)
+    return check_drift(
+        settings,
+        model,
+        reference,
+        newest,
+        metadata,
+        left_out=left_out,
+        sha256=sha256,
+        calibrations=calibrations,
+    )

@@ -102,7 +102,8 @@ def _drift_changes(facts: Facts) -> list[str]:
     if facts.previous is None:
         return []
     before = {f["feature"]: f["drifted"] for f in facts.previous["result"].get("features", [])}
-    now = {d.feature: d.drifted for d in facts.drift.features}
+    # A batch too small to judge says nothing of whether a column settled or moved.
+    now = {d.feature: d.drifted for d in facts.drift.features if d.judged}
     newly = [PLAIN[f] for f, drifted in now.items() if drifted and not before.get(f)]
     settled = [PLAIN[f] for f, drifted in now.items() if not drifted and before.get(f)]
     found = []

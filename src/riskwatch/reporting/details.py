@@ -115,6 +115,8 @@ def performance_rows(performance: PerformanceDrift | None) -> list[tuple[str, st
 
 def verdict(drift: FeatureDrift) -> str:
     """A column's drift verdict with its test, statistic and threshold, in one phrase."""
+    if not drift.judged:
+        return drift.verdict()
     if drift.test == "ks":
         measured = f"KS p-value {drift.p_value:.3g}, drifted below {drift.threshold:g}"
     else:
@@ -131,15 +133,21 @@ def drift_rows(facts: Facts) -> list[dict[str, str]]:
         {
             "feature": d.feature,
             "test": "Kolmogorov-Smirnov" if d.test == "ks" else "Wasserstein / reference SD",
-            "statistic": f"{d.statistic:.4f}",
+            "statistic": number(d.statistic, ".4f"),
             "threshold": f"p < {d.threshold:g}" if d.test == "ks" else f"≥ {d.threshold:g}",
             "p_value": number(d.p_value, ".3g"),
-            "psi": f"{d.psi:.4f} ({'drifted' if d.psi_drifted else 'ok'} at {d.psi_threshold:g})",
+            "psi": _psi(d),
             "rows": f"{d.reference_rows:,} / {d.current_rows:,}",
-            "verdict": "drifted" if d.drifted else "no drift",
+            "verdict": ("drifted" if d.drifted else "no drift") if d.judged else d.verdict(),
         }
         for d in checks
     ]
+
+
+def _psi(d: FeatureDrift) -> str:
+    if d.psi is None:
+        return "n/a"
+    return f"{d.psi:.4f} ({'drifted' if d.psi_drifted else 'ok'} at {d.psi_threshold:g})"
 
 
 def statistics_rows(facts: Facts) -> list[dict[str, Any]]:

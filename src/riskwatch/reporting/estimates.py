@@ -51,7 +51,8 @@ def estimate_text(check: DriftCheck) -> str:
     """Where the estimate comes from and what it cannot see."""
     estimated = check.estimated
     if estimated is None:
-        return ""
+        unavailable = check.estimate_unavailable
+        return unavailable[0].upper() + unavailable[1:] + "." if unavailable else ""
     return (
         f"Estimated without labels on the {estimated.n:,} newest rows: the model's risks "
         f"calibrated (isotonic) on {estimated.calibration_rows:,} labelled rows it did not train "
@@ -65,7 +66,7 @@ def estimate_text(check: DriftCheck) -> str:
 def multivariate_text(check: DriftCheck) -> str:
     """The domain classifier's verdict in one sentence (empty when it did not run)."""
     found = check.multivariate
-    return found.summary()[0].upper() + found.summary()[1:] + "." if found else ""
+    return found.summary() + "." if found else ""
 
 
 def estimate_details(check: DriftCheck) -> dict[str, Any]:

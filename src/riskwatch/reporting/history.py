@@ -65,7 +65,7 @@ def cycle_checks(cycles: list[dict[str, Any]]) -> list[Check]:
         if not judged or not evaluate.get("version"):
             continue
         columns = [*(evaluate.get("data_drift") or []), evaluate.get("prediction_drift")]
-        psi = {c["feature"]: float(c["psi"]) for c in columns if c}
+        psi = _psi(columns)
         found.append(Check(max(judged), evaluate["version"], evaluate.get("performance"), psi))
     return found
 
@@ -77,9 +77,14 @@ def report_checks(stored: list[Stored]) -> list[Check]:
         if result.get("in_training") or result.get("batch_id") is None or version is None:
             continue
         columns = [*(result.get("features") or []), result.get("prediction")]
-        psi = {c["feature"]: float(c["psi"]) for c in columns if c}
+        psi = _psi(columns)
         found.append(Check(int(result["batch_id"]), version, result.get("performance"), psi))
     return found
+
+
+def _psi(columns: list[dict[str, Any] | None]) -> dict[str, float]:
+    """Each judged column's PSI (a batch too small to judge has none to plot)."""
+    return {c["feature"]: float(c["psi"]) for c in columns if c and c.get("psi") is not None}
 
 
 def every_check(cycles: list[dict[str, Any]], stored: list[Stored]) -> list[Check]:

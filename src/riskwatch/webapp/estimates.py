@@ -43,10 +43,12 @@ def recorded_check(evaluation: dict[str, Any] | None) -> DriftCheck | None:
 
 def ledger_lines(evaluation: dict[str, Any] | None) -> list[str]:
     """The ledger's lines for an evaluate step: each estimate beside its realized figure, what
-    the estimate cannot see, and the multivariate check."""
+    the estimate cannot see (or why it is unavailable), and the multivariate check."""
+    missing = str((evaluation or {}).get("estimate_unavailable") or "")
+    said = [missing[:1].upper() + missing[1:] + "."] if missing else []
     check = recorded_check(evaluation)
     if check is None:
-        return []
+        return said
     from riskwatch.reporting.estimates import estimate_rows, multivariate_text
 
     found = [_row_sentence(row) for row in estimate_rows(check) if row["estimated"] != "n/a"]
@@ -56,7 +58,7 @@ def ledger_lines(evaluation: dict[str, Any] | None) -> list[str]:
             "figure below its band is the sign of it."
         )
     text = multivariate_text(check)
-    return found + ([f"Multivariate drift check: {text}"] if text else [])
+    return said + found + ([text] if text else [])
 
 
 def rows(n: int) -> str:
@@ -75,7 +77,7 @@ def _row_sentence(row: dict[str, str]) -> str:
 
 
 def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
-    """The overview's line on a cycle's estimate, and its multivariate verdict."""
+    """The overview's line on a cycle's estimate, and its multivariate verdict (when judged)."""
     check = recorded_check(evaluation)
     if check is None:
         return []
@@ -89,8 +91,11 @@ def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
             f"Expected ROC AUC on the newest labelled clients (cycle {cycle}): {auc['estimated']} "
             f"(95 % band {auc['band']}){realized}, {BLIND}."
         )
-    text = multivariate_text(check)
-    return found + ([f"Multivariate drift check: {text}"] if text else [])
+    # A batch too small to judge: the overview keeps the newest verdict that was made (the
+    # cycles page says why this one was not).
+    judged = check.multivariate is not None and check.multivariate.judged
+    text = multivariate_text(check) if judged else ""
+    return found + ([text] if text else [])
 
 
 def _realized(row: dict[str, str]) -> str:

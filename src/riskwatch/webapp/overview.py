@@ -117,7 +117,8 @@ def changes(history: list[CycleView], moves: list[dict[str, Any]]) -> list[str]:
 
 
 def _drift_changes(judged: list[CycleView]) -> list[str]:
-    evaluated = [c for c in judged if c.evaluation and c.evaluation.get("data_drift")]
+    # A batch too small to judge says nothing of whether a column settled or moved.
+    evaluated = [c for c in judged if _judged_drift(c)]
     if len(evaluated) < 2:
         return []
     now, before = (_drifted(c) for c in evaluated[:2])
@@ -129,6 +130,11 @@ def _drift_changes(judged: list[CycleView]) -> list[str]:
     if settled:
         found.append(f"Back in line with the training data: {', '.join(settled)}.")
     return found
+
+
+def _judged_drift(cycle: CycleView) -> bool:
+    drift = (cycle.evaluation or {}).get("data_drift") or []
+    return any(d.get("judged", True) for d in drift)
 
 
 def _drifted(cycle: CycleView) -> set[str]:
