@@ -165,14 +165,15 @@ class Settings:
         200, "Newly labelled rows needed before a score drop can ask for retraining.", minimum=1
     )
     drift_min_batch_rows: int = setting(
-        500,
+        10,
         "Rows of new data needed before data, prediction and multivariate drift are judged "
         "(fewer: not judged, no retrain asked).",
         minimum=1,
     )
     drift_ks_max_rows: int = setting(
         1000,
-        "Reference rows up to which data drift uses the KS test (Wasserstein above).",
+        "Rows (of the smaller sample: reference or batch) up to which data drift uses the KS test "
+        "(Wasserstein above).",
         minimum=1,
     )
     drift_ks_p_value: float = setting(

@@ -54,7 +54,7 @@ def test_a_cycle_on_a_two_row_drop_judges_no_drift_and_asks_no_retrain_for_it(
     assert evaluate["multivariate_drift"]["judged"] is False
     assert "data drift" not in evaluate["reason"]
     html = (cycled.path / "reports" / "report.html").read_text(encoding="utf-8")
-    assert "not judged: only 2 rows (at least 500 needed)" in html
+    assert "not judged: only 2 rows (at least 10 needed)" in html
 
 
 def test_an_estimate_that_fails_is_recorded_as_unavailable_and_the_steps_go_on(

@@ -75,3 +75,10 @@ def test_the_verdict_line_names_the_check_once() -> None:
     line = found.summary()
     assert line.startswith("Multivariate drift (all features together): not drifted — ")
     assert line.lower().count("all features together") == 1
+
+
+def test_a_batch_under_the_classifiers_own_floor_is_not_judged_and_names_that_floor() -> None:
+    rng = np.random.default_rng(0)
+    found = judged_domain_drift(_frame(rng, 3000), _frame(rng, 20), COLUMNS, min_rows=10)
+    assert found is not None and not found.judged
+    assert found.summary().endswith("not judged: only 20 rows (at least 50 needed)")

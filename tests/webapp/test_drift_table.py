@@ -38,7 +38,7 @@ def overview(pages: dict[str, str]) -> str:
 def test_a_batch_of_one_row_shows_not_judged_in_the_drift_table(overview: str) -> None:
     table = overview[overview.index('<table class="drift">') :]
     assert "not judged<br>" in table
-    assert "only 1 row (at least 500 needed)" in table
+    assert "only 1 row (at least 10 needed)" in table
     assert "✗ drifted" in table  # the covariate month still drifted
 
 

@@ -7,7 +7,8 @@ any difference it can learn. NannyML's domain classifier does the same with Ligh
 histogram gradient-boosting model. The threshold is the AUC that label permutations reach: the
 out-of-fold scores held fixed, the reference/newest labels shuffled, the AUC recomputed (the
 Mann-Whitney null of those scores), and its 99th percentile taken. A batch with fewer rows than
-``drift_min_batch_rows`` is not judged, as the per-feature tests (``judged_domain_drift``).
+``drift_min_batch_rows``, or than the classifier's own MIN_ROWS, is not judged
+(``judged_domain_drift``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def judged_domain_drift(
     min_rows: int,
     seed: int = 0,
 ) -> DomainDrift | None:
-    """domain_drift(), or, below min_rows newest rows, a result saying it was not judged."""
+    """domain_drift(), or, below min_rows newest rows (never fewer than the classifier's own
+    MIN_ROWS), a result saying it was not judged."""
+    min_rows = max(min_rows, MIN_ROWS)
     if len(newest) >= min_rows:
         found = domain_drift(reference, newest, features, seed=seed)
         return dataclasses.replace(found, min_rows=min_rows) if found else None
