@@ -162,7 +162,7 @@ class Settings:
         "roc_auc", "Metric compared by the interval rule (the classic rule always uses F1)."
     )
     shadow_confidence: float = setting(
-        0.95, "One-sided confidence of a shadow's gain bound.", minimum=0.5, maximum=0.999
+        0.8, "One-sided confidence of a shadow's gain bound.", minimum=0.5, maximum=0.999
     )
     shadow_refresh_growth: float = setting(
         2.0, "Refit rows, in production's, that refresh when not worse (0: off).", minimum=0.0

@@ -9,10 +9,8 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.monitoring.challenger import (
-    Candidate,
     paired_gain,
     precision_at,
-    promotion_rule,
     scaled_k,
     shadow_challenger,
 )
@@ -98,27 +96,6 @@ def test_k_is_the_call_lists_share_of_the_judged_rows() -> None:
     assert scaled_k(100, 1_000, 1_000) == 100
     assert scaled_k(100, 450, 1_000) == 45
     assert scaled_k(100, 3, 10_000) == 1
-
-
-def _candidate(refit_rows: int) -> Candidate:
-    return Candidate(None, "logistic", refit_rows // 2, 0.3, refit_rows)
-
-
-def test_a_gain_beyond_noise_promotes_whatever_the_rows() -> None:
-    assert promotion_rule(SETTINGS, _candidate(1_000), 0.01, 5_000) == "gain"
-
-
-def test_a_refit_on_twice_productions_rows_not_worse_beyond_the_margin_is_a_refresh() -> None:
-    assert promotion_rule(SETTINGS, _candidate(2_000), -0.01, 1_000) == "refresh"
-    assert promotion_rule(SETTINGS, _candidate(2_000), -0.03, 1_000) is None  # worse: margin 0.02
-    assert promotion_rule(SETTINGS, _candidate(1_999), -0.01, 1_000) is None  # not enough rows
-    assert promotion_rule(SETTINGS, _candidate(2_000), -0.01, None) is None  # rows unknown
-    assert promotion_rule(SETTINGS, _candidate(2_000), None, 1_000) is None  # no bootstrap
-
-
-def test_refreshing_on_data_alone_can_be_switched_off() -> None:
-    off = dataclasses.replace(SETTINGS, shadow_refresh_growth=0.0)
-    assert promotion_rule(off, _candidate(10_000), -0.001, 1_000) is None
 
 
 def test_the_bound_follows_the_confidence() -> None:

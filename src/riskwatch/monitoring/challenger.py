@@ -19,6 +19,7 @@ from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
+from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_words
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, promotions
@@ -155,13 +156,13 @@ def shadow_challenger(
         labels, base, best_risks, k, resamples=resamples, seed=seed, confidence=confidence
     )
     produced = precision_at(labels, base, k)
-    production_rows = _production_rows(settings)
-    rule = promotion_rule(settings, best, low, production_rows)
+    production_rows = deployed_rows(settings)
+    rule = promotion_rule(settings, best.refit_rows, low, production_rows)
     leavers = int(labels.sum())
     comparison = _words(
         best, produced, gain, low, k=k, rows=len(labels), leavers=leavers, confidence=confidence
     )
-    evidence = f"{comparison}: {_verdict(settings, rule, best, production_rows)}"
+    evidence = f"{comparison}: {rule_words(settings, rule, best.refit_rows, production_rows)}"
     log.debug("shadow challenger: %s", evidence)
     candidates = [c for c, _ in fitted]
     return Shadow(
@@ -179,32 +180,6 @@ def shadow_challenger(
         confidence,
         production_rows,
     )
-
-
-def promotion_rule(
-    settings: Settings, best: Candidate, low: float | None, production_rows: int | None
-) -> str | None:
-    """What promotes the challenger: "gain" when its gain's bound is above 0, "refresh" when
-    its refit trains on shadow_refresh_growth times production's rows and the bound is above
-    -shadow_refresh_margin; None keeps production."""
-    if low is None:
-        return None
-    if low > 0.0:
-        return "gain"
-    growth = settings.shadow_refresh_growth
-    if growth <= 0 or not production_rows or best.refit_rows < growth * production_rows:
-        return None
-    return "refresh" if low > -settings.shadow_refresh_margin else None
-
-
-def _production_rows(settings: Settings) -> int | None:
-    """The deployed model's training rows, as its version recorded them."""
-    current = read_deployment(settings.prod_deployment_path)
-    if current is None:
-        return None
-    training = read_metadata(settings.output_model_path, current.version).get("training") or {}
-    rows = training.get("rows")
-    return int(rows) if isinstance(rows, int) else None
 
 
 def _candidates(
@@ -313,22 +288,3 @@ def _words(
         f"precision at {k} {best.precision:.3f} vs {production:.3f} ({gain:+.3f}; paired "
         f"bootstrap one-sided {confidence * 100:g} % lower bound {bound})"
     )
-
-
-def _verdict(
-    settings: Settings, rule: str | None, best: Candidate, production_rows: int | None
-) -> str:
-    """The rule applied and its outcome, in words."""
-    if rule == "gain":
-        return "better beyond noise"
-    growth, margin = settings.shadow_refresh_growth, settings.shadow_refresh_margin
-    if growth <= 0 or not production_rows:
-        return "not better beyond noise"
-    times = best.refit_rows / production_rows
-    data = (
-        f"its refit trains on {best.refit_rows:,} rows, {times:.1f} times production's "
-        f"{production_rows:,} (a refresh needs {growth:g} times and a bound above -{margin:g})"
-    )
-    if rule == "refresh":
-        return f"not better beyond noise, not worse either, and {data}: a refresh on more data"
-    return f"not better beyond noise; {data}"
