@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +124,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, help="instead of the size's clients")
     parser.add_argument("--months", type=int, help="instead of the size's months")
     parser.add_argument("--seeds", help="comma-separated, instead of the size's seeds")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="scenario-seed replays run at once (processes)"
+    )
     args = parser.parse_args()
     # One OpenMP thread, as the riskwatch command sets it: two spin-wait on a busy machine.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -139,12 +143,17 @@ def main() -> None:
         f"{DRIFT_MONTH}; each month's drop scored by the model deployed before it."
     )
     aims: list[Aim] = []
-    with tempfile.TemporaryDirectory() as folder:
-        for scenario in args.scenarios.split(","):
-            started = time.perf_counter()
-            found = [replay(Path(folder), scenario, seed, size) for seed in seeds]
+    started = time.perf_counter()
+    scenarios = args.scenarios.split(",")
+    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(args.jobs) as pool:
+        pending = {
+            scenario: [pool.submit(replay, Path(folder), scenario, seed, size) for seed in seeds]
+            for scenario in scenarios
+        }
+        for scenario in scenarios:
+            found = [future.result() for future in pending[scenario]]
             aims += scenario_section(scenario, found, seeds)
-            print(f"\n({time.perf_counter() - started:.0f} s)", flush=True)
+            print(f"\n({time.perf_counter() - started:.0f} s since the start)", flush=True)
     print_aims(aims)
     footer()
     sys.stdout.flush()

@@ -161,6 +161,15 @@ class Settings:
     drift_metric: GateMetric = setting(
         "roc_auc", "Metric compared by the interval rule (the classic rule always uses F1)."
     )
+    shadow_confidence: float = setting(
+        0.8, "One-sided confidence of a shadow's gain bound.", minimum=0.5, maximum=0.999
+    )
+    shadow_refresh_growth: float = setting(
+        2.0, "Refit rows, in production's, that refresh when not worse (0: off).", minimum=0.0
+    )
+    shadow_refresh_margin: float = setting(
+        0.02, "How far below 0 a refresh's gain bound may be (non-inferiority).", minimum=0.0
+    )
     drift_min_rows: int = setting(
         200, "Newly labelled rows needed before a score drop can ask for retraining.", minimum=1
     )

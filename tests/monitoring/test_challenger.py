@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.config import Settings
-from riskwatch.monitoring.challenger import paired_gain, precision_at, scaled_k, shadow_challenger
+from riskwatch.monitoring.challenger import (
+    paired_gain,
+    precision_at,
+    scaled_k,
+    shadow_challenger,
+)
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.training import fit_chosen
 
@@ -91,3 +96,14 @@ def test_k_is_the_call_lists_share_of_the_judged_rows() -> None:
     assert scaled_k(100, 1_000, 1_000) == 100
     assert scaled_k(100, 450, 1_000) == 45
     assert scaled_k(100, 3, 10_000) == 1
+
+
+def test_the_bound_follows_the_confidence() -> None:
+    rng = np.random.default_rng(1)
+    labels = (rng.random(1_000) < 0.1).astype(int)
+    base, other = rng.random(1_000), labels * 0.2 + rng.random(1_000)
+    bounds = [
+        paired_gain(labels, base, other, 100, resamples=300, seed=0, confidence=level)[1]
+        for level in (0.95, 0.8)
+    ]
+    assert bounds[0] is not None and bounds[1] is not None and bounds[0] < bounds[1]

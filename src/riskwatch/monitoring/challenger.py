@@ -19,6 +19,7 @@ from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
+from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_words
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, promotions
@@ -32,7 +33,6 @@ WINDOWS: tuple[int | None, ...] = (1, 3, None)
 # Older rows a shadow fit uses at most (a seeded sample beyond): it runs every cycle, and on a
 # large history the window's ranking shows on a sample; the deployed refit uses every row.
 MAX_OLDER_ROWS = 20_000
-ONE_SIDED = 0.05  # the paired gain's lower bound is its 5 % bootstrap quantile
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Candidate:
     kind: str
     rows: int
     precision: float
+    refit_rows: int = 0  # the rows its refit through the newest batch would train on
 
     @property
     def name(self) -> str:
@@ -63,9 +64,12 @@ class Shadow:
     candidates: list[Candidate]
     best: Candidate
     gain: float
-    low: float | None  # one-sided 95 % lower bound of the paired gain; None without bootstrap
-    better: bool
+    low: float | None  # one-sided lower bound of the paired gain; None without bootstrap
+    better: bool  # promote: better beyond noise, or a refresh on more data not worse
     evidence: str
+    rule: str = "gain"  # what promotes it: "gain" (better beyond noise) or "refresh"
+    confidence: float = 0.95
+    production_rows: int | None = None  # production's training rows, when recorded
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-ready values."""
@@ -80,7 +84,11 @@ class Shadow:
             "window": self.best.window,
             "gain": self.gain,
             "gain_low": self.low,
+            "confidence": self.confidence,
+            "production_rows": self.production_rows,
+            "refit_rows": self.best.refit_rows,
             "better": self.better,
+            "rule": self.rule,
             "evidence": self.evidence,
         }
 
@@ -97,10 +105,17 @@ def precision_at(labels: Array, risks: Array, k: int) -> float:
 
 
 def paired_gain(
-    labels: Array, base: Array, other: Array, k: int, *, resamples: int, seed: int
+    labels: Array,
+    base: Array,
+    other: Array,
+    k: int,
+    *,
+    resamples: int,
+    seed: int,
+    confidence: float = 0.95,
 ) -> tuple[float, float | None]:
-    """other's precision at k minus base's on the same rows, and its one-sided 95 % lower bound
-    from a paired bootstrap (both models ranked within each same resample)."""
+    """other's precision at k minus base's on the same rows, and its one-sided lower bound at
+    the confidence from a paired bootstrap (both models ranked within each same resample)."""
     gain = precision_at(labels, other, k) - precision_at(labels, base, k)
     if resamples < 1:
         return gain, None
@@ -112,7 +127,7 @@ def paired_gain(
         return np.take_along_axis(found, top, axis=1).mean(axis=1)  # type: ignore[no-any-return]
 
     gains = top_share(other) - top_share(base)
-    return gain, float(np.quantile(gains, ONE_SIDED))
+    return gain, float(np.quantile(gains, 1.0 - confidence))
 
 
 def shadow_challenger(
@@ -136,14 +151,34 @@ def shadow_challenger(
     best, best_risks = max(fitted, key=lambda found: found[0].precision)
     base = predict_risk(production, newest)[~left_out]
     resamples, seed = settings.bootstrap_resamples, settings.model_seed
-    gain, low = paired_gain(labels, base, best_risks, k, resamples=resamples, seed=seed)
+    confidence = settings.shadow_confidence
+    gain, low = paired_gain(
+        labels, base, best_risks, k, resamples=resamples, seed=seed, confidence=confidence
+    )
     produced = precision_at(labels, base, k)
-    better = low is not None and low > 0.0
-    evidence = _words(best, produced, gain, low, k=k, rows=len(labels), leavers=int(labels.sum()))
+    production_rows = deployed_rows(settings)
+    rule = promotion_rule(settings, best.refit_rows, low, production_rows)
+    leavers = int(labels.sum())
+    comparison = _words(
+        best, produced, gain, low, k=k, rows=len(labels), leavers=leavers, confidence=confidence
+    )
+    evidence = f"{comparison}: {rule_words(settings, rule, best.refit_rows, production_rows)}"
     log.debug("shadow challenger: %s", evidence)
     candidates = [c for c, _ in fitted]
     return Shadow(
-        k, len(labels), int(labels.sum()), produced, candidates, best, gain, low, better, evidence
+        k,
+        len(labels),
+        leavers,
+        produced,
+        candidates,
+        best,
+        gain,
+        low,
+        rule is not None,
+        evidence,
+        rule or "keep",
+        confidence,
+        production_rows,
     )
 
 
@@ -178,7 +213,8 @@ def _candidates(
         named = None if span == len(order) else window
         rows = len(before) + len(newest) // 2
         judged_risks = risks[judged]
-        candidate = Candidate(named, kinds, rows, precision_at(labels, judged_risks, k))
+        refit = int(older[BATCH_COLUMN].isin(order[len(order) - span :]).sum()) + len(newest)
+        candidate = Candidate(named, kinds, rows, precision_at(labels, judged_risks, k), refit)
         found.append((candidate, judged_risks))
     return found
 
@@ -241,14 +277,14 @@ def _words(
     k: int,
     rows: int,
     leavers: int,
+    confidence: float,
 ) -> str:
-    """The paired comparison and the rule applied, in one sentence."""
+    """The paired comparison, in words."""
     bound = "no bootstrap (bootstrap_resamples = 0)" if low is None else f"{low:+.3f}"
-    verdict = "better beyond noise" if low is not None and low > 0 else "not better beyond noise"
     return (
         f"shadow challenger ({best.kind} on {best.name}, {best.rows:,} rows, out of fold on "
         "two halves of the newest clients) "
         f"against production on the same {rows:,} uncontacted newest rows ({leavers:,} leavers): "
         f"precision at {k} {best.precision:.3f} vs {production:.3f} ({gain:+.3f}; paired "
-        f"bootstrap one-sided 95 % lower bound {bound}): {verdict}"
+        f"bootstrap one-sided {confidence * 100:g} % lower bound {bound})"
     )
