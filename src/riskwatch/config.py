@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
-import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from riskwatch.config_expression import check_value_expression
-from riskwatch.config_values import check_range, convert, resolve_sqlite_url, setting
+from riskwatch.config_values import (
+    check_range,
+    check_relations,
+    convert,
+    read_config_mapping,
+    resolve_sqlite_url,
+    setting,
+)
 
 # Settings are a stdlib dataclass rather than pydantic-settings: pydantic costs ~250 ms to
 # import and build here, and loading settings sits on the no-new-data path cron runs most.
@@ -277,17 +281,9 @@ def load_settings(
 def _read_config_file(path: Path) -> dict[str, Any]:
     """Parse a riskwatch.toml or config.json into a flat mapping of known keys."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file: {exc}") from exc
-    try:
-        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the configuration must be a table of key = value settings")
+        data = read_config_mapping(path)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc.__cause__
     for key in data:
         _check_known(key, f"{path}: key '{key}'")
     return data
@@ -340,17 +336,7 @@ def _resolve(settings: Settings, config_file: Path) -> Settings:
     if settings.source == "database" and not settings.source_url:
         raise ConfigError(f"{config_file}: key 'source_url': required when source = 'database'")
     try:
-        check_value_expression(settings.call_list_value)
+        check_relations(settings)
     except ValueError as exc:
-        raise ConfigError(f"{config_file}: key 'call_list_value': {exc}") from exc
-    if settings.call_list_holdout_share >= 1.0:
-        raise ConfigError(
-            f"{config_file}: key 'call_list_holdout_share' ({settings.call_list_holdout_share}) "
-            "must be below 1: a list whose clients are all held out has nobody to call"
-        )
-    if settings.risk_band_medium > settings.risk_band_high:
-        raise ConfigError(
-            f"{config_file}: key 'risk_band_medium' ({settings.risk_band_medium}) must not be "
-            f"above risk_band_high ({settings.risk_band_high})"
-        )
+        raise ConfigError(f"{config_file}: {exc}") from exc
     return dataclasses.replace(settings, **changes)

@@ -3,13 +3,17 @@ range, anchored paths."""
 
 from __future__ import annotations
 
+import json
 import math
+import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal
+
+from riskwatch.config_expression import check_value_expression
 
 MAX_INTEGER = 2**63 - 1
 
@@ -101,3 +105,38 @@ def resolve_sqlite_url(url: str, workspace: Path) -> str:
     if not database or database == ":memory:" or Path(database).is_absolute():
         return url
     return prefix + str(workspace / rest)
+
+
+def read_config_mapping(path: Path) -> dict[str, Any]:
+    """A riskwatch.toml or config.json as a mapping; ValueError says what is wrong, and where."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the configuration file: {exc}") from exc
+    try:
+        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the configuration must be a table of key = value settings")
+    return data
+
+
+def check_relations(settings: Any) -> None:
+    """Settings that constrain each other or need parsing; ValueError names the key and why."""
+    try:
+        check_value_expression(settings.call_list_value)
+    except ValueError as exc:
+        raise ValueError(f"key 'call_list_value': {exc}") from exc
+    if settings.call_list_holdout_share >= 1.0:
+        raise ValueError(
+            f"key 'call_list_holdout_share' ({settings.call_list_holdout_share}) must be below 1: "
+            "a list whose clients are all held out has nobody to call"
+        )
+    if settings.risk_band_medium > settings.risk_band_high:
+        raise ValueError(
+            f"key 'risk_band_medium' ({settings.risk_band_medium}) must not be above "
+            f"risk_band_high ({settings.risk_band_high})"
+        )
