@@ -204,6 +204,15 @@ def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Callable[...,
     return template
 
 
+@pytest.fixture(scope="session")
+def cycled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web app's cycled demo (webapp/pages_fixtures.cycled_demo) built once per session,
+    read only: the API's metrics tests and the pages' tests each take a private copy."""
+    from .webapp.pages_fixtures import cycled_demo  # noqa: PLC0415 - imports this module
+
+    return cycled_demo(tmp_path_factory.mktemp("cycled") / "ws")
+
+
 def private_copy(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     """A copy of a shared template that one module may change (a copy is far cheaper than a
     rebuild)."""
