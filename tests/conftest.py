@@ -32,18 +32,24 @@ OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index 
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks (--dist loadgroup)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests for parallel workers: each module on one worker, so that its fixtures
-    are built once (and the crontab tests never overlap); the web app's modules all on one,
-    since they share a served demo and a browser built once per worker."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    webapp = Path(__file__).resolve().parent / "webapp"
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        group = "webapp" if item.path.is_relative_to(webapp) else module
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Group the tests for parallel workers (`-n 2 --dist loadgroup`): each module on one
+    worker, so that its fixtures are built once there (and the crontab tests never overlap);
+    the web app's modules all on one, since they share a served demo and a browser."""
+    # A scheduler rather than xdist_group marks: pytest-xdist 3.8 groups by a suffix it adds
+    # to item._nodeid, which pytest 9.2 no longer reads, so the marks grouped nothing.
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        """xdist's per-file scheduling, the web app's files one unit (the largest first)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/webapp" if module.startswith("tests/webapp/") else module
+
+    return ModuleScheduling(config, log)
 
 
 def csv_rows(*rows: str, header: str = HEADER) -> str:
@@ -202,6 +208,15 @@ def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Callable[...,
         return built[key]
 
     return template
+
+
+@pytest.fixture(scope="session")
+def cycled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web app's cycled demo (webapp/pages_fixtures.cycled_demo) built once per session,
+    read only: the API's metrics tests and the pages' tests each take a private copy."""
+    from .webapp.pages_fixtures import cycled_demo  # noqa: PLC0415 - imports this module
+
+    return cycled_demo(tmp_path_factory.mktemp("cycled") / "ws")
 
 
 def private_copy(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

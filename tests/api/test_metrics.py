@@ -21,17 +21,17 @@ from riskwatch.model.registry import read_deployment
 from riskwatch.reporting.gather import DRIFT_KIND
 from riskwatch.storage.store import Store, cycles, diagnostics
 
-from ..conftest import api_settings, copy_workspace, free_port
-from ..webapp.pages_fixtures import cycled_demo, wait_until_up
+from ..conftest import api_settings, copy_workspace, free_port, private_copy
+from ..webapp.pages_fixtures import wait_until_up
 from .test_server import ONE, serving
 
 TOKEN = "metrics-test-token-0123456789"
 
 
 @pytest.fixture(scope="module")
-def cycled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cycled(cycled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The web app tests' cycled demo: cycles run, drift recorded, a version deployed."""
-    return cycled_demo(tmp_path_factory.mktemp("metrics") / "ws")
+    return private_copy(cycled_template, tmp_path_factory, "metrics")
 
 
 @pytest.fixture(scope="module")

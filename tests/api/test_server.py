@@ -9,7 +9,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,7 +32,6 @@ from ..conftest import (
     api_settings,
     clean_env,
     copy_workspace,
-    deployed_demo,
     free_port,
     run,
 )
@@ -59,8 +58,9 @@ ENDPOINTS = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return deployed_demo(tmp_path_factory.mktemp("server") / "ws", months=2, seed=6)
+def built(deployed_template: Callable[..., Path]) -> Path:
+    """The session's deployed demo that the API tests share (read only: each test copies it)."""
+    return deployed_template(months=2, seed=5)
 
 
 @contextmanager

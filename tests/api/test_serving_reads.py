@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +24,7 @@ from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.reasons import reasons
 from riskwatch.model.registry import load_deployed, read_metadata
 
-from ..conftest import api_settings, copy_workspace, deployed_demo
+from ..conftest import api_settings, copy_workspace
 
 COLUMNS = ["corporation", "lastmonth_activity", "lastyear_activity", "number_of_employees"]
 ENDPOINTS = [
@@ -41,9 +41,10 @@ ENDPOINTS = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace (2,000 clients) with a model deployed, shared by this module."""
-    return deployed_demo(tmp_path_factory.mktemp("reads") / "ws", months=1, seed=11)
+def built(deployed_template: Callable[..., Path]) -> Path:
+    """A demo workspace (2,000 clients) with a model deployed, shared by the API tests (read
+    only: each test copies it)."""
+    return deployed_template(months=2, seed=5)
 
 
 def some_clients(settings: Settings, count: int) -> list[dict[str, Any]]:

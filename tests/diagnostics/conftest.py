@@ -98,9 +98,20 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def waiting_threads() -> list[threading.Thread]:
-    """Threads the interpreter would wait for at exit."""
-    return [t for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+Waiting = Callable[[], list[threading.Thread]]
+
+
+@pytest.fixture
+def waiting_threads() -> Waiting:
+    """The threads started during the test that the interpreter would wait for at exit."""
+    # Not those already running: under parallel workers another module's session browser
+    # (Playwright's event loop threads) may run in the same process.
+    before = set(threading.enumerate())
+
+    def waiting() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if not t.daemon and t not in before]
+
+    return waiting
 
 
 def by_name(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:

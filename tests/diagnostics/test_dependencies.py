@@ -19,9 +19,9 @@ from .conftest import (
     IndexServer,
     SilentIndex,
     TricklingIndex,
+    Waiting,
     by_name,
     closed_port,
-    waiting_threads,
 )
 
 MakeSettings = Callable[..., Settings]
@@ -47,6 +47,7 @@ def test_dependency_check_reports_the_index_version_and_changes_since_training(
 
 @pytest.mark.parametrize("handler", [SilentIndex, TricklingIndex], ids=["silent", "trickling"])
 def test_dependency_check_gives_up_on_a_slow_index_within_the_timeout(
+    waiting_threads: Waiting,
     make_settings: MakeSettings,
     serve: Callable[..., IndexServer],
     handler: type[BaseHTTPRequestHandler],

@@ -16,7 +16,14 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from ..conftest import OFFLINE_INDEX, RISKWATCH, clean_env, free_port, workspace_settings
+from ..conftest import (
+    OFFLINE_INDEX,
+    RISKWATCH,
+    clean_env,
+    free_port,
+    private_copy,
+    workspace_settings,
+)
 
 TOKEN = "pages-test-token-0123456789"
 STARTUP_SECONDS = 180  # a loaded 2-core machine takes long to import the model stack
@@ -93,9 +100,9 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def cycled_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cycled demo workspace (built once per test session)."""
-    return cycled_demo(tmp_path_factory.mktemp("pages") / "ws")
+def cycled_workspace(cycled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cycled demo workspace (built once per test session, shared with tests/api)."""
+    return private_copy(cycled_template, tmp_path_factory, "pages")
 
 
 @pytest.fixture(scope="session")
