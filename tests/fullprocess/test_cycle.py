@@ -314,14 +314,15 @@ def test_a_cycle_loads_the_model_once_plus_a_challenger_and_diagnoses_once(
     # month 2 on its recorded ROC AUC, and this test counts loads, not verdicts.
     settings = dataclasses.replace(api_settings(path), bootstrap_resamples=200, model_kind="hgb")
     loads: list[str] = []
-    real_load = registry.sio.load
+    skops_io = registry._skops()  # the module every model load goes through
+    real_load = skops_io.load
 
     def counted(file: Path, **options: object) -> object:
         # Every skops model read from disk, whichever module asked: a wrapper, not a mock.
         loads.append(Path(file).parent.name)
         return real_load(file, **options)
 
-    monkeypatch.setattr(registry.sio, "load", counted)
+    monkeypatch.setattr(skops_io, "load", counted)
     found = []
     for month in (1, 2, 3):
         release_month(path, month)
