@@ -125,7 +125,10 @@ def main() -> None:
     parser.add_argument("--months", type=int, help="instead of the size's months")
     parser.add_argument("--seeds", help="comma-separated, instead of the size's seeds")
     parser.add_argument(
-        "--jobs", type=int, default=1, help="scenario-seed replays run at once (processes)"
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="scenario-seed replays run at once (processes; default: one per core)",
     )
     args = parser.parse_args()
     # One OpenMP thread, as the riskwatch command sets it: two spin-wait on a busy machine.
