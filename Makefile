@@ -36,10 +36,9 @@ lint: install
 	$(RUN)/mypy
 	$(RUN)/lint-imports
 
-# Serial by default: on this shared 2-core machine two workers (each module on one worker,
-# tests/conftest.py's scheduler) did not pay on a 168-test subset at load 3-4 (45-49 s against
-# 44-53 s serially, 20 % more CPU); TEST_WORKERS=auto runs one worker per core (pytest-xdist).
-TEST_WORKERS ?= 0
+# One worker per core (pytest-xdist; each module on one worker, tests/conftest.py's scheduler);
+# TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
 test: lint
 	$(RUN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
