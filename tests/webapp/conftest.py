@@ -64,9 +64,11 @@ def server(demo_workspace: Path) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; missing: skipped here, a failure in CI."""
+    """Debian's Chromium under Playwright; missing: skipped here, a failure in CI. Closed when
+    the web app's tests end: Playwright's sync API keeps an asyncio loop running in the main
+    thread, and a parallel worker runs other modules after these (asyncio.run would refuse)."""
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the machine

@@ -60,7 +60,7 @@ def test_the_overview_keeps_the_newest_judged_multivariate_verdict(overview: str
 
 
 def test_the_cycles_page_says_the_multivariate_check_was_not_judged(pages: dict[str, str]) -> None:
-    said = "Multivariate drift (all features together): not judged: only 1 row (at least 500"
+    said = "Multivariate drift (all features together): not judged: only 1 row (at least 50"
     assert said in pages["/app/cycles"]
     assert "Multivariate drift check" not in pages["/app/cycles"]
 
