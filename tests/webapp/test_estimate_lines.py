@@ -174,3 +174,30 @@ def test_a_step_recorded_without_the_estimate_has_no_lines() -> None:
     assert ledger_lines({"rows": 10, "performance": None}) == []
     assert ledger_lines(None) == []
     assert overview_lines({"estimated": None, "multivariate_drift": None}, 1) == []
+
+
+def test_a_realized_figure_on_a_batch_too_small_to_judge_is_not_held_against_the_band() -> None:
+    # One or two rows give a realized figure of 0 or 1: "below, concept drift" would be noise.
+    record = estimate(0.0) | {
+        "prediction_drift": {
+            "feature": "predicted_risk",
+            "test": "ks",
+            "statistic": None,
+            "p_value": None,
+            "threshold": 0.05,
+            "reference_rows": 5000,
+            "current_rows": 2,
+            "psi": None,
+            "psi_threshold": 0.2,
+            "drifted": False,
+            "psi_drifted": False,
+            "judged": False,
+            "min_rows": 10,
+        }
+    }
+    lines = ledger_lines(record)
+    assert lines[0] == (
+        "Expected ROC AUC: 0.7800 (95 % band 0.7400 to 0.8200); realized 0.0000, "
+        "not compared: only 2 rows (at least 10 needed)."
+    )
+    assert "outside the band" not in " ".join(overview_lines(record, 3))

@@ -196,7 +196,8 @@ def _too_few(y: Array, settings: Settings) -> str | None:
     """Why these labels are too few to show a drop, or None when they are enough."""
     if len(y) < settings.drift_min_rows:
         return (
-            f"Only {len(y):,} newly labelled rows; at least {settings.drift_min_rows:,} "
+            f"Only {len(y):,} newly labelled row{'' if len(y) == 1 else 's'}; at least "
+            f"{settings.drift_min_rows:,} "
             "(drift_min_rows) are needed before a drop can ask for retraining."
         )
     if len(np.unique(y)) < 2:

@@ -27,6 +27,7 @@ def recorded_check(evaluation: dict[str, Any] | None) -> DriftCheck | None:
     import numpy as np
 
     from riskwatch.model.metrics import Metric
+    from riskwatch.monitoring.drift import FeatureDrift
     from riskwatch.monitoring.estimate import Estimate
     from riskwatch.monitoring.multivariate import DomainDrift
     from riskwatch.monitoring.verdict import DriftCheck
@@ -37,8 +38,10 @@ def recorded_check(evaluation: dict[str, Any] | None) -> DriftCheck | None:
         Estimate(**{k: v for k, v in estimated.items() if k != "realized"}) if estimated else None
     )
     domain = DomainDrift(**multivariate) if multivariate else None
+    prediction = found.get("prediction_drift")  # its rows say whether the batch was judged
+    risk = FeatureDrift(**prediction) if isinstance(prediction, dict) else None
     empty = np.empty(0)
-    return DriftCheck([], None, None, "", metrics, empty, empty, None, estimate, domain)
+    return DriftCheck([], risk, None, "", metrics, empty, empty, None, estimate, domain)
 
 
 def ledger_lines(evaluation: dict[str, Any] | None) -> list[str]:
@@ -71,9 +74,7 @@ def _row_sentence(row: dict[str, str]) -> str:
     said = f"Expected {row['metric']}: {row['estimated']} (95 % band {row['band']})"
     if row["realized"] == "n/a":
         return said + "; realized not known yet."
-    inside = row["inside"]
-    where = "inside the band" if inside == "yes" else f"outside the band, {inside[4:]}"
-    return f"{said}; realized {row['realized']}, {where}."
+    return f"{said}; realized {row['realized']}, {_where(row['inside'])}."
 
 
 def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
@@ -98,9 +99,17 @@ def overview_lines(evaluation: dict[str, Any] | None, cycle: int) -> list[str]:
     return found + ([text] if text else [])
 
 
+def _where(inside: str) -> str:
+    """The report's "inside" cell in words: inside, outside and which way, or not compared."""
+    if inside == "yes":
+        return "inside the band"
+    return f"outside the band, {inside[4:]}" if inside.startswith("no: ") else inside
+
+
 def _realized(row: dict[str, str]) -> str:
-    inside = "inside the band" if row["inside"] == "yes" else "outside the band"
-    return f"; realized {row['realized']}, {inside}"
+    inside = row["inside"]
+    where = "outside the band" if inside.startswith("no: ") else _where(inside)
+    return f"; realized {row['realized']}, {where}"
 
 
 def expected_leavers_line(store: Store, cycle_id: int | None) -> str:
