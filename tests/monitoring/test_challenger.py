@@ -107,3 +107,26 @@ def test_the_bound_follows_the_confidence() -> None:
         for level in (0.95, 0.8)
     ]
     assert bounds[0] is not None and bounds[1] is not None and bounds[0] < bounds[1]
+
+
+def test_each_windows_refit_rows_are_the_rows_its_refit_selects_when_two_batches_are_newest() -> (
+    None
+):
+    # Four months, the two newest judged at once: a window's refit takes its older batches and
+    # both newest ones (refit_batches), the rows the shadow counted for the refresh rule.
+    from riskwatch.monitoring.challenger import refit_batches  # noqa: PLC0415
+    from riskwatch.training import select_training_rows  # noqa: PLC0415
+
+    months = [batch(b, rule="old", seed=b) for b in (1, 2, 3, 4)]
+    master = pd.concat(months, ignore_index=True)
+    quiet = dataclasses.replace(SETTINGS, bootstrap_resamples=0)
+    production, _ = fit_chosen(quiet, master[master[BATCH_COLUMN] <= 2], None)
+    shadow = shadow_challenger(SETTINGS, master, [3, 4], production, np.zeros(2 * ROWS, bool))
+    assert shadow is not None and shadow.newest_batches == 2
+    for candidate in shadow.candidates:
+        batches = refit_batches(candidate.window, shadow.newest_batches)
+        window = "all" if batches is None else "recent"
+        selected, _ = select_training_rows(
+            master, window=window, recent_batches=batches or 1, half_life=1.0
+        )
+        assert candidate.refit_rows == len(selected), candidate

@@ -28,7 +28,12 @@ from riskwatch.model.registry import (
     read_metadata,
 )
 from riskwatch.monitoring.calibrations import Calibrations, unavailable
-from riskwatch.monitoring.challenger import Shadow, shadow_challenger, shadow_gate
+from riskwatch.monitoring.challenger import (
+    Shadow,
+    refit_batches,
+    shadow_challenger,
+    shadow_gate,
+)
 from riskwatch.monitoring.estimate import Expected, expected_leavers
 from riskwatch.monitoring.evidence import Holdout, holdout_evidence, judged_rows
 from riskwatch.monitoring.exclusions import contacted_rows
@@ -206,10 +211,11 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     shadow = held.shadow
     if shadow is None:
         return _retrain_on_half(settings, store, batch_ids, held)
-    recent = shadow.best.window is not None
-    # The window judged slides forward: its length is what the newest rows chose.
-    tuned = dataclasses.replace(settings, training_recent_batches=shadow.best.window or 1)
-    trained = train_version(tuned, store, window="recent" if recent else "all")
+    batches = refit_batches(shadow.best.window, shadow.newest_batches)
+    # The window judged slides forward: its older batches and every batch this cycle judged,
+    # the rows the shadow fit on and refit_rows counted.
+    tuned = dataclasses.replace(settings, training_recent_batches=batches or 1)
+    trained = train_version(tuned, store, window="all" if batches is None else "recent")
     challenger = trained.version
     production = read_deployment(settings.prod_deployment_path)
     decision = shadow_gate(settings, store, challenger, shadow, held=held.models)

@@ -70,6 +70,7 @@ class Shadow:
     rule: str = "gain"  # what promotes it: "gain" (better beyond noise) or "refresh"
     confidence: float = 0.95
     production_rows: int | None = None  # production's training rows, when recorded
+    newest_batches: int = 1  # the batches judged, all inside every window's refit
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-ready values."""
@@ -87,10 +88,17 @@ class Shadow:
             "confidence": self.confidence,
             "production_rows": self.production_rows,
             "refit_rows": self.best.refit_rows,
+            "newest_batches": self.newest_batches,
             "better": self.better,
             "rule": self.rule,
             "evidence": self.evidence,
         }
+
+
+def refit_batches(window: int | None, newest_batches: int) -> int | None:
+    """The batches a window's deployed refit trains on: its older ones and every newest batch
+    (None: all), as its shadow fit and its refit_rows count them."""
+    return None if window is None else window - 1 + newest_batches
 
 
 def scaled_k(capacity: int, judged: int, listed: int) -> int:
@@ -179,6 +187,7 @@ def shadow_challenger(
         rule or "keep",
         confidence,
         production_rows,
+        int(newest[BATCH_COLUMN].nunique()),
     )
 
 

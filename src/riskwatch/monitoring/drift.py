@@ -45,7 +45,7 @@ class FeatureDrift:
     """One column's drift: the size-chosen test, its statistic and verdict, and PSI."""
 
     feature: str
-    test: Literal["ks", "wasserstein"]  # the test chosen by the reference's size
+    test: Literal["ks", "wasserstein"]  # the test chosen by the smaller sample's size
     statistic: float | None  # KS: D; Wasserstein: the distance in reference SDs; None unjudged
     p_value: float | None  # KS only
     threshold: float  # KS: the p-value below which it drifts; Wasserstein: the distance from which
