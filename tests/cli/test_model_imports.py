@@ -19,23 +19,29 @@ def ws(deployed_template: Callable[..., Path], tmp_path: Path) -> Workspace:
     return copy_workspace(deployed_template(months=2, seed=5), tmp_path)
 
 
+def imports_in_order(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a command in a fresh process; its stderr ends with whether scipy.special came
+    before pandas (FIRST=) and the exit code (CODE=)."""
+    probe = (
+        "import sys\n"
+        "from riskwatch.cli import main\n"
+        f"code = main({list(args)!r})\n"
+        "names = list(sys.modules)\n"
+        "first = names.index('scipy.special') < names.index('pandas')\n"
+        "sys.stderr.write(f'FIRST={first} CODE={code}')\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd=ws.path, capture_output=True, text=True, check=False
+    )
+
+
 @pytest.mark.parametrize("command", ["calllist", "score"])
 def test_a_command_loading_the_model_imports_scipy_special_before_pandas(
     ws: Workspace, command: str
 ) -> None:
     # skops looks for each SciPy special function in every module imported before
     # scipy.special: 0.4 s of CPU after pandas' and scikit-learn's modules, 0.07 s before.
-    probe = (
-        "import sys\n"
-        "from riskwatch.cli import main\n"
-        f"code = main(['{command}', '--json'])\n"
-        "names = list(sys.modules)\n"
-        "first = names.index('scipy.special') < names.index('pandas')\n"
-        "sys.stderr.write(f'FIRST={first} CODE={code}')\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ws.path, capture_output=True, text=True, check=False
-    )
+    result = imports_in_order(ws, command, "--json")
     assert "FIRST=True CODE=0" in result.stderr, result.stderr
     assert json.loads(result.stdout)["version"], result.stdout
 
@@ -44,16 +50,6 @@ def test_a_cycle_with_new_data_imports_scipy_special_before_pandas(ws: Workspace
     from riskwatch.demo.workspace import release_month  # noqa: PLC0415 - heavy
 
     release_month(ws.path, 2)
-    probe = (
-        "import sys\n"
-        "from riskwatch.cli import main\n"
-        "code = main(['run', '--json'])\n"
-        "names = list(sys.modules)\n"
-        "first = names.index('scipy.special') < names.index('pandas')\n"
-        "sys.stderr.write(f'FIRST={first} CODE={code}')\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ws.path, capture_output=True, text=True, check=False
-    )
+    result = imports_in_order(ws, "run", "--json")
     assert "FIRST=True CODE=0" in result.stderr, result.stderr[-2000:]
     assert json.loads(result.stdout)["outcome"] != "failed", result.stdout

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from riskwatch.config import Settings, load_settings
+from riskwatch.model.imports import scipy_special_first as scipy_special_first  # noqa: PLC0414
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 log = logging.getLogger(__name__)
@@ -18,14 +19,6 @@ log = logging.getLogger(__name__)
 def settings_of(args: argparse.Namespace) -> Settings:
     """The settings the command line names (--config, else the current folder's file)."""
     return load_settings(args.config)
-
-
-def scipy_special_first() -> None:
-    """Import scipy.special before pandas and scikit-learn, in a command that loads a model."""
-    # skops, which saves and loads models, names each of SciPy's 230 special functions when it
-    # is imported by looking for it in every module imported before scipy.special: 0.4-0.5 s
-    # of CPU once pandas' and scikit-learn's 1,000 modules came first, 0.07 s after numpy's.
-    import scipy.special  # noqa: F401, PLC0415
 
 
 def positive_int(text: str) -> int:

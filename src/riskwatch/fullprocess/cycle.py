@@ -75,9 +75,9 @@ def _full_cycle(
     report: bool,
     on_step: StepCallback | None = None,
 ) -> CycleResult:
-    # Before pandas and scikit-learn: skops, which loads the models, names SciPy's special
-    # functions by searching every module imported before scipy.special (cli.common explains).
-    import scipy.special  # noqa: F401, PLC0415
+    from riskwatch.model.imports import scipy_special_first  # noqa: PLC0415
+
+    scipy_special_first()  # before pandas and scikit-learn: the models load through skops
 
     from riskwatch.storage.store import cycles  # noqa: PLC0415 - SQLAlchemy is heavy
 
