@@ -164,3 +164,42 @@ def test_diagnostics_ask_the_package_index_only_when_refreshed(
     checked = {row["name"]: row for row in refreshed["parts"]["dependencies"]["result"]}
     assert checked["numpy"]["latest"] == "unknown"
     assert json.dumps(refreshed)  # a JSON answer throughout
+
+
+def test_a_plain_production_folder_is_served_and_a_link_put_back_in_its_place_is_followed(
+    tmp_path: Path, built: Path
+) -> None:
+    # A request reads production's link (one system call); a plain folder, another tool's
+    # layout, has no link to read and is resolved instead.
+    ws = copy_workspace(built, tmp_path)
+    settings = api_settings(ws.path)
+    prod = settings.prod_deployment_path
+    link = prod.readlink()
+    target = Path(os.path.realpath(prod))
+    sent = some_clients(settings, 5)
+    with TestClient(create_app(settings)) as client:
+        served = ask(client, "POST", "/prediction", "clients", sent)
+        prod.unlink()
+        shutil.copytree(target, prod)
+        shutil.rmtree(target)  # the old link's folder is gone: only the copy can answer
+        assert ask(client, "POST", "/prediction", "clients", sent) == served
+        shutil.copytree(prod, target)
+        shutil.rmtree(prod)
+        prod.symlink_to(link)
+        assert ask(client, "POST", "/prediction", "clients", sent) == served
+        assert client.get("/ready").json()["status"] == "ready"
+
+
+def test_without_a_token_set_no_request_needs_one_and_the_schema_asks_for_none(
+    tmp_path: Path, built: Path
+) -> None:
+    ws = copy_workspace(built, tmp_path)
+    open_settings = api_settings(ws.path)
+    with TestClient(create_app(open_settings)) as client:
+        assert ask(client, "POST", "/prediction", "clients", some_clients(open_settings, 2))
+        assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+    guarded = replace(open_settings, api_token="s3cret")
+    with TestClient(create_app(guarded)) as client:
+        assert client.post("/prediction", json={"clients": []}).status_code == 401
+        schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+        assert schemes["HTTPBearer"]["type"] == "http"

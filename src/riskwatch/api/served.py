@@ -39,11 +39,12 @@ class Served:
 class LoadFailure:
     """A deployment that would not load: what went wrong, and when it is tried again."""
 
-    target: str
+    target: str  # the folder production resolved to
     version: str | None
     error: str
     attempts: int
     retry_at: float  # time.monotonic()
+    pointer: str = ""  # what production pointed at (ModelHolder.pointer())
 
     def retry_in(self) -> float:
         """Seconds until the next try."""
@@ -58,8 +59,8 @@ class ModelHolder:
         # A deployment that failed to load is tried again after first_retry seconds, then
         # twice as long each time up to last_retry: a file fixed in place gets served.
         self.first_retry, self.last_retry = first_retry, last_retry
-        # The folder the pointer named and the model loaded from it, swapped as one tuple:
-        # two attributes could be read half old, half new by a request in another thread.
+        # What the pointer named and the model loaded from it, swapped as one tuple: two
+        # attributes could be read half old, half new by a request in another thread.
         self._current: tuple[str, Served] | None = None
         self._failed: LoadFailure | None = None
         self._lock = threading.Lock()
@@ -72,34 +73,46 @@ class ModelHolder:
         if served is not None:
             return served
         with self._lock:
-            return self._reload(os.path.realpath(self.prod_path))
+            return self._reload(self.pointer())
+
+    def pointer(self) -> str:
+        """What production points at now: the link's target as written, else the folder."""
+        # Asked on every request: reading the link is one system call, where resolving the
+        # path (os.path.realpath) took one per component. A deployment writes a new link.
+        try:
+            return os.readlink(self.prod_path)  # noqa: PTH115 (a str, no Path made per request)
+        except OSError:  # a plain folder from another tool, or nothing deployed yet
+            return os.path.realpath(self.prod_path)
 
     def loaded(self) -> Served | None:
         """The model of the deployment production points at, if it is loaded already (None:
         current() must load it first, or answer with the last good one)."""
         current = self._current
-        if current is not None and current[0] == os.path.realpath(self.prod_path):
+        if current is not None and current[0] == self.pointer():
             return current[1]
         return None
 
     def failure(self) -> LoadFailure | None:
         """Why the deployment production points at now is not the one served, if it failed."""
         failed = self._failed
-        return failed if failed and failed.target == os.path.realpath(self.prod_path) else None
+        return failed if failed and failed.pointer == self.pointer() else None
 
-    def _reload(self, target: str) -> Served:
+    def _reload(self, pointer: str) -> Served:
         current, failed = self._current, self._failed
-        if current is not None and current[0] == target:
+        if current is not None and current[0] == pointer:
             return current[1]  # another request loaded it meanwhile
-        if failed is not None and failed.target == target and failed.retry_in() > 0:
+        if failed is not None and failed.pointer == pointer and failed.retry_in() > 0:
             return self._instead(failed, current)  # not yet time to try again
         try:
+            # The pointer was read before this load: were production switched meanwhile,
+            # the next request reads another pointer and loads again.
             served = load_served(self.prod_path)
         except (RiskwatchError, OSError, ValueError) as exc:
-            attempts = failed.attempts + 1 if failed and failed.target == target else 1
+            attempts = failed.attempts + 1 if failed and failed.pointer == pointer else 1
             wait = min(self.first_retry * 2 ** (attempts - 1), self.last_retry)
+            target = os.path.realpath(self.prod_path)
             self._failed = LoadFailure(
-                target, _version_at(target), str(exc), attempts, time.monotonic() + wait
+                target, _version_at(target), str(exc), attempts, time.monotonic() + wait, pointer
             )
             log.error(
                 "cannot load the deployment in %s (%s); next try in %.0f s", target, exc, wait
@@ -107,7 +120,7 @@ class ModelHolder:
             return self._instead(self._failed, current)
         if current is None or served.deployed.version != current[1].deployed.version:
             log.info("serving model %s", served.deployed.version)
-        self._current, self._failed = (str(served.deployed.folder), served), None
+        self._current, self._failed = (pointer, served), None
         # Everything alive now (the model, the imported modules) moves out of the collector's
         # sight, so its full collections no longer walk it (a request's p99). A model swapped
         # out later has no reference cycles and is still freed by its reference count.
