@@ -43,7 +43,9 @@ RankBy = Literal["risk", "value"]
 GateMetric = Literal["roc_auc", "pr_auc", "precision_at_k", "recall_at_k", "f1", "brier"]
 
 
-@dataclass(frozen=True, kw_only=True)
+# eq=False: comparing two Settings field by field is asked nowhere, and generating __eq__ and
+# __hash__ for ~60 fields took 1.5-3 ms at import, on the path cron runs most.
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Settings:
     """Every setting of riskwatch, typed, with its default and a description."""
 

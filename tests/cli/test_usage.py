@@ -165,3 +165,15 @@ def test_a_config_value_named_like_a_command_is_a_value(tmp_path: Path) -> None:
     result = run("--config", "status", "models", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["versions"] == [], result.stdout
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("60", 60), ("120", 120), ("", 80), ("x", 80)])
+def test_help_wraps_at_the_columns_the_environment_gives_else_at_80(
+    columns: str, widest: int
+) -> None:
+    # stdout is a pipe here: without COLUMNS (or with a bad one) the width is 80, as shutil's.
+    result = run("run", "--help", env={"COLUMNS": columns})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= widest
+    assert max(len(line) for line in lines) > widest - 25  # it fills the width, not less

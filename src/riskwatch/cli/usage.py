@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 JSON_FLAG = "--json"
 END_OF_OPTIONS = "--"
@@ -21,8 +23,43 @@ class UsageError(Exception):
         self.parser = parser
 
 
+def terminal_columns(fallback: int = 80) -> int:
+    """The terminal's width as shutil.get_terminal_size gives it: COLUMNS, stdout's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else fallback
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized to the terminal without importing shutil."""
+
+    # argparse makes a formatter for every argument it adds (to check its metavar), and each
+    # one imported shutil, with bz2 and lzma, to ask the width: 2 ms of a `riskwatch run`
+    # with no new data, which cron starts every few minutes.
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises UsageError instead of printing and exiting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     # argparse prints its message and exits at once; raising lets main add a did-you-mean
     # and the JSON error document that --json promises.
