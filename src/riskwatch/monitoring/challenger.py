@@ -19,6 +19,7 @@ from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
+from riskwatch.monitoring.paired import paired_gain, precision_at, scaled_k
 from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_words
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
@@ -99,43 +100,6 @@ def refit_batches(window: int | None, newest_batches: int) -> int | None:
     """The batches a window's deployed refit trains on: its older ones and every newest batch
     (None: all), as its shadow fit and its refit_rows count them."""
     return None if window is None else window - 1 + newest_batches
-
-
-def scaled_k(capacity: int, judged: int, listed: int) -> int:
-    """The call-list size scaled to the judged rows: the list's share of all newest clients."""
-    return max(1, min(judged, round(capacity * judged / max(listed, 1))))
-
-
-def precision_at(labels: Array, risks: Array, k: int) -> float:
-    """The share of leavers among the k riskiest."""
-    top = np.argsort(-risks, kind="stable")[:k]
-    return float(labels[top].mean())
-
-
-def paired_gain(
-    labels: Array,
-    base: Array,
-    other: Array,
-    k: int,
-    *,
-    resamples: int,
-    seed: int,
-    confidence: float = 0.95,
-) -> tuple[float, float | None]:
-    """other's precision at k minus base's on the same rows, and its one-sided lower bound at
-    the confidence from a paired bootstrap (both models ranked within each same resample)."""
-    gain = precision_at(labels, other, k) - precision_at(labels, base, k)
-    if resamples < 1:
-        return gain, None
-    drawn = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
-    found = labels[drawn]
-
-    def top_share(risks: Array) -> Array:
-        top = np.argpartition(-risks[drawn], k - 1, axis=1)[:, :k]
-        return np.take_along_axis(found, top, axis=1).mean(axis=1)  # type: ignore[no-any-return]
-
-    gains = top_share(other) - top_share(base)
-    return gain, float(np.quantile(gains, 1.0 - confidence))
 
 
 def shadow_challenger(
