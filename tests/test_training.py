@@ -18,6 +18,7 @@ from riskwatch.demo.workspace import release_month
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import read_master
+from riskwatch.model.choice import Choice
 from riskwatch.model.pipeline import ModelParams, predict_risk
 from riskwatch.model.registry import load_model, versions
 from riskwatch.monitoring.evidence import score_holdout
@@ -25,6 +26,7 @@ from riskwatch.schema import FEATURES, TARGET
 from riskwatch.storage.store import Store, models
 from riskwatch.training import (
     TrainingError,
+    fit_chosen,
     fit_threads,
     select_training_rows,
     train_model,
@@ -170,6 +172,14 @@ def test_auto_chooses_on_a_held_out_split_without_cross_validation_from_2000_row
     assert choice["reason"].startswith("auto: 2,000 rows, at least 2,000; best ROC AUC on a held")
     assert result.metadata["kind"] == choice["kind"]
     assert result.metadata["ranking"]["better_than_chance"] is True
+
+
+def test_a_choice_given_is_fit_as_given_without_choosing_again(practice: pd.DataFrame) -> None:
+    given = Choice("auto", "classic", "chosen elsewhere")
+    model, choice = fit_chosen(Settings(), practice, None, given)
+    assert choice is given
+    assert list(model.named_steps) == ["model"]  # the classic pipeline: no feature step
+    assert model.named_steps["model"].solver == "liblinear"
 
 
 def test_a_small_holdout_alone_does_not_call_a_model_no_better_than_chance(

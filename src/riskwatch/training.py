@@ -76,20 +76,36 @@ def train_model(
 
 
 def fit_chosen(
-    settings: Settings, rows: pd.DataFrame, weights: np.ndarray[Any, Any] | None
+    settings: Settings,
+    rows: pd.DataFrame,
+    weights: np.ndarray[Any, Any] | None,
+    choice: Choice | None = None,
 ) -> tuple[Pipeline, Choice]:
-    """Choose the model kind on the rows (model_kind, or `auto`) and fit it."""
+    """Choose the model kind on the rows (model_kind, or `auto`), or take the choice given,
+    and fit it."""
     check_training_data(rows)  # before cross-validating: the same clear reasons
     with threadpool_limits(limits=fit_threads(), user_api="openmp"):
-        choice = choose_kind(
-            settings.model_kind,
-            rows,
-            seed=settings.model_seed,
-            weights=weights,
-            resamples=settings.bootstrap_resamples,
-        )
+        choice = choice or _choose(settings, rows, weights)
         model = train_model(rows, ModelParams(kind=choice.kind, seed=settings.model_seed), weights)
     return model, choice
+
+
+def chosen_kind(settings: Settings, rows: pd.DataFrame) -> Choice:
+    """The kind model_kind (or `auto`) chooses on the rows, fitting no model to keep: for fits
+    of other rows that share one choice."""
+    check_training_data(rows)
+    with threadpool_limits(limits=fit_threads(), user_api="openmp"):
+        return _choose(settings, rows, None)
+
+
+def _choose(settings: Settings, rows: pd.DataFrame, weights: np.ndarray[Any, Any] | None) -> Choice:
+    return choose_kind(
+        settings.model_kind,
+        rows,
+        seed=settings.model_seed,
+        weights=weights,
+        resamples=settings.bootstrap_resamples,
+    )
 
 
 def fit_threads() -> int | None:
@@ -144,8 +160,10 @@ def train_version(
     *,
     master: pd.DataFrame | None = None,
     window: TrainingWindow | None = None,
+    choice: Choice | None = None,
 ) -> TrainResult:
-    """Train on the master dataset (or the rows given), score on the holdout, save a version."""
+    """Train on the master dataset (or the rows given), score on the holdout, save a version
+    (of the kind chosen on the training rows, or of the choice given)."""
     if window is not None:  # a retrain may choose its own window; the record says which
         settings = dataclasses.replace(settings, training_window=window)
     if master is None:
@@ -162,7 +180,7 @@ def train_version(
     )
     holdout = read_labelled(settings.test_data_path)  # read first: a bad holdout stops early
     started = time.perf_counter()
-    model, choice = fit_chosen(settings, rows, weights)
+    model, choice = fit_chosen(settings, rows, weights, choice)
     seconds = time.perf_counter() - started
     params = ModelParams(kind=choice.kind, seed=settings.model_seed)
     scored = score_holdout(settings, model, holdout)

@@ -15,7 +15,7 @@ from riskwatch.monitoring.challenger import (
     shadow_challenger,
 )
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
-from riskwatch.training import fit_chosen
+from riskwatch.training import chosen_kind, fit_chosen
 
 SETTINGS = Settings(bootstrap_resamples=200)
 ROWS = 1_000
@@ -130,3 +130,25 @@ def test_each_windows_refit_rows_are_the_rows_its_refit_selects_when_two_batches
             master, window=window, recent_batches=batches or 1, half_life=1.0
         )
         assert candidate.refit_rows == len(selected), candidate
+
+
+def test_every_window_fits_the_kind_chosen_once_on_the_rows_before_the_newest() -> None:
+    master, production = history("new")
+    shadow = shadow_challenger(SETTINGS, master, [4], production, np.zeros(ROWS, dtype=bool))
+    assert shadow is not None and shadow.choice is not None
+    # Chosen on the three old months alone: no judged row's label picks the kind.
+    quiet = dataclasses.replace(SETTINGS, bootstrap_resamples=0)
+    expected = chosen_kind(quiet, master[master[BATCH_COLUMN] < 4])
+    assert {c.kind for c in shadow.candidates} == {shadow.choice.kind} == {expected.kind}
+    assert shadow.to_dict()["kind_choice"] == (
+        "once for the shadow challenger, on the 3,000 rows before the newest batches: "
+        + expected.reason
+    )
+
+
+def test_older_rows_of_one_class_leave_each_fit_to_choose_its_own_kind() -> None:
+    master, production = history("new")
+    master.loc[master[BATCH_COLUMN] < 4, TARGET] = 0  # nobody left before: nothing to choose on
+    shadow = shadow_challenger(SETTINGS, master, [4], production, np.zeros(ROWS, dtype=bool))
+    assert shadow is not None and shadow.choice is None
+    assert shadow.to_dict()["kind_choice"] is None

@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
+from riskwatch.model.choice import Choice
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
 from riskwatch.monitoring.paired import paired_gain, precision_at, scaled_k
@@ -24,7 +25,7 @@ from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_w
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, promotions
-from riskwatch.training import TrainingError, fit_chosen
+from riskwatch.training import TrainingError, chosen_kind, fit_chosen
 
 log = logging.getLogger(__name__)
 Array = np.ndarray[Any, Any]
@@ -72,6 +73,8 @@ class Shadow:
     confidence: float = 0.95
     production_rows: int | None = None  # production's training rows, when recorded
     newest_batches: int = 1  # the batches judged, all inside every window's refit
+    # The kind every fit trained, chosen once (None: each fit chose on its own rows).
+    choice: Choice | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-ready values."""
@@ -90,6 +93,7 @@ class Shadow:
             "production_rows": self.production_rows,
             "refit_rows": self.best.refit_rows,
             "newest_batches": self.newest_batches,
+            "kind_choice": self.choice.reason if self.choice else None,
             "better": self.better,
             "rule": self.rule,
             "evidence": self.evidence,
@@ -117,7 +121,10 @@ def shadow_challenger(
     if len(labels) < settings.drift_min_rows or len(np.unique(labels)) < 2:
         return None
     k = scaled_k(settings.call_list_capacity, len(labels), len(newest))
-    fitted = _candidates(settings, master[~is_new], newest, labels, k=k, judged=~left_out)
+    choice = shadow_choice(settings, master[~is_new])
+    fitted = _candidates(
+        settings, (master[~is_new], newest), labels, k=k, judged=~left_out, choice=choice
+    )
     if not fitted:
         return None
     best, best_risks = max(fitted, key=lambda found: found[0].precision)
@@ -152,19 +159,40 @@ def shadow_challenger(
         confidence,
         production_rows,
         int(newest[BATCH_COLUMN].nunique()),
+        choice,
     )
+
+
+def shadow_choice(settings: Settings, older: pd.DataFrame) -> Choice | None:
+    """The kind every shadow fit of a cycle trains, chosen once as model_kind says on the rows
+    before the newest batches (at most MAX_OLDER_ROWS, the sample of the window of all): no
+    judged row's label takes part; None when those rows cannot be chosen on."""
+    if settings.model_kind != "auto":
+        return Choice(settings.model_kind, settings.model_kind, "set by model_kind")
+    if len(older) > MAX_OLDER_ROWS:
+        older = older.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
+    quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # the choice needs no interval
+    try:
+        chosen = chosen_kind(quiet, older)
+    except TrainingError as error:
+        log.debug("the shadow's fits choose their kind each: %s", error)
+        return None
+    # The cross-validation, if any, was on these rows: a refit of other rows asks its own.
+    where = f"once for the shadow challenger, on the {len(older):,} rows before the newest batches"
+    return dataclasses.replace(chosen, reason=f"{where}: {chosen.reason}", cv={})
 
 
 def _candidates(
     settings: Settings,
-    older: pd.DataFrame,
-    newest: pd.DataFrame,
+    data: tuple[pd.DataFrame, pd.DataFrame],
     labels: Array,
     *,
     k: int,
     judged: Array,
+    choice: Choice | None,
 ) -> list[tuple[Candidate, Array]]:
     """Each distinct window's out-of-fold risks on the judged newest rows, and its precision."""
+    older, newest = data
     quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # the choice needs no interval
     order = np.sort(older[BATCH_COLUMN].unique())
     half = _half_of_clients(newest, settings.model_seed)
@@ -179,7 +207,7 @@ def _candidates(
         if len(before) > MAX_OLDER_ROWS:
             before = before.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
         try:
-            risks, kinds = _out_of_fold(quiet, before, newest, half)
+            risks, kinds = _out_of_fold(quiet, (before, newest), half, choice)
         except TrainingError as error:
             log.debug("window %s not fit: %s", window, error)
             continue
@@ -200,16 +228,17 @@ def _half_of_clients(newest: pd.DataFrame, seed: int) -> Array:
 
 
 def _out_of_fold(
-    settings: Settings, before: pd.DataFrame, newest: pd.DataFrame, half: Array
+    settings: Settings, data: tuple[pd.DataFrame, pd.DataFrame], half: Array, choice: Choice | None
 ) -> tuple[Array, str]:
     """Risks of each newest half from a model fit on the older rows and the other half."""
+    before, newest = data
     risks = np.empty(len(newest))
     kinds = []
     for scored in (half, ~half):
         rows = pd.concat([before, newest[~scored]], ignore_index=True)
-        model, choice = fit_chosen(settings, rows, None)
+        model, chosen = fit_chosen(settings, rows, None, choice)
         risks[scored] = predict_risk(model, newest[scored])
-        kinds.append(choice.kind)
+        kinds.append(chosen.kind)
     return risks, "/".join(dict.fromkeys(kinds))
 
 
