@@ -26,6 +26,7 @@ from riskwatch.schema import FEATURES, TARGET
 from riskwatch.storage.store import Store, models
 from riskwatch.training import (
     TrainingError,
+    choice_key,
     fit_chosen,
     fit_threads,
     select_training_rows,
@@ -160,6 +161,17 @@ def test_train_prints_a_loud_warning_for_a_model_no_better_than_chance(
     assert fine.returncode == 0, fine.stderr
     assert "WARNING" not in fine.stdout
     assert "Chosen: auto: 26 rows, fewer than 2,000; best cross-validated" in fine.stdout
+
+
+def test_a_version_records_the_rows_and_seed_its_kind_was_chosen_on_unless_weighted(
+    classic_settings: Settings,
+) -> None:
+    with Store(classic_settings.database_url) as store:
+        plain = train_version(classic_settings, store).metadata
+        weighted = train_version(classic_settings, store, window="decay").metadata
+    printed = plain["training"]["fingerprint"]
+    assert plain["choice"]["chosen_on"] == choice_key(printed, classic_settings.model_seed)
+    assert weighted["choice"]["chosen_on"] == ""  # weights took part: not these rows alone
 
 
 def test_auto_chooses_on_a_held_out_split_without_cross_validation_from_2000_rows(

@@ -145,6 +145,11 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
+def choice_key(printed: str, seed: int) -> str:
+    """What a choice of kind depends on: the unweighted rows (their fingerprint) and the seed."""
+    return f"{printed}/seed {seed}"
+
+
 def reference_profile(frame: pd.DataFrame) -> dict[str, Any]:
     """Medians and percentiles of each feature: what 'typical' means for the call-list reasons."""
     values = frame[list(FEATURES)].astype("float64")
@@ -180,8 +185,12 @@ def train_version(
     )
     holdout = read_labelled(settings.test_data_path)  # read first: a bad holdout stops early
     started = time.perf_counter()
+    given = choice
     model, choice = fit_chosen(settings, rows, weights, choice)
     seconds = time.perf_counter() - started
+    printed = fingerprint(rows)
+    if given is None and weights is None:  # chosen here, on these rows
+        choice = dataclasses.replace(choice, chosen_on=choice_key(printed, settings.model_seed))
     params = ModelParams(kind=choice.kind, seed=settings.model_seed)
     scored = score_holdout(settings, model, holdout)
     metrics = scored.metrics
@@ -193,7 +202,7 @@ def train_version(
         "ranking": _ranking(
             settings, model, (rows, weights), (metrics["roc_auc"], len(holdout)), choice
         ),
-        "training": _training_record(settings, store, rows, weights, seconds),
+        "training": _training_record(settings, store, (rows, weights), printed, seconds),
         "metrics": {"holdout": {name: m.to_dict() for name, m in metrics.items()}},
         "holdout": {"path": str(settings.test_data_path), "rows": len(holdout)},
         "threshold": settings.decision_threshold,
@@ -252,11 +261,12 @@ def _ranking(
 def _training_record(
     settings: Settings,
     store: Store,
-    rows: pd.DataFrame,
-    weights: np.ndarray[Any, Any] | None,
+    training: tuple[pd.DataFrame, np.ndarray[Any, Any] | None],
+    printed: str,
     seconds: float,
 ) -> dict[str, Any]:
     """What the model was trained on: rows, clients, batches by name, window, fingerprint."""
+    rows, weights = training
     ids = sorted(int(b) for b in rows[BATCH_COLUMN].unique()) if BATCH_COLUMN in rows else []
     names = {b["id"]: b["name"] for b in store.rows(batches) if b["id"] in set(ids)}
     return {
@@ -267,6 +277,6 @@ def _training_record(
         "batch_ids": ids,
         "window": settings.training_window,
         "weighted": weights is not None,
-        "fingerprint": fingerprint(rows),
+        "fingerprint": printed,
         "seconds": round(seconds, 3),
     }

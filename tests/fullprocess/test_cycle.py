@@ -105,6 +105,11 @@ def test_a_promoted_refit_is_of_the_kind_its_shadow_was_judged_with(
         assert trained["kind"] == best["kind"]
         assert trained["choice"]["reason"] == shadow["kind_choice"]
         assert shadow["kind_choice"].startswith("once for the shadow challenger, on the ")
+    # Month 2's rows before the newest are the first model's own: its recorded choice stands.
+    month_2 = next(step for step in results[1].steps if step.name == "evaluate")
+    assert month_2.detail["shadow"]["kind_choice"].endswith(
+        "(production's choice on the same rows, as recorded)"
+    )
 
 
 def test_precision_at_k_recovers_after_the_promotion(

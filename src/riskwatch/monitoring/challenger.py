@@ -17,15 +17,20 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
-from riskwatch.model.choice import Choice
+from riskwatch.model.choice import CANDIDATES, Choice
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
 from riskwatch.monitoring.paired import paired_gain, precision_at, scaled_k
-from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_words
+from riskwatch.monitoring.promotion import (
+    deployed_metadata,
+    deployed_rows,
+    promotion_rule,
+    rule_words,
+)
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, promotions
-from riskwatch.training import TrainingError, chosen_kind, fit_chosen
+from riskwatch.training import TrainingError, choice_key, chosen_kind, fingerprint, fit_chosen
 
 log = logging.getLogger(__name__)
 Array = np.ndarray[Any, Any]
@@ -121,7 +126,8 @@ def shadow_challenger(
     if len(labels) < settings.drift_min_rows or len(np.unique(labels)) < 2:
         return None
     k = scaled_k(settings.call_list_capacity, len(labels), len(newest))
-    choice = shadow_choice(settings, master[~is_new])
+    recorded = deployed_metadata(settings)
+    choice = shadow_choice(settings, master[~is_new], recorded)
     fitted = _candidates(
         settings, (master[~is_new], newest), labels, k=k, judged=~left_out, choice=choice
     )
@@ -135,7 +141,7 @@ def shadow_challenger(
         labels, base, best_risks, k, resamples=resamples, seed=seed, confidence=confidence
     )
     produced = precision_at(labels, base, k)
-    production_rows = deployed_rows(settings)
+    production_rows = deployed_rows(recorded)
     rule = promotion_rule(settings, best.refit_rows, low, production_rows)
     leavers = int(labels.sum())
     comparison = _words(
@@ -163,23 +169,41 @@ def shadow_challenger(
     )
 
 
-def shadow_choice(settings: Settings, older: pd.DataFrame) -> Choice | None:
+def shadow_choice(
+    settings: Settings, older: pd.DataFrame, recorded: dict[str, Any]
+) -> Choice | None:
     """The kind every shadow fit of a cycle trains, chosen once as model_kind says on the rows
     before the newest batches (at most MAX_OLDER_ROWS, the sample of the window of all): no
-    judged row's label takes part; None when those rows cannot be chosen on."""
+    judged row's label takes part; None when those rows cannot be chosen on. Production's
+    recorded choice stands when it was made on the same rows with the same seed."""
     if settings.model_kind != "auto":
         return Choice(settings.model_kind, settings.model_kind, "set by model_kind")
     if len(older) > MAX_OLDER_ROWS:
         older = older.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
-    quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # the choice needs no interval
-    try:
-        chosen = chosen_kind(quiet, older)
-    except TrainingError as error:
-        log.debug("the shadow's fits choose their kind each: %s", error)
-        return None
+    key = choice_key(fingerprint(older), settings.model_seed)
+    chosen = _recorded_choice(recorded.get("choice") or {}, key)
+    if chosen is None:
+        quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # no interval needed
+        try:
+            chosen = chosen_kind(quiet, older)
+        except TrainingError as error:
+            log.debug("the shadow's fits choose their kind each: %s", error)
+            return None
     # The cross-validation, if any, was on these rows: a refit of other rows asks its own.
     where = f"once for the shadow challenger, on the {len(older):,} rows before the newest batches"
-    return dataclasses.replace(chosen, reason=f"{where}: {chosen.reason}", cv={})
+    return dataclasses.replace(chosen, reason=f"{where}: {chosen.reason}", cv={}, chosen_on=key)
+
+
+def _recorded_choice(recorded: dict[str, Any], key: str) -> Choice | None:
+    """`auto`'s choice as a version recorded it, if made on the rows and seed of this key: the
+    choice is deterministic, so making it again would give the same kind and scores."""
+    kind = recorded.get("kind")
+    if recorded.get("chosen_on") != key or recorded.get("setting") != "auto":
+        return None
+    if kind not in CANDIDATES:
+        return None
+    reason = f"{recorded.get('reason')} (production's choice on the same rows, as recorded)"
+    return Choice("auto", kind, reason)
 
 
 def _candidates(
