@@ -259,6 +259,20 @@ def test_one_fitting_thread_fits_the_same_model_as_a_thread_per_core(
     assert fit_threads() in (1, None)
 
 
+def test_one_blas_thread_fits_the_same_linear_models_as_a_thread_per_core(
+    demo_settings: Settings,
+) -> None:
+    # fit_threads() limits BLAS too on a busy machine: logistic's risks must not change either.
+    rows = read_master(demo_settings.output_folder_path)
+    for kind in ("logistic", "classic"):
+        risks = []
+        for threads in (1, None):
+            with threadpool_limits(limits=threads):
+                model = train_model(rows, ModelParams(kind=kind, seed=0))
+            risks.append(predict_risk(model, rows))
+        assert np.array_equal(risks[0], risks[1]), kind
+
+
 def test_same_data_gives_the_same_fingerprint_and_predictions(demo_settings: Settings) -> None:
     store = Store(demo_settings.database_url)
     first, second = train_version(demo_settings, store), train_version(demo_settings, store)
