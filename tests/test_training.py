@@ -18,6 +18,7 @@ from riskwatch.demo.workspace import release_month
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.ingest import ingest
 from riskwatch.ingestion.master import read_master
+from riskwatch.model.choice import Choice
 from riskwatch.model.pipeline import ModelParams, predict_risk
 from riskwatch.model.registry import load_model, versions
 from riskwatch.monitoring.evidence import score_holdout
@@ -25,6 +26,8 @@ from riskwatch.schema import FEATURES, TARGET
 from riskwatch.storage.store import Store, models
 from riskwatch.training import (
     TrainingError,
+    choice_key,
+    fit_chosen,
     fit_threads,
     select_training_rows,
     train_model,
@@ -160,6 +163,17 @@ def test_train_prints_a_loud_warning_for_a_model_no_better_than_chance(
     assert "Chosen: auto: 26 rows, fewer than 2,000; best cross-validated" in fine.stdout
 
 
+def test_a_version_records_the_rows_and_seed_its_kind_was_chosen_on_unless_weighted(
+    classic_settings: Settings,
+) -> None:
+    with Store(classic_settings.database_url) as store:
+        plain = train_version(classic_settings, store).metadata
+        weighted = train_version(classic_settings, store, window="decay").metadata
+    printed = plain["training"]["fingerprint"]
+    assert plain["choice"]["chosen_on"] == choice_key(printed, classic_settings.model_seed)
+    assert weighted["choice"]["chosen_on"] == ""  # weights took part: not these rows alone
+
+
 def test_auto_chooses_on_a_held_out_split_without_cross_validation_from_2000_rows(
     demo_settings: Settings,
 ) -> None:
@@ -170,6 +184,14 @@ def test_auto_chooses_on_a_held_out_split_without_cross_validation_from_2000_row
     assert choice["reason"].startswith("auto: 2,000 rows, at least 2,000; best ROC AUC on a held")
     assert result.metadata["kind"] == choice["kind"]
     assert result.metadata["ranking"]["better_than_chance"] is True
+
+
+def test_a_choice_given_is_fit_as_given_without_choosing_again(practice: pd.DataFrame) -> None:
+    given = Choice("auto", "classic", "chosen elsewhere")
+    model, choice = fit_chosen(Settings(), practice, None, given)
+    assert choice is given
+    assert list(model.named_steps) == ["model"]  # the classic pipeline: no feature step
+    assert model.named_steps["model"].solver == "liblinear"
 
 
 def test_a_small_holdout_alone_does_not_call_a_model_no_better_than_chance(
@@ -235,6 +257,20 @@ def test_one_fitting_thread_fits_the_same_model_as_a_thread_per_core(
         risks.append(predict_risk(model, rows))
     assert np.array_equal(risks[0], risks[1])
     assert fit_threads() in (1, None)
+
+
+def test_one_blas_thread_fits_the_same_linear_models_as_a_thread_per_core(
+    demo_settings: Settings,
+) -> None:
+    # fit_threads() limits BLAS too on a busy machine: logistic's risks must not change either.
+    rows = read_master(demo_settings.output_folder_path)
+    for kind in ("logistic", "classic"):
+        risks = []
+        for threads in (1, None):
+            with threadpool_limits(limits=threads):
+                model = train_model(rows, ModelParams(kind=kind, seed=0))
+            risks.append(predict_risk(model, rows))
+        assert np.array_equal(risks[0], risks[1]), kind
 
 
 def test_same_data_gives_the_same_fingerprint_and_predictions(demo_settings: Settings) -> None:

@@ -76,27 +76,45 @@ def train_model(
 
 
 def fit_chosen(
-    settings: Settings, rows: pd.DataFrame, weights: np.ndarray[Any, Any] | None
+    settings: Settings,
+    rows: pd.DataFrame,
+    weights: np.ndarray[Any, Any] | None,
+    choice: Choice | None = None,
 ) -> tuple[Pipeline, Choice]:
-    """Choose the model kind on the rows (model_kind, or `auto`) and fit it."""
+    """Choose the model kind on the rows (model_kind, or `auto`), or take the choice given,
+    and fit it."""
     check_training_data(rows)  # before cross-validating: the same clear reasons
-    with threadpool_limits(limits=fit_threads(), user_api="openmp"):
-        choice = choose_kind(
-            settings.model_kind,
-            rows,
-            seed=settings.model_seed,
-            weights=weights,
-            resamples=settings.bootstrap_resamples,
-        )
+    with threadpool_limits(limits=fit_threads()):
+        choice = choice or _choose(settings, rows, weights)
         model = train_model(rows, ModelParams(kind=choice.kind, seed=settings.model_seed), weights)
     return model, choice
 
 
+def chosen_kind(settings: Settings, rows: pd.DataFrame) -> Choice:
+    """The kind model_kind (or `auto`) chooses on the rows, fitting no model to keep: for fits
+    of other rows that share one choice."""
+    check_training_data(rows)
+    with threadpool_limits(limits=fit_threads()):
+        return _choose(settings, rows, None)
+
+
+def _choose(settings: Settings, rows: pd.DataFrame, weights: np.ndarray[Any, Any] | None) -> Choice:
+    return choose_kind(
+        settings.model_kind,
+        rows,
+        seed=settings.model_seed,
+        weights=weights,
+        resamples=settings.bootstrap_resamples,
+    )
+
+
 def fit_threads() -> int | None:
-    """OpenMP threads for fitting: one when no core is idle (the load average reaches the
-    cores), else None (scikit-learn's default, a thread per core); the models are the same."""
+    """OpenMP and BLAS threads for fitting: one when no core is idle (the load average reaches
+    the cores), else None (scikit-learn's default, a thread per core); the models are the same."""
     # hgb waits for every thread at each of its many parallel steps: on a 2-core machine at
     # load 18-23, one fit on 20,000 rows took 0.8-1.1 s with one thread and 33-109 s with two.
+    # logistic's BLAS threads likewise: at load 6, a fit on 15,000 rows took a median 0.26 s
+    # (0.12 s of CPU) with two and 0.07 s (0.035 s) with one.
     try:
         load = os.getloadavg()[0]
     except OSError:  # no load average on this system
@@ -129,6 +147,11 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
+def choice_key(printed: str, seed: int) -> str:
+    """What a choice of kind depends on: the unweighted rows (their fingerprint) and the seed."""
+    return f"{printed}/seed {seed}"
+
+
 def reference_profile(frame: pd.DataFrame) -> dict[str, Any]:
     """Medians and percentiles of each feature: what 'typical' means for the call-list reasons."""
     values = frame[list(FEATURES)].astype("float64")
@@ -144,8 +167,10 @@ def train_version(
     *,
     master: pd.DataFrame | None = None,
     window: TrainingWindow | None = None,
+    choice: Choice | None = None,
 ) -> TrainResult:
-    """Train on the master dataset (or the rows given), score on the holdout, save a version."""
+    """Train on the master dataset (or the rows given), score on the holdout, save a version
+    (of the kind chosen on the training rows, or of the choice given)."""
     if window is not None:  # a retrain may choose its own window; the record says which
         settings = dataclasses.replace(settings, training_window=window)
     if master is None:
@@ -162,8 +187,12 @@ def train_version(
     )
     holdout = read_labelled(settings.test_data_path)  # read first: a bad holdout stops early
     started = time.perf_counter()
-    model, choice = fit_chosen(settings, rows, weights)
+    given = choice
+    model, choice = fit_chosen(settings, rows, weights, choice)
     seconds = time.perf_counter() - started
+    printed = fingerprint(rows)
+    if given is None and weights is None:  # chosen here, on these rows
+        choice = dataclasses.replace(choice, chosen_on=choice_key(printed, settings.model_seed))
     params = ModelParams(kind=choice.kind, seed=settings.model_seed)
     scored = score_holdout(settings, model, holdout)
     metrics = scored.metrics
@@ -175,7 +204,7 @@ def train_version(
         "ranking": _ranking(
             settings, model, (rows, weights), (metrics["roc_auc"], len(holdout)), choice
         ),
-        "training": _training_record(settings, store, rows, weights, seconds),
+        "training": _training_record(settings, store, (rows, weights), printed, seconds),
         "metrics": {"holdout": {name: m.to_dict() for name, m in metrics.items()}},
         "holdout": {"path": str(settings.test_data_path), "rows": len(holdout)},
         "threshold": settings.decision_threshold,
@@ -234,11 +263,12 @@ def _ranking(
 def _training_record(
     settings: Settings,
     store: Store,
-    rows: pd.DataFrame,
-    weights: np.ndarray[Any, Any] | None,
+    training: tuple[pd.DataFrame, np.ndarray[Any, Any] | None],
+    printed: str,
     seconds: float,
 ) -> dict[str, Any]:
     """What the model was trained on: rows, clients, batches by name, window, fingerprint."""
+    rows, weights = training
     ids = sorted(int(b) for b in rows[BATCH_COLUMN].unique()) if BATCH_COLUMN in rows else []
     names = {b["id"]: b["name"] for b in store.rows(batches) if b["id"] in set(ids)}
     return {
@@ -249,6 +279,6 @@ def _training_record(
         "batch_ids": ids,
         "window": settings.training_window,
         "weighted": weights is not None,
-        "fingerprint": fingerprint(rows),
+        "fingerprint": printed,
         "seconds": round(seconds, 3),
     }

@@ -90,6 +90,28 @@ def test_concept_drift_retrains_and_promotes_at_the_first_drifted_cycle(
     assert len(promoted) == found.count("initial") + found.count("promoted")
 
 
+def test_a_promoted_refit_is_of_the_kind_its_shadow_was_judged_with(
+    concept: tuple[Settings, list[CycleResult]],
+) -> None:
+    settings, results = concept
+    promoted = [r for r in results if r.outcome == "promoted"]
+    assert promoted
+    for result in promoted:
+        retrain = next(step for step in result.steps if step.name == "retrain")
+        shadow = retrain.detail["shadow"]
+        best = next(c for c in shadow["candidates"] if c["name"] == shadow["best"])
+        trained = registry.read_metadata(settings.output_model_path, retrain.detail["challenger"])
+        # Chosen once for the shadow on the rows before the newest batch; the refit keeps it.
+        assert trained["kind"] == best["kind"]
+        assert trained["choice"]["reason"] == shadow["kind_choice"]
+        assert shadow["kind_choice"].startswith("once for the shadow challenger, on the ")
+    # Month 2's rows before the newest are the first model's own: its recorded choice stands.
+    month_2 = next(step for step in results[1].steps if step.name == "evaluate")
+    assert month_2.detail["shadow"]["kind_choice"].endswith(
+        "(production's choice on the same rows, as recorded)"
+    )
+
+
 def test_precision_at_k_recovers_after_the_promotion(
     concept: tuple[Settings, list[CycleResult]],
 ) -> None:

@@ -13,9 +13,10 @@ from riskwatch.monitoring.challenger import (
     precision_at,
     scaled_k,
     shadow_challenger,
+    shadow_choice,
 )
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
-from riskwatch.training import fit_chosen
+from riskwatch.training import choice_key, chosen_kind, fingerprint, fit_chosen
 
 SETTINGS = Settings(bootstrap_resamples=200)
 ROWS = 1_000
@@ -130,3 +131,45 @@ def test_each_windows_refit_rows_are_the_rows_its_refit_selects_when_two_batches
             master, window=window, recent_batches=batches or 1, half_life=1.0
         )
         assert candidate.refit_rows == len(selected), candidate
+
+
+def test_every_window_fits_the_kind_chosen_once_on_the_rows_before_the_newest() -> None:
+    master, production = history("new")
+    shadow = shadow_challenger(SETTINGS, master, [4], production, np.zeros(ROWS, dtype=bool))
+    assert shadow is not None and shadow.choice is not None
+    # Chosen on the three old months alone: no judged row's label picks the kind.
+    quiet = dataclasses.replace(SETTINGS, bootstrap_resamples=0)
+    expected = chosen_kind(quiet, master[master[BATCH_COLUMN] < 4])
+    assert {c.kind for c in shadow.candidates} == {shadow.choice.kind} == {expected.kind}
+    assert shadow.to_dict()["kind_choice"] == (
+        "once for the shadow challenger, on the 3,000 rows before the newest batches: "
+        + expected.reason
+    )
+
+
+def test_older_rows_of_one_class_leave_each_fit_to_choose_its_own_kind() -> None:
+    master, production = history("new")
+    master.loc[master[BATCH_COLUMN] < 4, TARGET] = 0  # nobody left before: nothing to choose on
+    shadow = shadow_challenger(SETTINGS, master, [4], production, np.zeros(ROWS, dtype=bool))
+    assert shadow is not None and shadow.choice is None
+    assert shadow.to_dict()["kind_choice"] is None
+
+
+def test_productions_choice_made_on_the_same_rows_is_taken_not_made_again() -> None:
+    master, _ = history("old")
+    older = master[master[BATCH_COLUMN] < 4]
+    quiet = dataclasses.replace(SETTINGS, bootstrap_resamples=0)
+    made = chosen_kind(quiet, older)
+    key = choice_key(fingerprint(older), SETTINGS.model_seed)
+    recorded = {"choice": dataclasses.replace(made, chosen_on=key).to_dict()}
+    taken = shadow_choice(SETTINGS, older, recorded)
+    assert taken is not None and (taken.kind, taken.chosen_on) == (made.kind, key)
+    assert taken.reason.endswith(
+        f"{made.reason} (production's choice on the same rows, as recorded)"
+    )
+    # Other rows, or another seed: chosen again.
+    fresh = shadow_choice(SETTINGS, older.iloc[1:], recorded)
+    assert fresh is not None and "as recorded" not in fresh.reason
+    reseeded = dataclasses.replace(SETTINGS, model_seed=1)
+    again = shadow_choice(reseeded, older, recorded)
+    assert again is not None and "as recorded" not in again.reason

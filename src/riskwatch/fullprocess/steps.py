@@ -215,7 +215,11 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     # The window judged slides forward: its older batches and every batch this cycle judged,
     # the rows the shadow fit on and refit_rows counted.
     tuned = dataclasses.replace(settings, training_recent_batches=batches or 1)
-    trained = train_version(tuned, store, window="all" if batches is None else "recent")
+    # Deploy the kind that was judged; a set kind chooses itself (with its CV on small data).
+    choice = shadow.choice if settings.model_kind == "auto" else None
+    trained = train_version(
+        tuned, store, window="all" if batches is None else "recent", choice=choice
+    )
     challenger = trained.version
     production = read_deployment(settings.prod_deployment_path)
     decision = shadow_gate(settings, store, challenger, shadow, held=held.models)

@@ -34,10 +34,19 @@ class Choice:
     kind: FittedKind
     reason: str
     cv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The rows it was chosen on and the seed (training.choice_key), when known: the same choice
+    # on the same rows is not made twice.
+    chosen_on: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The choice as JSON-ready values (recorded with the version)."""
-        return {"setting": self.setting, "kind": self.kind, "reason": self.reason, "cv": self.cv}
+        return {
+            "setting": self.setting,
+            "kind": self.kind,
+            "reason": self.reason,
+            "cv": self.cv,
+            "chosen_on": self.chosen_on,
+        }
 
 
 def folds_for(labels: pd.Series) -> int:

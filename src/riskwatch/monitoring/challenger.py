@@ -17,13 +17,20 @@ import pandas as pd
 
 from riskwatch.config import Settings
 from riskwatch.deployment import GateDecision, chance_level, deploy
+from riskwatch.model.choice import CANDIDATES, Choice
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import Loaded, read_deployment, read_metadata
-from riskwatch.monitoring.promotion import deployed_rows, promotion_rule, rule_words
+from riskwatch.monitoring.paired import paired_gain, precision_at, scaled_k
+from riskwatch.monitoring.promotion import (
+    deployed_metadata,
+    deployed_rows,
+    promotion_rule,
+    rule_words,
+)
 from riskwatch.schema import BATCH_COLUMN, ID_COLUMN, TARGET
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.store import Store, promotions
-from riskwatch.training import TrainingError, fit_chosen
+from riskwatch.training import TrainingError, choice_key, chosen_kind, fingerprint, fit_chosen
 
 log = logging.getLogger(__name__)
 Array = np.ndarray[Any, Any]
@@ -71,6 +78,8 @@ class Shadow:
     confidence: float = 0.95
     production_rows: int | None = None  # production's training rows, when recorded
     newest_batches: int = 1  # the batches judged, all inside every window's refit
+    # The kind every fit trained, chosen once (None: each fit chose on its own rows).
+    choice: Choice | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-ready values."""
@@ -89,6 +98,7 @@ class Shadow:
             "production_rows": self.production_rows,
             "refit_rows": self.best.refit_rows,
             "newest_batches": self.newest_batches,
+            "kind_choice": self.choice.reason if self.choice else None,
             "better": self.better,
             "rule": self.rule,
             "evidence": self.evidence,
@@ -99,43 +109,6 @@ def refit_batches(window: int | None, newest_batches: int) -> int | None:
     """The batches a window's deployed refit trains on: its older ones and every newest batch
     (None: all), as its shadow fit and its refit_rows count them."""
     return None if window is None else window - 1 + newest_batches
-
-
-def scaled_k(capacity: int, judged: int, listed: int) -> int:
-    """The call-list size scaled to the judged rows: the list's share of all newest clients."""
-    return max(1, min(judged, round(capacity * judged / max(listed, 1))))
-
-
-def precision_at(labels: Array, risks: Array, k: int) -> float:
-    """The share of leavers among the k riskiest."""
-    top = np.argsort(-risks, kind="stable")[:k]
-    return float(labels[top].mean())
-
-
-def paired_gain(
-    labels: Array,
-    base: Array,
-    other: Array,
-    k: int,
-    *,
-    resamples: int,
-    seed: int,
-    confidence: float = 0.95,
-) -> tuple[float, float | None]:
-    """other's precision at k minus base's on the same rows, and its one-sided lower bound at
-    the confidence from a paired bootstrap (both models ranked within each same resample)."""
-    gain = precision_at(labels, other, k) - precision_at(labels, base, k)
-    if resamples < 1:
-        return gain, None
-    drawn = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
-    found = labels[drawn]
-
-    def top_share(risks: Array) -> Array:
-        top = np.argpartition(-risks[drawn], k - 1, axis=1)[:, :k]
-        return np.take_along_axis(found, top, axis=1).mean(axis=1)  # type: ignore[no-any-return]
-
-    gains = top_share(other) - top_share(base)
-    return gain, float(np.quantile(gains, 1.0 - confidence))
 
 
 def shadow_challenger(
@@ -153,7 +126,11 @@ def shadow_challenger(
     if len(labels) < settings.drift_min_rows or len(np.unique(labels)) < 2:
         return None
     k = scaled_k(settings.call_list_capacity, len(labels), len(newest))
-    fitted = _candidates(settings, master[~is_new], newest, labels, k=k, judged=~left_out)
+    recorded = deployed_metadata(settings)
+    choice = shadow_choice(settings, master[~is_new], recorded)
+    fitted = _candidates(
+        settings, (master[~is_new], newest), labels, k=k, judged=~left_out, choice=choice
+    )
     if not fitted:
         return None
     best, best_risks = max(fitted, key=lambda found: found[0].precision)
@@ -164,7 +141,7 @@ def shadow_challenger(
         labels, base, best_risks, k, resamples=resamples, seed=seed, confidence=confidence
     )
     produced = precision_at(labels, base, k)
-    production_rows = deployed_rows(settings)
+    production_rows = deployed_rows(recorded)
     rule = promotion_rule(settings, best.refit_rows, low, production_rows)
     leavers = int(labels.sum())
     comparison = _words(
@@ -188,19 +165,58 @@ def shadow_challenger(
         confidence,
         production_rows,
         int(newest[BATCH_COLUMN].nunique()),
+        choice,
     )
+
+
+def shadow_choice(
+    settings: Settings, older: pd.DataFrame, recorded: dict[str, Any]
+) -> Choice | None:
+    """The kind every shadow fit of a cycle trains, chosen once as model_kind says on the rows
+    before the newest batches (at most MAX_OLDER_ROWS, the sample of the window of all): no
+    judged row's label takes part; None when those rows cannot be chosen on. Production's
+    recorded choice stands when it was made on the same rows with the same seed."""
+    if settings.model_kind != "auto":
+        return Choice(settings.model_kind, settings.model_kind, "set by model_kind")
+    if len(older) > MAX_OLDER_ROWS:
+        older = older.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
+    key = choice_key(fingerprint(older), settings.model_seed)
+    chosen = _recorded_choice(recorded.get("choice") or {}, key)
+    if chosen is None:
+        quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # no interval needed
+        try:
+            chosen = chosen_kind(quiet, older)
+        except TrainingError as error:
+            log.debug("the shadow's fits choose their kind each: %s", error)
+            return None
+    # The cross-validation, if any, was on these rows: a refit of other rows asks its own.
+    where = f"once for the shadow challenger, on the {len(older):,} rows before the newest batches"
+    return dataclasses.replace(chosen, reason=f"{where}: {chosen.reason}", cv={}, chosen_on=key)
+
+
+def _recorded_choice(recorded: dict[str, Any], key: str) -> Choice | None:
+    """`auto`'s choice as a version recorded it, if made on the rows and seed of this key: the
+    choice is deterministic, so making it again would give the same kind and scores."""
+    kind = recorded.get("kind")
+    if recorded.get("chosen_on") != key or recorded.get("setting") != "auto":
+        return None
+    if kind not in CANDIDATES:
+        return None
+    reason = f"{recorded.get('reason')} (production's choice on the same rows, as recorded)"
+    return Choice("auto", kind, reason)
 
 
 def _candidates(
     settings: Settings,
-    older: pd.DataFrame,
-    newest: pd.DataFrame,
+    data: tuple[pd.DataFrame, pd.DataFrame],
     labels: Array,
     *,
     k: int,
     judged: Array,
+    choice: Choice | None,
 ) -> list[tuple[Candidate, Array]]:
     """Each distinct window's out-of-fold risks on the judged newest rows, and its precision."""
+    older, newest = data
     quiet = dataclasses.replace(settings, bootstrap_resamples=0)  # the choice needs no interval
     order = np.sort(older[BATCH_COLUMN].unique())
     half = _half_of_clients(newest, settings.model_seed)
@@ -215,7 +231,7 @@ def _candidates(
         if len(before) > MAX_OLDER_ROWS:
             before = before.sample(MAX_OLDER_ROWS, random_state=settings.model_seed)
         try:
-            risks, kinds = _out_of_fold(quiet, before, newest, half)
+            risks, kinds = _out_of_fold(quiet, (before, newest), half, choice)
         except TrainingError as error:
             log.debug("window %s not fit: %s", window, error)
             continue
@@ -236,16 +252,17 @@ def _half_of_clients(newest: pd.DataFrame, seed: int) -> Array:
 
 
 def _out_of_fold(
-    settings: Settings, before: pd.DataFrame, newest: pd.DataFrame, half: Array
+    settings: Settings, data: tuple[pd.DataFrame, pd.DataFrame], half: Array, choice: Choice | None
 ) -> tuple[Array, str]:
     """Risks of each newest half from a model fit on the older rows and the other half."""
+    before, newest = data
     risks = np.empty(len(newest))
     kinds = []
     for scored in (half, ~half):
         rows = pd.concat([before, newest[~scored]], ignore_index=True)
-        model, choice = fit_chosen(settings, rows, None)
+        model, chosen = fit_chosen(settings, rows, None, choice)
         risks[scored] = predict_risk(model, newest[scored])
-        kinds.append(choice.kind)
+        kinds.append(chosen.kind)
     return risks, "/".join(dict.fromkeys(kinds))
 
 

@@ -3,6 +3,8 @@ not worse beyond a margin (non-inferiority); the rule and its numbers in words."
 
 from __future__ import annotations
 
+from typing import Any
+
 from riskwatch.config import Settings
 from riskwatch.model.registry import read_deployment, read_metadata
 
@@ -23,13 +25,18 @@ def promotion_rule(
     return "refresh" if low > -settings.shadow_refresh_margin else None
 
 
-def deployed_rows(settings: Settings) -> int | None:
-    """The deployed model's training rows, as its version recorded them."""
+def deployed_metadata(settings: Settings) -> dict[str, Any]:
+    """What the deployed model's version recorded (nothing deployed: empty)."""
     current = read_deployment(settings.prod_deployment_path)
     if current is None:
-        return None
-    training = read_metadata(settings.output_model_path, current.version).get("training") or {}
-    rows = training.get("rows")
+        return {}
+    found: dict[str, Any] = read_metadata(settings.output_model_path, current.version)
+    return found
+
+
+def deployed_rows(metadata: dict[str, Any]) -> int | None:
+    """The deployed model's training rows, as its version recorded them."""
+    rows = (metadata.get("training") or {}).get("rows")
     return int(rows) if isinstance(rows, int) else None
 
 
