@@ -102,3 +102,15 @@ def test_holdout_evidence_scores_production_now_and_keeps_its_scores(
     assert values["production"] == scored.metrics[settings.gate_metric].value
     alone, none = holdout_evidence(settings, version, None, held)
     assert none is None and "production" not in alone
+
+
+def test_a_replaced_production_gets_the_same_value_without_scores_held_for_a_report(
+    deployed_ws: Workspace,
+) -> None:
+    settings = deployed_ws.settings
+    version = read_deployment(settings.prod_deployment_path).version  # type: ignore[union-attr]
+    held: Loaded = {}
+    values, scored = holdout_evidence(settings, version, version, held)
+    replaced, none = holdout_evidence(settings, version, version, held, replaced=True)
+    assert scored is not None and none is None
+    assert replaced == values  # the gate metric's value, the same number

@@ -223,7 +223,9 @@ def retrain_step(settings: Settings, store: Store, batch_ids: list[int], held: H
     challenger = trained.version
     production = read_deployment(settings.prod_deployment_path)
     decision = shadow_gate(settings, store, challenger, shadow, held=held.models)
-    holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, held.models)
+    holdout, held.holdout = holdout_evidence(
+        settings, challenger, decision.production, held.models, replaced=decision.promoted
+    )
     _hold_if_deployed(held, trained, decision.promoted)
     detail = {
         "challenger": challenger,
@@ -257,7 +259,9 @@ def _retrain_on_half(settings: Settings, store: Store, batch_ids: list[int], hel
     decision = promote(
         settings, store, challenger, judging, data_name="newly labelled", held=models
     )
-    holdout, held.holdout = holdout_evidence(settings, challenger, decision.production, models)
+    holdout, held.holdout = holdout_evidence(
+        settings, challenger, decision.production, models, replaced=decision.promoted
+    )
     _hold_if_deployed(held, trained, decision.promoted)
     detail = {
         "challenger": challenger,

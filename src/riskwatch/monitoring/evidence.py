@@ -14,7 +14,7 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.master import read_master
-from riskwatch.model.metrics import Metric, effective_resamples
+from riskwatch.model.metrics import Metric, compute_metrics, effective_resamples
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import REFERENCE_FILE, Deployed, Loaded, load_model, read_metadata
 from riskwatch.schema import BATCH_COLUMN, TARGET
@@ -87,10 +87,16 @@ def score_holdout(settings: Settings, model: Any, frame: pd.DataFrame, sha256: s
 
 
 def holdout_evidence(
-    settings: Settings, challenger: str, production: str | None, held: Loaded
+    settings: Settings,
+    challenger: str,
+    production: str | None,
+    held: Loaded,
+    *,
+    replaced: bool = False,
 ) -> tuple[dict[str, Any], Holdout | None]:
     """Both models on the fixed holdout: evidence beside the gate, which judged on new rows;
-    and production's holdout scores, which a report of production then shows."""
+    and production's holdout scores, which a report of production then shows (none when
+    production was replaced: only its value of the gate's metric is needed then)."""
     metric = settings.gate_metric
     metadata = read_metadata(settings.output_model_path, challenger)
     recorded = (metadata.get("metrics") or {}).get("holdout") or {}
@@ -104,7 +110,18 @@ def holdout_evidence(
         return values, None
     # Production's record may be of an older holdout: score it now.
     model = load_model(settings.output_model_path, production, held)
+    frame = read_labelled(settings.test_data_path)
+    if replaced:  # no report shows it: its value, without the bootstrap of every metric
+        value = compute_metrics(
+            frame[TARGET].to_numpy(),
+            predict_risk(model, frame),
+            threshold=settings.decision_threshold,
+            k=settings.call_list_capacity,
+            resamples=0,
+            names=(metric,),
+        )[metric].value
+        return {**values, "production": value}, None
     sha256 = read_metadata(settings.output_model_path, production).get("sha256", "")
-    scored = score_holdout(settings, model, read_labelled(settings.test_data_path), sha256)
+    scored = score_holdout(settings, model, frame, sha256)
     values["production"] = scored.metrics[metric].value
     return values, scored
