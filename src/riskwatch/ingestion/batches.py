@@ -18,8 +18,8 @@ from riskwatch.ingestion.master import (
     append_table,
     master_batch_ids,
     read_master,
-    read_master_table,
     rebuild_csv,
+    stored_master,
     write_ingested_list,
 )
 from riskwatch.ingestion.quarantine import forget_rows, quarantine_file, quarantine_rows
@@ -72,13 +72,14 @@ def load_batches(
 ) -> tuple[list[BatchResult], int]:
     """Load batches into the master dataset in one atomic append; return results and master rows."""
     folder = settings.output_folder_path
-    old = read_master_table(folder)
-    # Rows are compared with the master as Arrow tables: read once, never copied to pandas.
+    old = stored_master(folder)
+    # The stored master is read only where a new row's hash repeats one of its rows' (and
+    # hashed a row group at a time if its kept hashes are lost): it is never held whole.
     master = old if old is not None else _classic_master(folder)
-    prior = master.drop_columns([c for c in [BATCH_COLUMN] if c in master.column_names])
+    prior = master.select([c for c in master.schema.names if c != BATCH_COLUMN])
     seen = Seen()
     # The master's row hashes, kept beside it: an append hashes the new rows only.
-    seen.add(prior, stored_hashes(folder, old) if old is not None else None)
+    seen.add(prior, stored_hashes(folder, prior) if old is not None else None)
     loading = _Loading(settings, store, source, seen, progress)
     results: list[BatchResult] = []
     frames: list[pa.Table] = []

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from riskwatch.ingestion.stored import StoredMaster
+
 MASTER_HASHES = "finaldata.rowhashes"
 DIGEST_KEY = b"riskwatch.row_hashes"  # in the Parquet master's schema metadata
 MAGIC = b"riskwatch row hashes 1\n"
@@ -19,7 +21,7 @@ def digest(hashes: np.ndarray[Any, Any]) -> bytes:
     return hashlib.sha256(np.ascontiguousarray(hashes, dtype="<u8").data).hexdigest().encode()
 
 
-def stored_hashes(folder: Path, master: pa.Table) -> np.ndarray[Any, Any] | None:
+def stored_hashes(folder: Path, master: pa.Table | StoredMaster) -> np.ndarray[Any, Any] | None:
     """The master's row hashes (without its batch column) if written with it, else None."""
     # The Parquet file carries the hashes' fingerprint: a master rewritten by another tool (or
     # a crash between the two renames) leaves a file that does not match, and is hashed anew.
