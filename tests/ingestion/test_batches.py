@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from riskwatch.ingestion import ingest
+from riskwatch.ingestion import ingest, stored
 from riskwatch.ingestion import master as masterdata
 
 from ..conftest import HEADER, csv_rows
@@ -287,3 +287,23 @@ def test_a_master_rewritten_by_another_tool_is_hashed_anew(
     add_file("b.csv", csv_rows("y,9,24,4,1", "y,2,24,4,1"))
     [batch] = ingest(settings).batches
     assert (batch.rows_duplicate, batch.rows_added) == (1, 1)
+
+
+@pytest.mark.parametrize("hashes_kept", [True, False])
+def test_repeats_of_rows_anywhere_in_a_large_master_are_found_reading_it_piece_by_piece(
+    make_settings: MakeSettings,
+    add_file: AddFile,
+    monkeypatch: pytest.MonkeyPatch,
+    hashes_kept: bool,
+) -> None:
+    monkeypatch.setattr(masterdata, "MASTER_GROUP_ROWS", 2)
+    monkeypatch.setattr(stored, "PIECE_ROWS", 2)  # the master is read two rows at a time
+    add_file("a.csv", csv_rows(*(f"c{i},{i},12,3,0" for i in range(7))))
+    settings = make_settings()
+    ingest(settings)
+    if not hashes_kept:  # then the master is hashed again, piece by piece
+        (settings.output_folder_path / "finaldata.rowhashes").unlink()
+    add_file("b.csv", csv_rows("c6,6,12,3,0", "new,1,1,1,1", "c0,0,12,3,0", "c3,3,12,3,0"))
+    [batch] = ingest(settings).batches
+    assert (batch.rows_duplicate, batch.rows_added) == (3, 1)
+    assert master(settings)["corporation"].tolist() == [*(f"c{i}" for i in range(7)), "new"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,6 +94,7 @@ def load_batches(
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
         new_rows = pa.concat_tables(frames, promote_options="permissive")
+        _return_freed_memory()
         # A classic finaldata.csv alone is the master too: its rows are kept, not replaced;
         # its rows' hashes are not stored (taken anew next time, from the Parquet record).
         classic = old is None and master.num_rows > 0
@@ -110,16 +113,16 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         checked, sha256 = _read_batch(loading, batch)
     except UnreadableBatchError as exc:
         return _quarantine_whole(loading, batch, str(exc)), None
-    good = checked.good_rows
-    duplicate, hashes = loading.seen.check(good)
-    rows = good.filter(pa.array(~duplicate)) if duplicate.any() else good
+    duplicate, hashes = loading.seen.check(checked.good_rows)
+    rows_valid = checked.good_rows.num_rows
+    rows = _kept(checked, ~duplicate) if duplicate.any() else checked.good_rows
     loading.seen.add(rows, hashes[~duplicate] if duplicate.any() else hashes)
     result = BatchResult(
         batch.name,
         "ingested",
         sha256,
         rows_read=checked.rows_read,
-        rows_valid=good.num_rows,
+        rows_valid=rows_valid,
         rows_quarantined=len(checked.bad),
         rows_duplicate=int(duplicate.sum()),
         rows_added=len(rows),
@@ -140,6 +143,24 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         result.quarantine_file = str(where)
     batch_ids = pa.array(np.full(rows.num_rows, result.batch_id, dtype="int64"))
     return result, rows.append_column(BATCH_COLUMN, batch_ids)
+
+
+def _kept(checked: Checked, keep: np.ndarray[Any, Any]) -> pa.Table:
+    """The good rows where keep is true; the checked rows are given up, a record batch at a time."""
+    # Each batch is freed once its kept rows are copied: a copy of the whole table beside it
+    # set an append's peak memory (another 90 MiB at 2,000,000 rows).
+    batches = checked.good_rows.to_batches()
+    schema = checked.good_rows.schema
+    checked.good_rows = schema.empty_table()
+    kept, start = [], 0
+    while batches:
+        batch = batches.pop(0)
+        kept.append(batch.filter(pa.array(keep[start : start + batch.num_rows])))
+        start += batch.num_rows
+        del batch
+        if len(kept) % 8 == 0:
+            _return_freed_memory()
+    return pa.Table.from_batches(kept, schema=schema)
 
 
 def _read_batch(loading: _Loading, batch: Batch) -> tuple[Checked, str]:
@@ -180,6 +201,15 @@ def _quarantine_whole(loading: _Loading, batch: Batch, reason: str) -> BatchResu
     return BatchResult(
         batch.name, "quarantined", batch.sha256, reason=reason, quarantine_file=str(where)
     )
+
+
+def _return_freed_memory() -> None:
+    """Give the memory of the rows read and dropped back to the system before writing."""
+    # The file's rows were read with the system allocator and copied without their duplicates;
+    # glibc kept the freed originals (125 MiB of a 2,000,000-row append: the write's peak went
+    # from 4.3 to 3.3 times the frame), and pyarrow's release_unused does not trim it.
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _write_ingested_list(folder: Path, store: Store) -> None:

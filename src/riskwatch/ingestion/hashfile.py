@@ -16,9 +16,14 @@ DIGEST_KEY = b"riskwatch.row_hashes"  # in the Parquet master's schema metadata
 MAGIC = b"riskwatch row hashes 1\n"
 
 
-def digest(hashes: np.ndarray[Any, Any]) -> bytes:
-    """The fingerprint that ties a hash file to the Parquet master written with it."""
-    return hashlib.sha256(np.ascontiguousarray(hashes, dtype="<u8").data).hexdigest().encode()
+def digest(parts: list[np.ndarray[Any, Any]]) -> bytes:
+    """The fingerprint that ties a hash file to the Parquet master written with it.
+
+    parts: the hashes in pieces, one after the other (never joined: 30 MiB at 3,800,000 rows)."""
+    fingerprint = hashlib.sha256()
+    for part in parts:
+        fingerprint.update(np.ascontiguousarray(part, dtype="<u8").data)
+    return fingerprint.hexdigest().encode()
 
 
 def stored_hashes(folder: Path, master: pa.Table | StoredMaster) -> np.ndarray[Any, Any] | None:
@@ -38,8 +43,9 @@ def stored_hashes(folder: Path, master: pa.Table | StoredMaster) -> np.ndarray[A
     return hashes.astype(np.uint64, copy=False) if len(hashes) == master.num_rows else None
 
 
-def write_hashes(temporary: Path, hashes: np.ndarray[Any, Any], fingerprint: bytes) -> None:
-    """Write the hash file (to a temporary path renamed by the caller)."""
+def write_hashes(temporary: Path, parts: list[np.ndarray[Any, Any]], fingerprint: bytes) -> None:
+    """Write the hash file (to a temporary path renamed by the caller), its parts in order."""
     with temporary.open("wb") as handle:
         handle.write(MAGIC + fingerprint + b"\n")
-        np.ascontiguousarray(hashes, dtype="<u8").tofile(handle)
+        for part in parts:
+            np.ascontiguousarray(part, dtype="<u8").tofile(handle)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the file names are wanted on the no-new-data path: pandas l
 
     from riskwatch.ingestion.stored import StoredMaster
 
-    Hashes = np.ndarray[Any, Any]
+    Hashes = list[np.ndarray[Any, Any]]  # the row hashes in parts, one after the other
     HashesFor = Callable[[pa.Schema], Hashes | None]
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ MASTER_PARQUET = "finaldata.parquet"
 MASTER_CSV = "finaldata.csv"
 INGESTED_LIST = "ingestedfiles.txt"
 CSV_BATCH_ROWS = 65_536  # rows formatted at a time: 25 % faster than pyarrow's default 1,024
-MASTER_GROUP_ROWS = 1024 * 1024  # rows in a Parquet row group: pyarrow's default, kept by appends
+MASTER_GROUP_ROWS = 256 * 1024  # rows in a Parquet row group (pyarrow: 1,048,576); see docs
 
 
 def read_master(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
