@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from riskwatch.ingestion import ingest
+from riskwatch.ingestion import ingest, stored
 from riskwatch.ingestion import master as masterdata
 
 from ..conftest import HEADER, csv_rows
@@ -198,6 +198,37 @@ def test_crash_while_writing_leaves_previous_master_intact(
     assert master(settings)["corporation"].tolist() == ["x", "y"]
 
 
+def test_crash_while_streaming_a_large_master_leaves_it_intact(
+    make_settings: MakeSettings, add_file: AddFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(masterdata, "MASTER_GROUP_ROWS", 2)  # a master of many row groups
+    add_file("a.csv", csv_rows("x,1,12,3,0", "y,2,24,4,1", "z,3,36,5,0"))
+    settings = make_settings()
+    ingest(settings)
+    folder = settings.output_folder_path
+    names = ("finaldata.csv", "finaldata.parquet", "finaldata.rowhashes")
+    before = {name: (folder / name).read_bytes() for name in names}
+    add_file("b.csv", csv_rows("y,2,24,4,1", "w,4,48,6,0"))
+    real_write = pq.ParquetWriter.write_table
+    written: list[int] = []
+
+    def crash(writer: pq.ParquetWriter, table: object, **kwargs: object) -> None:
+        real_write(writer, table, **kwargs)
+        written.append(1)
+        if len(written) == 2:  # one row group of the old master copied, then the crash
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pq.ParquetWriter, "write_table", crash)
+        with pytest.raises(KeyboardInterrupt):
+            ingest(settings)
+    assert {n: (folder / n).read_bytes() for n in names} == before
+    assert not list(folder.glob(".*.tmp"))
+    [batch] = ingest(settings).batches  # the next run finishes the work
+    assert (batch.name, batch.rows_duplicate, batch.rows_added) == ("b.csv", 1, 1)
+    assert master(settings)["corporation"].tolist() == ["x", "y", "z", "w"]
+
+
 def test_crash_between_parquet_and_csv_is_recovered_without_duplicates(
     make_settings: MakeSettings, add_file: AddFile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,3 +287,23 @@ def test_a_master_rewritten_by_another_tool_is_hashed_anew(
     add_file("b.csv", csv_rows("y,9,24,4,1", "y,2,24,4,1"))
     [batch] = ingest(settings).batches
     assert (batch.rows_duplicate, batch.rows_added) == (1, 1)
+
+
+@pytest.mark.parametrize("hashes_kept", [True, False])
+def test_repeats_of_rows_anywhere_in_a_large_master_are_found_reading_it_piece_by_piece(
+    make_settings: MakeSettings,
+    add_file: AddFile,
+    monkeypatch: pytest.MonkeyPatch,
+    hashes_kept: bool,
+) -> None:
+    monkeypatch.setattr(masterdata, "MASTER_GROUP_ROWS", 2)
+    monkeypatch.setattr(stored, "PIECE_ROWS", 2)  # the master is read two rows at a time
+    add_file("a.csv", csv_rows(*(f"c{i},{i},12,3,0" for i in range(7))))
+    settings = make_settings()
+    ingest(settings)
+    if not hashes_kept:  # then the master is hashed again, piece by piece
+        (settings.output_folder_path / "finaldata.rowhashes").unlink()
+    add_file("b.csv", csv_rows("c6,6,12,3,0", "new,1,1,1,1", "c0,0,12,3,0", "c3,3,12,3,0"))
+    [batch] = ingest(settings).batches
+    assert (batch.rows_duplicate, batch.rows_added) == (3, 1)
+    assert master(settings)["corporation"].tolist() == [*(f"c{i}" for i in range(7)), "new"]

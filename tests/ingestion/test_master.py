@@ -6,7 +6,10 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
+import pytest
 
+from riskwatch.ingestion import master as masterdata
 from riskwatch.ingestion.master import (
     INGESTED_LIST,
     MASTER_CSV,
@@ -99,3 +102,34 @@ def test_an_appended_csv_copy_is_the_file_written_afresh(tmp_path: Path) -> None
     rebuild_csv(tmp_path)
 
     assert (tmp_path / MASTER_CSV).read_bytes() == appended
+
+
+def test_an_append_to_a_master_of_many_row_groups_streams_them_into_full_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(masterdata, "MASTER_GROUP_ROWS", 2)
+    append_master(tmp_path, _awkward(1))  # 6 rows: three row groups
+    append_master(tmp_path, _awkward(2))  # read and written one row group at a time
+    append_master(tmp_path, rows(3, "last"))
+
+    record = pq.ParquetFile(tmp_path / MASTER_PARQUET)
+    sizes = [record.metadata.row_group(i).num_rows for i in range(record.num_row_groups)]
+    assert sizes == [2, 2, 2, 2, 2, 2, 1]
+    expected = pd.concat([_awkward(1), _awkward(2), rows(3, "last")], ignore_index=True)
+    pd.testing.assert_frame_equal(read_master(tmp_path), expected, check_dtype=False)
+    appended = (tmp_path / MASTER_CSV).read_bytes()
+    rebuild_csv(tmp_path)
+    assert (tmp_path / MASTER_CSV).read_bytes() == appended
+
+
+def test_rows_lacking_a_column_earlier_rows_have_reach_the_csv_with_it_empty(
+    tmp_path: Path,
+) -> None:
+    append_master(tmp_path, rows(1, "a").assign(note="kept"))
+    append_master(tmp_path, rows(2, "b"))
+
+    copy = pd.read_csv(tmp_path / MASTER_CSV, keep_default_na=False)
+    assert copy[["corporation", "note", "batch_id"]].values.tolist() == [
+        ["a", "kept", 1],
+        ["b", "", 2],
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,8 +20,8 @@ from riskwatch.ingestion.master import (
     append_table,
     master_batch_ids,
     read_master,
-    read_master_table,
     rebuild_csv,
+    stored_master,
     write_ingested_list,
 )
 from riskwatch.ingestion.quarantine import forget_rows, quarantine_file, quarantine_rows
@@ -72,13 +74,14 @@ def load_batches(
 ) -> tuple[list[BatchResult], int]:
     """Load batches into the master dataset in one atomic append; return results and master rows."""
     folder = settings.output_folder_path
-    old = read_master_table(folder)
-    # Rows are compared with the master as Arrow tables: read once, never copied to pandas.
+    old = stored_master(folder)
+    # The stored master is read only where a new row's hash repeats one of its rows' (and
+    # hashed a row group at a time if its kept hashes are lost): it is never held whole.
     master = old if old is not None else _classic_master(folder)
-    prior = master.drop_columns([c for c in [BATCH_COLUMN] if c in master.column_names])
+    prior = master.select([c for c in master.schema.names if c != BATCH_COLUMN])
     seen = Seen()
     # The master's row hashes, kept beside it: an append hashes the new rows only.
-    seen.add(prior, stored_hashes(folder, old) if old is not None else None)
+    seen.add(prior, stored_hashes(folder, prior) if old is not None else None)
     loading = _Loading(settings, store, source, seen, progress)
     results: list[BatchResult] = []
     frames: list[pa.Table] = []
@@ -91,6 +94,7 @@ def load_batches(
     if frames:
         # One rename commits every batch; each stays "pending" in the store until it lands.
         new_rows = pa.concat_tables(frames, promote_options="permissive")
+        _return_freed_memory()
         # A classic finaldata.csv alone is the master too: its rows are kept, not replaced;
         # its rows' hashes are not stored (taken anew next time, from the Parquet record).
         classic = old is None and master.num_rows > 0
@@ -109,16 +113,16 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         checked, sha256 = _read_batch(loading, batch)
     except UnreadableBatchError as exc:
         return _quarantine_whole(loading, batch, str(exc)), None
-    good = checked.good_rows
-    duplicate, hashes = loading.seen.check(good)
-    rows = good.filter(pa.array(~duplicate)) if duplicate.any() else good
+    duplicate, hashes = loading.seen.check(checked.good_rows)
+    rows_valid = checked.good_rows.num_rows
+    rows = _kept(checked, ~duplicate) if duplicate.any() else checked.good_rows
     loading.seen.add(rows, hashes[~duplicate] if duplicate.any() else hashes)
     result = BatchResult(
         batch.name,
         "ingested",
         sha256,
         rows_read=checked.rows_read,
-        rows_valid=good.num_rows,
+        rows_valid=rows_valid,
         rows_quarantined=len(checked.bad),
         rows_duplicate=int(duplicate.sum()),
         rows_added=len(rows),
@@ -139,6 +143,24 @@ def _load_one(loading: _Loading, batch: Batch) -> tuple[BatchResult, pa.Table | 
         result.quarantine_file = str(where)
     batch_ids = pa.array(np.full(rows.num_rows, result.batch_id, dtype="int64"))
     return result, rows.append_column(BATCH_COLUMN, batch_ids)
+
+
+def _kept(checked: Checked, keep: np.ndarray[Any, Any]) -> pa.Table:
+    """The good rows where keep is true; the checked rows are given up, a record batch at a time."""
+    # Each batch is freed once its kept rows are copied: a copy of the whole table beside it
+    # set an append's peak memory (another 90 MiB at 2,000,000 rows).
+    batches = checked.good_rows.to_batches()
+    schema = checked.good_rows.schema
+    checked.good_rows = schema.empty_table()
+    kept, start = [], 0
+    while batches:
+        batch = batches.pop(0)
+        kept.append(batch.filter(pa.array(keep[start : start + batch.num_rows])))
+        start += batch.num_rows
+        del batch
+        if len(kept) % 8 == 0:
+            _return_freed_memory()
+    return pa.Table.from_batches(kept, schema=schema)
 
 
 def _read_batch(loading: _Loading, batch: Batch) -> tuple[Checked, str]:
@@ -179,6 +201,15 @@ def _quarantine_whole(loading: _Loading, batch: Batch, reason: str) -> BatchResu
     return BatchResult(
         batch.name, "quarantined", batch.sha256, reason=reason, quarantine_file=str(where)
     )
+
+
+def _return_freed_memory() -> None:
+    """Give the memory of the rows read and dropped back to the system before writing."""
+    # The file's rows were read with the system allocator and copied without their duplicates;
+    # glibc kept the freed originals (125 MiB of a 2,000,000-row append: the write's peak went
+    # from 4.3 to 3.3 times the frame), and pyarrow's release_unused does not trim it.
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _write_ingested_list(folder: Path, store: Store) -> None:
