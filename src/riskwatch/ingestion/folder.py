@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch.config import Settings
-from riskwatch.ingestion.readers import read_file
 from riskwatch.ingestion.sources import Batch, Check, Reading, store_for
 from riskwatch.ingestion.state import Done, FileState, load_state, save_state
 from riskwatch.storage.files import sha256_file
@@ -52,6 +51,9 @@ class FolderSource:
         """The rows of one file in chunks; its hash was taken when the folder was scanned."""
         if batch.path is None:
             raise ValueError("a folder batch needs a path")
+        # Imported on reading: the check, which cron runs most, reads no file's rows.
+        from riskwatch.ingestion.readers import read_file  # noqa: PLC0415
+
         return Reading(read_file(batch.path, chunk_rows), batch.sha256)
 
     def advance(self, settings: Settings, store: Store) -> None:

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.config import Settings
-from riskwatch.ingestion.master import MASTER_CSV
 from riskwatch.ingestion.sources import Check, Progress, open_source, store_for
 
 if TYPE_CHECKING:  # heavy modules load only once there is data to read
@@ -111,6 +110,9 @@ def ingest(
     report.already_ingested = found.already_ingested
     report.previously_quarantined = found.previously_quarantined
     report.missing = found.missing
+    # Here, not at the top: the no-new-data check imports this module and needs no master.
+    from riskwatch.ingestion.master import MASTER_CSV  # noqa: PLC0415
+
     report.master_dataset = str(settings.output_folder_path / MASTER_CSV)
     for name in found.missing:
         log.warning("%s was ingested before and is no longer in the source; its rows stay", name)

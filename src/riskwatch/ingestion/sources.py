@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from riskwatch.config import Settings
-from riskwatch.ingestion.readers import RawChunk
 from riskwatch.storage import open_store
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when the records are needed
+    from riskwatch.ingestion.readers import RawChunk
     from riskwatch.storage.store import Store
 
 # A progress reporter: called with a label and a total of bytes, it returns advance(n_bytes).
