@@ -182,3 +182,31 @@ def _wait_for_workers(url: str, count: int, dead: set[int], seconds: float = 180
 
 def _unix(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
+
+
+def test_a_few_risks_and_many_fill_the_risk_histogram_alike() -> None:
+    # A request of a few clients observes each risk; a large one counts them per bucket: the
+    # same buckets either way, the bounds themselves included.
+    from prometheus_client.registry import Collector  # noqa: PLC0415
+
+    from riskwatch.api.telemetry import FEW_RISKS, Telemetry  # noqa: PLC0415
+
+    class NoRecords(Collector):
+        def collect(self) -> Iterator[object]:  # type: ignore[override]
+            return iter(())
+
+    risks = [0.0, 0.1, 0.1000001, 0.35, 0.5, 0.9999, 1.0] * 5
+    few, many = Telemetry(NoRecords()), Telemetry(NoRecords())
+    for start in range(0, len(risks), FEW_RISKS):
+        few.observe_risks(risks[start : start + FEW_RISKS])
+    many.observe_risks(risks)
+    assert len(risks) > FEW_RISKS
+
+    def histogram(telemetry: Telemetry) -> list[tuple[str, dict[str, str], float]]:
+        found = samples(telemetry.exposition().decode())
+        counted = ("riskwatch_predicted_risk_bucket", "riskwatch_predicted_risk_sum")
+        return [(s.name, s.labels, round(s.value, 9)) for s in found if s.name in counted]
+
+    assert histogram(few) == histogram(many)
+    bucket = {labels["le"]: count for _, labels, count in histogram(many) if labels}
+    assert (bucket["0.1"], bucket["0.4"], bucket["1.0"]) == (10, 20, 35)

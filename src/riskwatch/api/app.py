@@ -54,7 +54,6 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN too, and /docs covers it
     )
     app.state.resources = Resources(settings)
-    add_docs(app)
     app.include_router(routes.public)
     # Without a token set there is nothing to check: FastAPI would still solve the check and
     # its header parsing on every request, a sixth of a one-client prediction's time.
@@ -62,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.router, dependencies=protected)
     app.include_router(records.router, dependencies=protected)
     app.include_router(contacts.router, dependencies=protected)
+    add_docs(app)  # after the API's routes: requests are matched against routes in order
     _add_pages(app, app.state.resources)
     app.add_middleware(ServerTiming)
     # Outermost: a request's count and latency include everything the app does for it.

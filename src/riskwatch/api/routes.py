@@ -47,49 +47,8 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=Ready, responses=PROBLEMS)
-def ready(
-    request: Request, served: ServedDep, settings: SettingsDep, store: StoreDep
-) -> dict[str, str | None]:
-    """A model is loaded and answering, and the workspace and its database are readable;
-    a warning when the deployed model cannot be loaded and the previous one still answers."""
-    for path in (settings.output_folder_path, settings.test_data_path):
-        if not os.access(path, os.R_OK):
-            raise NotReadyError(f"{path} is not readable")
-    store.rows(deployments, newest_first=True, limit=1)  # the database answers
-    version = served.deployed.version
-    failed = resources(request).models.failure()
-    if failed is None:
-        return {"status": "ready", "version": version, "deployed_version": version}
-    # Still 200: the last good model answers, and a 503 on every replica would turn one
-    # bad deployment into an outage.
-    deployed = failed.version or "unknown"
-    warning = (
-        f"the deployed model {deployed} cannot be loaded ({failed.error}); model {version} "
-        f"answers instead; next try in {failed.retry_in():.0f} s"
-    )
-    return {"status": "ready", "version": version, "deployed_version": deployed, "warning": warning}
-
-
-@router.get("/version", response_model=VersionInfo, responses=PROBLEMS)
-def version(request: Request) -> dict[str, str | None]:
-    """The riskwatch version and the version of the model being served."""
-    try:
-        model_version: str | None = resources(request).models.current().deployed.version
-    except NotReadyError:
-        model_version = None
-    return {"riskwatch": __version__, "model_version": model_version}
-
-
-# Not in the OpenAPI schema: it is for Prometheus, and its text format is its own.
-@router.get("/metrics", response_class=Response, include_in_schema=False)
-def metrics(request: Request) -> Response:
-    """Prometheus metrics: requests and latency per endpoint and status, predicted risk, the
-    model served, the last cycle and drift per feature (summed over `--workers N`)."""
-    body = request.app.state.telemetry.exposition()
-    return Response(body, media_type=CONTENT_TYPE)
-
-
+# First of the router's routes: a request is matched against them in order, and this is the
+# one asked most.
 @router.post(
     "/prediction",
     response_model=PredictionResponse,
@@ -156,6 +115,49 @@ def _predict(
     }
     found = predictions(served, frame, settings, reasons=reasons)
     return found.document(head), found.probabilities
+
+
+@router.get("/ready", response_model=Ready, responses=PROBLEMS)
+def ready(
+    request: Request, served: ServedDep, settings: SettingsDep, store: StoreDep
+) -> dict[str, str | None]:
+    """A model is loaded and answering, and the workspace and its database are readable;
+    a warning when the deployed model cannot be loaded and the previous one still answers."""
+    for path in (settings.output_folder_path, settings.test_data_path):
+        if not os.access(path, os.R_OK):
+            raise NotReadyError(f"{path} is not readable")
+    store.rows(deployments, newest_first=True, limit=1)  # the database answers
+    version = served.deployed.version
+    failed = resources(request).models.failure()
+    if failed is None:
+        return {"status": "ready", "version": version, "deployed_version": version}
+    # Still 200: the last good model answers, and a 503 on every replica would turn one
+    # bad deployment into an outage.
+    deployed = failed.version or "unknown"
+    warning = (
+        f"the deployed model {deployed} cannot be loaded ({failed.error}); model {version} "
+        f"answers instead; next try in {failed.retry_in():.0f} s"
+    )
+    return {"status": "ready", "version": version, "deployed_version": deployed, "warning": warning}
+
+
+@router.get("/version", response_model=VersionInfo, responses=PROBLEMS)
+def version(request: Request) -> dict[str, str | None]:
+    """The riskwatch version and the version of the model being served."""
+    try:
+        model_version: str | None = resources(request).models.current().deployed.version
+    except NotReadyError:
+        model_version = None
+    return {"riskwatch": __version__, "model_version": model_version}
+
+
+# Not in the OpenAPI schema: it is for Prometheus, and its text format is its own.
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency per endpoint and status, predicted risk, the
+    model served, the last cycle and drift per feature (summed over `--workers N`)."""
+    body = request.app.state.telemetry.exposition()
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 @router.get("/calllist", response_model=CallListResponse, responses=PROBLEMS)
