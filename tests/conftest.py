@@ -35,7 +35,8 @@ HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,e
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Group the tests for parallel workers (`-n 2 --dist loadgroup`): each module on one
     worker, so that its fixtures are built once there (and the crontab tests never overlap);
-    the web app's modules all on one, since they share a served demo and a browser."""
+    the web app's modules all on one, since they share a served demo and a browser, with the
+    API's metrics tests, which share its cycled demo (cycled_template)."""
     # A scheduler rather than xdist_group marks: pytest-xdist 3.8 groups by a suffix it adds
     # to item._nodeid, which pytest 9.2 no longer reads, so the marks grouped nothing.
     if config.getoption("dist") != "loadgroup":
@@ -43,13 +44,49 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
 
     class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        """xdist's per-file scheduling, the web app's files one unit (the largest first)."""
+        """xdist's per-file scheduling, the web app's files one unit, the slowest units first."""
+
+        ordered = False
 
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return "tests/webapp" if module.startswith("tests/webapp/") else module
+            web = module.startswith("tests/webapp/") or module in WITH_THE_WEB_APP
+            return "tests/webapp" if web else module
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # xdist orders the units by their count of tests, which put the one-test crash
+            # module last: a worker then ran it alone for minutes. The slowest go first.
+            if not self.ordered:
+                for scope in reversed(SLOWEST_FIRST):
+                    if scope in self.workqueue:
+                        self.workqueue.move_to_end(scope, last=False)
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return ModuleScheduling(config, log)
+
+
+# Modules run on the web app's worker: they copy its session's cycled demo, built once there.
+WITH_THE_WEB_APP = ("tests/api/test_metrics.py",)
+
+# The test modules that take longest (seconds summed from `pytest --durations`), slowest first:
+# with one module per worker, a long one started last bounds the run.
+SLOWEST_FIRST = (
+    "tests/fullprocess/test_cycle.py",
+    "tests/webapp",
+    "tests/cli/test_model.py",
+    "tests/fullprocess/test_cycle_estimate.py",
+    "tests/fullprocess/test_cycle_crashes.py",
+    "tests/cli/test_common.py",
+    "tests/storage/test_system_postgres.py",
+    "tests/reporting/test_report.py",
+    "tests/cli/test_monitor.py",
+    "tests/api/test_server.py",
+    "tests/cli/test_automation.py",
+    "tests/backtest/test_backtest.py",
+    "tests/dagster/test_command.py",
+    "tests/demo/test_calls.py",
+)
 
 
 def csv_rows(*rows: str, header: str = HEADER) -> str:
