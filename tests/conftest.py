@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import socket
@@ -33,23 +34,12 @@ HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,e
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Group the tests for parallel workers (`-n 2 --dist loadgroup`): each module on one
-    worker, so that its fixtures are built once there (and the crontab tests never overlap);
-    the web app's modules all on one, since they share a served demo and a browser."""
-    # A scheduler rather than xdist_group marks: pytest-xdist 3.8 groups by a suffix it adds
-    # to item._nodeid, which pytest 9.2 no longer reads, so the marks grouped nothing.
+    """Group the tests for parallel workers (`-n 2 --dist loadgroup`): tests/scheduling.py."""
     if config.getoption("dist") != "loadgroup":
         return None
-    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
+    from .scheduling import module_scheduling  # noqa: PLC0415 - only under xdist
 
-    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        """xdist's per-file scheduling, the web app's files one unit (the largest first)."""
-
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "tests/webapp" if module.startswith("tests/webapp/") else module
-
-    return ModuleScheduling(config, log)
+    return module_scheduling(config, log)
 
 
 def csv_rows(*rows: str, header: str = HEADER) -> str:
@@ -203,8 +193,11 @@ def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Callable[...,
     def template(*, months: int, seed: int, later: int = 0) -> Path:
         key = (months, seed, later)
         if key not in built:
-            folder = tmp_path_factory.mktemp(f"deployed_m{months}_s{seed}_l{later}")
-            built[key] = deployed_demo(folder / "ws", months=months, seed=seed, later=later)
+            built[key] = built_once(
+                tmp_path_factory,
+                f"deployed_m{months}_s{seed}_l{later}",
+                lambda path: deployed_demo(path, months=months, seed=seed, later=later),
+            )
         return built[key]
 
     return template
@@ -216,7 +209,27 @@ def cycled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     read only: the API's metrics tests and the pages' tests each take a private copy."""
     from .webapp.pages_fixtures import cycled_demo  # noqa: PLC0415 - imports this module
 
-    return cycled_demo(tmp_path_factory.mktemp("cycled") / "ws")
+    return built_once(tmp_path_factory, "cycled", cycled_demo)
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]
+) -> Path:
+    """A read-only workspace built once per run: under parallel workers by the first that asks,
+    in the run's folder they share, while the others wait for it (a build costs a worker tens
+    of seconds; a module on the other worker asking for the same used to build it again)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name) / "ws")
+    shared = tmp_path_factory.getbasetemp().parent / "shared"  # this run's, not a worker's
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / name, shared / f"{name}.built"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a failed build's leftovers
+            build(folder / "ws")
+            done.touch()
+    return folder / "ws"
 
 
 def private_copy(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

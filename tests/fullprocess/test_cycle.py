@@ -28,6 +28,7 @@ from riskwatch.schema import BATCH_COLUMN, TARGET
 from riskwatch.storage.store import Store, batches, call_lists, cycles, diagnostics, promotions
 
 from ..conftest import DRIFT_MONTH, OFFLINE_INDEX, api_settings, demo
+from .conftest import replay_months
 
 # What a cycle with new data and a report records in the diagnostics table, each once.
 KINDS_PER_CYCLE = ("predictions", "summary_statistics", "missing_data", "dependencies", "drift")
@@ -41,24 +42,7 @@ def outcomes(results: list[CycleResult]) -> list[str]:
 def concept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[CycleResult]]:
     """10,000 clients whose relation to leaving changes at month 4; one cycle a month."""
     settings = demo(tmp_path_factory.mktemp("concept") / "ws", scenario="concept", months=6)
-    return settings, _replay(settings)
-
-
-@pytest.fixture(scope="module")
-def concept_hgb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[CycleResult]]:
-    """The same months with model_kind = hgb, the kind `auto` trained from 2,000 rows when the
-    label-free estimate's checks were written (auto compares the kinds since issue 16)."""
-    settings = demo(tmp_path_factory.mktemp("concept_hgb") / "ws", scenario="concept", months=6)
-    settings = dataclasses.replace(settings, model_kind="hgb")
-    return settings, _replay(settings)
-
-
-def _replay(settings: Settings) -> list[CycleResult]:
-    results = []
-    for month in range(1, 1 + 6):
-        release_month(settings.workspace, month)
-        results.append(run_cycle(settings, report=False))
-    return results
+    return settings, replay_months(settings, 6)
 
 
 def test_concept_drift_retrains_and_promotes_at_the_first_drifted_cycle(
@@ -126,33 +110,6 @@ def test_precision_at_k_recovers_after_the_promotion(
     for month in (DRIFT_MONTH + 1, DRIFT_MONTH + 2):  # months neither model trained on
         rows = master[master[BATCH_COLUMN] == month]
         assert _precision_at(500, model, rows) > _precision_at(500, old, rows) + 0.03
-
-
-def test_every_judged_cycle_carries_a_label_free_estimate_and_a_multivariate_check(
-    concept_hgb: tuple[Settings, list[CycleResult]],
-) -> None:
-    """What `run --json` prints: the estimate beside the realized figures, the domain
-    classifier beside the per-feature tests, expected leavers on the call list."""
-    _, results = concept_hgb
-    printed = [json.loads(json.dumps(r.to_dict(), default=str)) for r in results]
-    for month, cycle in enumerate(printed, start=1):
-        steps = {step["name"]: step["detail"] for step in cycle["steps"]}
-        listed = steps["call list"]["expected_leavers"]
-        assert 0 < listed["low"] <= listed["leavers"] <= listed["high"] <= listed["clients"]
-        if month == 1:  # the initial model judged nothing
-            continue
-        estimated, domain = steps["evaluate"]["estimated"], steps["evaluate"]["multivariate_drift"]
-        assert estimated["blind_to"] == "concept drift" and estimated["k"] == 100
-        assert estimated["n"] > 9_000 and estimated["calibration_rows"] == 2_000
-        assert 0.6 < estimated["roc_auc_low"] <= estimated["roc_auc"] <= estimated["roc_auc_high"]
-        realized = estimated["realized"]["roc_auc"]
-        if month < DRIFT_MONTH:  # the world the holdout comes from: the estimate holds
-            assert estimated["roc_auc_low"] <= realized <= estimated["roc_auc_high"]
-        if month == DRIFT_MONTH:  # the same clients now leave for other reasons: it cannot see
-            assert realized < estimated["roc_auc_low"]
-        assert 0.4 < domain["auc"] < 0.6 and domain["threshold"] > 0.5
-        assert domain["drifted"] is False  # the concept scenario moves no feature
-        assert domain["n_newest"] == 2_000
 
 
 def _precision_at(k: int, model: object, rows: object) -> float:
