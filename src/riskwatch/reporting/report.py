@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from riskwatch.model.registry import VERSION_FORMAT
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
+from riskwatch.reporting.pdfwriter import PdfWriter
 from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.clock import utcnow
@@ -88,15 +87,19 @@ def build_report(
     shown instead of the report's own; without it, the list as it would be now."""
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    with _stage(on_stage, "gather"):
-        facts = gather(settings, store, given)
-    summary = summarise(facts, settings)
-    created_at = utcnow()
-    record = drift_record(facts.drift, facts.newest)
-    with _stage(on_stage, "plots"):
-        figures = draw(facts, settings, (created_at, record))
-    context = _context(facts, summary, settings, moment)
-    folder = write_report(settings.reports_path, moment, figures, context, on_stage)
+    # Started first: the child imports WeasyPrint on the other core while this one draws.
+    with PdfWriter() as pdf:
+        with _stage(on_stage, "gather"):
+            facts = gather(settings, store, given)
+        summary = summarise(facts, settings)
+        created_at = utcnow()
+        record = drift_record(facts.drift, facts.newest)
+        with _stage(on_stage, "plots"):
+            figures = draw(facts, settings, (created_at, record))
+        context = _context(facts, summary, settings, moment)
+        folder = write_report(
+            settings.reports_path, moment, figures, context, pdf=pdf, on_stage=on_stage
+        )
     publish(folder, settings.reports_path)
     # Recorded once the report exists, so each kept report adds one point to the drift history.
     version = facts.deployed.version
@@ -136,9 +139,11 @@ def write_report(
     moment: datetime,
     figures: dict[str, Figure],
     context: dict[str, Any],
+    *,
+    pdf: PdfWriter,
     on_stage: StageCallback | None = None,
 ) -> Path:
-    """Write the pictures, the HTML and the PDF into a new reports/<time>/ folder, whole."""
+    """Write the pictures, the HTML and (by pdf) the PDF into a new reports/<time>/ folder."""
     with _staging(reports) as staging:
         with _stage(on_stage, "HTML"):
             images = {
@@ -148,7 +153,7 @@ def write_report(
             html = render_html(context | {"images": images})
             (staging / HTML).write_text(html, encoding="utf-8")
         with _stage(on_stage, "PDF"):
-            render_pdf(html, staging / PDF)
+            pdf.write(staging / HTML, staging / PDF)
         for path in staging.iterdir():
             fsync_file(path)
         return _commit(staging, reports, moment)
@@ -213,18 +218,6 @@ def render_html(context: dict[str, Any]) -> str:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     return environment.from_string(text).render(context)
-
-
-def render_pdf(html: str, target: Path) -> None:
-    """Render the report's HTML to a PDF file with WeasyPrint."""
-    # Imported here and by name: WeasyPrint is slow to import and ships no type information.
-    with warnings.catch_warnings():
-        # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
-        # (slower, same PDF) and warns on import that a future version will need the library.
-        warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
-        weasyprint: Any = importlib.import_module("weasyprint")
-    # No base URL: the HTML is self-contained (data URIs), so nothing is fetched from anywhere.
-    weasyprint.HTML(string=html).write_pdf(target)
 
 
 def _data_uri(path: Path) -> str:
