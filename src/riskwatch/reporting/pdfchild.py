@@ -5,10 +5,13 @@ WeasyPrint and the standard library only; see pdfwriter.py."""
 
 from __future__ import annotations
 
+import ctypes.util
 import importlib
 import json
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,27 @@ def _weasyprint() -> Any:
         # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
         # (slower, same PDF) and warns on import that a future version will need the library.
         warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
-        return importlib.import_module("weasyprint")
+        try:
+            with _no_library_search():
+                return importlib.import_module("weasyprint")
+        except OSError:  # a system whose libraries only the search finds
+            return importlib.import_module("weasyprint")
+
+
+@contextmanager
+def _no_library_search() -> Iterator[None]:
+    """Libraries loaded by their file names only, while WeasyPrint is imported.
+
+    WeasyPrint tries several names per library; for each name that is not a file name, cffi
+    asks ctypes.util.find_library, which runs ldconfig, gcc and ld: about 100 processes, most of
+    the import's wall time. Its list also holds the file names (libpango-1.0.so.0 and the
+    like), which the system's loader finds directly."""
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = search
 
 
 def main() -> int:
