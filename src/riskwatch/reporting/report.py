@@ -12,28 +12,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from matplotlib.figure import Figure
 
 from riskwatch import __version__
 from riskwatch.config import Settings
 from riskwatch.model.registry import VERSION_FORMAT
 from riskwatch.reporting.details import details, when
-from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
 from riskwatch.reporting.pdfwriter import PdfWriter
-from riskwatch.reporting.plots import write_png
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import atomic_path, fsync_file, fsync_folder
 from riskwatch.storage.store import Store, diagnostics
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 # Told a stage's name when it starts (seconds None) and when it ends, with its seconds.
 StageCallback = Callable[[str, float | None], None]
 TEMPLATE = "report.html.j2"
 HTML, PDF = "report.html", "report.pdf"
+CONFUSION_MATRIX = "confusionmatrix.png"  # the classic exercise's name
 PUBLISHED = (HTML, PDF, CONFUSION_MATRIX)  # also copied to the fixed paths in reports/
 
 
@@ -85,6 +86,10 @@ def build_report(
 
     given: what a cycle computed (its call list, models, diagnosis, evaluation, holdout scores),
     shown instead of the report's own; without it, the list as it would be now."""
+    # Imported here: matplotlib is only for drawing a report (a third of a second to import),
+    # not for a cycle that writes none nor for the pages that show a report's words.
+    from riskwatch.reporting.figures import draw  # noqa: PLC0415
+
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     # Started first: the child imports WeasyPrint on the other core while this one draws.
@@ -144,6 +149,8 @@ def write_report(
     on_stage: StageCallback | None = None,
 ) -> Path:
     """Write the pictures, the HTML and (by pdf) the PDF into a new reports/<time>/ folder."""
+    from riskwatch.reporting.plots import write_png  # noqa: PLC0415  # matplotlib, as above
+
     with _staging(reports) as staging:
         with _stage(on_stage, "HTML"):
             images = {
