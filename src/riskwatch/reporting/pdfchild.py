@@ -1,6 +1,6 @@
 """The PDF writer's child process: import WeasyPrint, then write the PDF it is sent.
 
-Run as a script (`python -I pdfchild.py`), not as part of the package, so that it imports
+Run as a script (`python -P pdfchild.py`), not as part of the package, so that it imports
 WeasyPrint and the standard library only; see pdfwriter.py."""
 
 from __future__ import annotations

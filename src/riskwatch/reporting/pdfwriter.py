@@ -24,10 +24,10 @@ class PdfWriter:
     """A child process that imports WeasyPrint at once and writes one PDF when handed the HTML."""
 
     def __init__(self) -> None:
-        # -I: the child sees neither PYTHON* variables nor the script's folder on its path, so
-        # it imports WeasyPrint and the standard library only, never a module of ours by mistake.
+        # -P: the script's folder (this package) is not put on the child's path, so no module
+        # of ours can stand in for one WeasyPrint imports; the environment is the parent's.
         self._child = subprocess.Popen(  # noqa: S603  # our own interpreter and script
-            [sys.executable, "-I", str(CHILD)],
+            [sys.executable, "-P", str(CHILD)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
