@@ -1,7 +1,6 @@
 """Report benchmark: `diagnose` and `build_report` on the 10,000-client demo, timed once each.
 
-The report's PDF is written by a child process (it imports WeasyPrint while the plots are
-drawn), so each report is also given in CPU seconds: this process's and its children's.
+Each report is also given in CPU seconds (this process's, and its child processes').
 
 Run with `make bench` or `.venv/bin/python benchmarks/bench_report.py` (not part of the tests).
 The workspace is the demo with its defaults: month 1 ingested, a model trained on it and
@@ -47,7 +46,7 @@ def cpu_seconds() -> tuple[float, float]:
 
 
 def timed_report(settings: Settings, store: Store) -> tuple[str, Any]:
-    """One report's wall seconds and CPU seconds (this process + the PDF writer), and its result."""
+    """One report's wall seconds and CPU seconds (this process + children), and its result."""
     before = cpu_seconds()
     wall, result = timed(lambda: build_report(settings, store))
     own, children = (after - earlier for after, earlier in zip(cpu_seconds(), before, strict=True))
@@ -76,7 +75,7 @@ def main() -> None:
             first, report = timed_report(settings, store)
             second, _ = timed_report(settings, store)
         rows = f"{report.summary.clients + report.summary.left:,} clients"
-        print("| step | data | seconds | CPU seconds (this process + PDF writer) |")
+        print("| step | data | seconds | CPU seconds (this process + children) |")
         print("|---|---|---:|---:|")
         print(
             f"| diagnose (all parts: one ingestion and one training timed, package index asked) "

@@ -21,7 +21,7 @@ from riskwatch.config import Settings
 from riskwatch.model.registry import VERSION_FORMAT
 from riskwatch.reporting.details import details, when
 from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
-from riskwatch.reporting.pdfwriter import PdfWriter
+from riskwatch.reporting.pdf import render_pdf
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import atomic_path, fsync_file, fsync_folder
@@ -92,19 +92,15 @@ def build_report(
 
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    # Started first: the child imports WeasyPrint on the other core while this one draws.
-    with PdfWriter() as pdf:
-        with _stage(on_stage, "gather"):
-            facts = gather(settings, store, given)
-        summary = summarise(facts, settings)
-        created_at = utcnow()
-        record = drift_record(facts.drift, facts.newest)
-        with _stage(on_stage, "plots"):
-            figures = draw(facts, settings, (created_at, record))
-        context = _context(facts, summary, settings, moment)
-        folder = write_report(
-            settings.reports_path, moment, figures, context, pdf=pdf, on_stage=on_stage
-        )
+    with _stage(on_stage, "gather"):
+        facts = gather(settings, store, given)
+    summary = summarise(facts, settings)
+    created_at = utcnow()
+    record = drift_record(facts.drift, facts.newest)
+    with _stage(on_stage, "plots"):
+        figures = draw(facts, settings, (created_at, record))
+    context = _context(facts, summary, settings, moment)
+    folder = write_report(settings.reports_path, moment, figures, context, on_stage)
     publish(folder, settings.reports_path)
     # Recorded once the report exists, so each kept report adds one point to the drift history.
     version = facts.deployed.version
@@ -144,11 +140,9 @@ def write_report(
     moment: datetime,
     figures: dict[str, Figure],
     context: dict[str, Any],
-    *,
-    pdf: PdfWriter,
     on_stage: StageCallback | None = None,
 ) -> Path:
-    """Write the pictures, the HTML and (by pdf) the PDF into a new reports/<time>/ folder."""
+    """Write the pictures, the HTML and the PDF into a new reports/<time>/ folder, whole."""
     from riskwatch.reporting.plots import write_png  # noqa: PLC0415  # matplotlib, as above
 
     with _staging(reports) as staging:
@@ -160,7 +154,7 @@ def write_report(
             html = render_html(context | {"images": images})
             (staging / HTML).write_text(html, encoding="utf-8")
         with _stage(on_stage, "PDF"):
-            pdf.write(staging / HTML, staging / PDF)
+            render_pdf(html, staging / PDF)
         for path in staging.iterdir():
             fsync_file(path)
         return _commit(staging, reports, moment)
