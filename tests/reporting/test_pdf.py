@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from riskwatch.reporting.pdf import render_pdf
 
+from .conftest import probe
 from .test_report import pdf_text, squeezed
 
 
@@ -21,7 +20,7 @@ def test_the_pdf_shows_the_text_of_the_html(tmp_path: Path) -> None:
 
 def test_weasyprint_is_imported_without_running_a_program_to_find_its_libraries() -> None:
     # ctypes' search runs ldconfig, gcc and ld for each library name it is asked about.
-    probe = (
+    code = (
         "import subprocess, sys, ctypes.util\n"
         "started = []\n"
         "popen = subprocess.Popen.__init__\n"
@@ -34,8 +33,5 @@ def test_weasyprint_is_imported_without_running_a_program_to_find_its_libraries(
         "restored = ctypes.util.find_library.__name__ == 'find_library'\n"
         "sys.stderr.write(f'STARTED={len(started)} RESTORED={restored}')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert "STARTED=0 RESTORED=True" in result.stderr, result.stderr
+    told = probe(code)
+    assert "STARTED=0 RESTORED=True" in told, told
