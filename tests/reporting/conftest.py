@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,3 +16,12 @@ def assert_picture(path: Path) -> None:
     pixels = imread(path)
     assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
     assert float(np.var(pixels[..., :3])) > 0, path
+
+
+def probe(code: str) -> str:
+    """What a fresh interpreter running code writes on stderr; it must exit 0."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr

@@ -10,11 +10,11 @@ from riskwatch.config import Settings
 from riskwatch.reporting import history, plots
 from riskwatch.reporting.details import verdict
 from riskwatch.reporting.gather import Facts
+from riskwatch.reporting.report import CONFUSION_MATRIX
 from riskwatch.reporting.words import PLAIN
 from riskwatch.schema import FEATURES
 from riskwatch.scoring import LABELS
 
-CONFUSION_MATRIX = "confusionmatrix.png"  # the classic exercise's name
 Check = tuple[str, dict[str, Any]]  # a drift check: its time and its stored result
 
 

@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from matplotlib.figure import Figure
 
 from riskwatch import __version__
 from riskwatch.config import Settings
 from riskwatch.model.registry import VERSION_FORMAT
 from riskwatch.reporting.details import details, when
-from riskwatch.reporting.figures import CONFUSION_MATRIX, draw
 from riskwatch.reporting.gather import DRIFT_KIND, Facts, Given, drift_record, gather
-from riskwatch.reporting.plots import write_png
+from riskwatch.reporting.pdf import render_pdf
 from riskwatch.reporting.summary import ManagerSummary, summarise
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import atomic_path, fsync_file, fsync_folder
 from riskwatch.storage.store import Store, diagnostics
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 # Told a stage's name when it starts (seconds None) and when it ends, with its seconds.
 StageCallback = Callable[[str, float | None], None]
 TEMPLATE = "report.html.j2"
 HTML, PDF = "report.html", "report.pdf"
+CONFUSION_MATRIX = "confusionmatrix.png"  # the classic exercise's name
 PUBLISHED = (HTML, PDF, CONFUSION_MATRIX)  # also copied to the fixed paths in reports/
 
 
@@ -86,6 +86,10 @@ def build_report(
 
     given: what a cycle computed (its call list, models, diagnosis, evaluation, holdout scores),
     shown instead of the report's own; without it, the list as it would be now."""
+    # Imported here: matplotlib is only for drawing a report (a third of a second to import),
+    # not for a cycle that writes none nor for the pages that show a report's words.
+    from riskwatch.reporting.figures import draw  # noqa: PLC0415
+
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     with _stage(on_stage, "gather"):
@@ -139,6 +143,8 @@ def write_report(
     on_stage: StageCallback | None = None,
 ) -> Path:
     """Write the pictures, the HTML and the PDF into a new reports/<time>/ folder, whole."""
+    from riskwatch.reporting.plots import write_png  # noqa: PLC0415  # matplotlib, as above
+
     with _staging(reports) as staging:
         with _stage(on_stage, "HTML"):
             images = {
@@ -213,18 +219,6 @@ def render_html(context: dict[str, Any]) -> str:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     return environment.from_string(text).render(context)
-
-
-def render_pdf(html: str, target: Path) -> None:
-    """Render the report's HTML to a PDF file with WeasyPrint."""
-    # Imported here and by name: WeasyPrint is slow to import and ships no type information.
-    with warnings.catch_warnings():
-        # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
-        # (slower, same PDF) and warns on import that a future version will need the library.
-        warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
-        weasyprint: Any = importlib.import_module("weasyprint")
-    # No base URL: the HTML is self-contained (data URIs), so nothing is fetched from anywhere.
-    weasyprint.HTML(string=html).write_pdf(target)
 
 
 def _data_uri(path: Path) -> str:
