@@ -12,7 +12,8 @@ import pytest
 
 from riskwatch.demo.workspace import release_month
 from riskwatch.fullprocess import CycleResult, run_cycle
-from riskwatch.fullprocess.steps import Held, calllist_step, evaluate_step, ingest_step
+from riskwatch.fullprocess.ingeststep import ingest_step
+from riskwatch.fullprocess.steps import Held, calllist_step, evaluate_step
 from riskwatch.ingestion import check
 from riskwatch.storage.store import Store
 

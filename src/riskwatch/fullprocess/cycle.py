@@ -126,6 +126,7 @@ def _steps(
     # Imported once the cycle is recorded: a cycle killed while importing is still seen.
     from riskwatch.deployment import reconcile  # noqa: PLC0415 - the heavy steps
     from riskwatch.fullprocess import steps  # noqa: PLC0415
+    from riskwatch.fullprocess.ingeststep import ingest_step  # noqa: PLC0415
 
     def run(name: str, action: Callable[[], Step]) -> Step:
         result.steps.append(Step(name, "running"))  # a failure names the step it was in
@@ -144,7 +145,7 @@ def _steps(
     # The mark stays if the cycle dies: the next cycle then judges these batches again.
     write_mark(settings, {"cycle_id": result.cycle_id, "resumes": mark.get("cycle_id")})
     reconcile(settings, store)  # a deployment a crash left unrecorded
-    ingested = run("ingest", lambda: steps.ingest_step(settings, store, found))
+    ingested = run("ingest", lambda: ingest_step(settings, store, found))
     batch_ids = ingested.detail["judged_batch_ids"]
     if not steps.deployed(settings):
         run("initial model", lambda: steps.initial_step(settings, store, held))
