@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskwatch.api import create_app
+from riskwatch.api.served import ModelHolder
 from riskwatch.config import Settings
 from riskwatch.ingestion.master import read_master
 from riskwatch.model.pipeline import predict_risk
@@ -203,3 +204,25 @@ def test_without_a_token_set_no_request_needs_one_and_the_schema_asks_for_none(
         assert client.post("/prediction", json={"clients": []}).status_code == 401
         schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
         assert schemes["HTTPBearer"]["type"] == "http"
+
+
+def test_production_reached_through_a_switched_parent_link_is_seen_as_another_deployment(
+    tmp_path: Path,
+) -> None:
+    # Two releases with the same relative link text; the workspace is reached through a link
+    # switched from one to the other (a blue/green layout): production changed all the same.
+    for release in ("blue", "green"):
+        (tmp_path / release / "deployments" / "v1").mkdir(parents=True)
+        (tmp_path / release / "production").symlink_to("deployments/v1")
+    current = tmp_path / "current"
+    current.symlink_to("blue")
+    holder = ModelHolder(current / "production")
+    blue = holder.pointer()
+    assert holder.pointer() == blue  # nothing changed: the same answer
+    switched = tmp_path / "current.next"
+    switched.symlink_to("green")
+    switched.replace(current)
+    assert holder.pointer() != blue
+    plain = ModelHolder(tmp_path / "green" / "deployments" / "v1")  # a plain folder
+    assert plain.pointer() == plain.pointer() != holder.pointer()
+    assert ModelHolder(tmp_path / "missing").pointer() == str(tmp_path / "missing")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from riskwatch.ingestion.dedup import _confirmed, duplicates, row_hashes
+from riskwatch.ingestion.dedup import Seen, _confirmed, duplicates, row_hashes
+from riskwatch.ingestion.stored import StoredMaster
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:
@@ -39,6 +43,18 @@ def test_a_column_an_earlier_table_lacks_counts_as_missing() -> None:
     later = _table(pd.DataFrame({"corporation": ["a", "b", "b"], "extra": ["x", None, None]}))
 
     assert duplicates([earlier], later).tolist() == [False, True, True]
+
+
+def test_a_column_the_stored_master_lacks_counts_as_missing(tmp_path: Path) -> None:
+    # The stored master is compared a column at a time: one it lacks is missing on every row.
+    pq.write_table(_table(pd.DataFrame({"corporation": ["a", "b"]})), tmp_path / "m.parquet")
+    stored = StoredMaster.open(tmp_path / "m.parquet")
+    assert stored is not None
+    seen = Seen()
+    seen.add(stored)
+    later = _table(pd.DataFrame({"corporation": ["a", "b", "b"], "extra": ["x", None, None]}))
+
+    assert seen.check(later)[0].tolist() == [False, True, True]
 
 
 def test_no_rows_have_no_duplicates() -> None:

@@ -76,13 +76,19 @@ class ModelHolder:
             return self._reload(self.pointer())
 
     def pointer(self) -> str:
-        """What production points at now: the link's target as written, else the folder."""
-        # Asked on every request: reading the link is one system call, where resolving the
-        # path (os.path.realpath) took one per component. A deployment writes a new link.
+        """What production points at now: the link's text and the folder it reaches."""
+        # Asked on every request: two system calls, where resolving the path (realpath) made one
+        # per component. The link's text names a deployment (a new one writes a new link); the
+        # folder's identity catches a switch elsewhere on the path (a parent that is a link).
         try:
-            return os.readlink(self.prod_path)  # noqa: PTH115 (a str, no Path made per request)
-        except OSError:  # a plain folder from another tool, or nothing deployed yet
+            found = self.prod_path.stat()
+        except OSError:  # nothing deployed yet, or a link to nothing
             return os.path.realpath(self.prod_path)
+        try:
+            link = os.readlink(self.prod_path)  # noqa: PTH115 (a str, no Path made per request)
+        except OSError:  # a plain folder from another tool
+            link = ""
+        return f"{link}|{found.st_dev}:{found.st_ino}"
 
     def loaded(self) -> Served | None:
         """The model of the deployment production points at, if it is loaded already (None:

@@ -160,12 +160,21 @@ def _rows_at(stacked: list[Rows], schema: pa.Schema, positions: np.ndarray[Any, 
                 break
             low, high = np.searchsorted(wanted, [at, at + piece.num_rows])
             if high > low:
-                parts.append(aligned(piece.take(pa.array(wanted[low:high] - at)), schema))
+                parts.append(_taken(piece, wanted[low:high] - at, schema))
             at += piece.num_rows
         start = end
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return pa.concat_tables(parts).take(pa.array(inverse)) if parts else schema.empty_table()
+
+
+def _taken(
+    piece: pa.Table | pa.RecordBatch, rows: np.ndarray[Any, Any], schema: pa.Schema
+) -> pa.Table:
+    """The piece's rows at those positions, in the schema's columns."""
+    if piece.num_columns == 0:  # it lacks them all: a take of no columns would keep no rows
+        return pa.Table.from_arrays([pa.nulls(len(rows), f.type) for f in schema], schema=schema)
+    return aligned(piece.take(pa.array(rows)), schema)
 
 
 def _narrowed(rows: Rows, schema: pa.Schema) -> Rows:

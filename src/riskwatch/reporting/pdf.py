@@ -7,16 +7,23 @@ import ctypes.util
 import functools
 import importlib
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The first import swaps process-wide state (ctypes' search, stdout): one thread at a time, or
+# a second one would save the first one's stand-ins and put them back for good.
+_IMPORTING = threading.Lock()
+
 
 def render_pdf(html: str, target: Path) -> None:
     """Render the report's HTML to a PDF file with WeasyPrint."""
     # No base URL: the HTML is self-contained (data URIs), so nothing is fetched from anywhere.
-    _weasyprint().HTML(string=html).write_pdf(target)
+    with _IMPORTING:
+        weasyprint = _weasyprint()
+    weasyprint.HTML(string=html).write_pdf(target)
 
 
 @functools.cache  # imported once per process: the search is switched off for the first import only
