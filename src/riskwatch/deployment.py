@@ -32,7 +32,7 @@ from riskwatch.model.registry import (
     read_metadata,
     versions,
 )
-from riskwatch.scoring import LATEST_SCORE, evaluate, score_text
+from riskwatch.scoring import LATEST_SCORE, metric_value, score_text
 from riskwatch.storage.clock import utcnow
 from riskwatch.storage.files import (
     fsync_file,
@@ -273,8 +273,9 @@ def promote(
     frame = holdout if holdout is not None else read_labelled(settings.test_data_path)
     challenger_model = load_model(settings.output_model_path, challenger, held)
     production_model = load_verified(current.folder / MODEL_FILE, current.sha256, held)
-    new = evaluate(challenger_model, frame, settings)[metric].value
-    old = evaluate(production_model, frame, settings)[metric].value
+    # The gate compares values: the bootstrap of every metric's interval is not drawn here.
+    new = metric_value(challenger_model, frame, settings, metric)
+    old = metric_value(production_model, frame, settings, metric)
     decision = GateDecision(challenger, current.version, metric, margin, new, old, False, "")
     if challenger == current.version:
         return _record(store, _with(decision, False, "the challenger is already in production"))

@@ -84,13 +84,25 @@ def format_metric(metric: Metric) -> str:
 
 def evaluate(model: Any, frame: pd.DataFrame, settings: Settings) -> dict[str, Metric]:
     """Every metric of a model on a labelled frame, with bootstrap intervals."""
+    return _metrics(model, frame, settings, METRIC_NAMES, settings.bootstrap_resamples)
+
+
+def metric_value(model: Any, frame: pd.DataFrame, settings: Settings, metric: str) -> float | None:
+    """One metric of a model on a labelled frame, its value alone: no interval is drawn."""
+    return _metrics(model, frame, settings, (metric,), 0)[metric].value
+
+
+def _metrics(
+    model: Any, frame: pd.DataFrame, settings: Settings, names: tuple[str, ...], resamples: int
+) -> dict[str, Metric]:
     return compute_metrics(
         frame[TARGET].to_numpy(),
         predict_risk(model, frame),
         threshold=settings.decision_threshold,
         k=settings.call_list_capacity,
-        resamples=settings.bootstrap_resamples,
+        resamples=resamples,
         seed=settings.model_seed,
+        names=names,
     )
 
 

@@ -19,7 +19,7 @@ from riskwatch.monitoring.evidence import (
     score_holdout,
 )
 from riskwatch.schema import BATCH_COLUMN
-from riskwatch.scoring import evaluate
+from riskwatch.scoring import evaluate, metric_value
 from riskwatch.storage.files import read_json
 from riskwatch.storage.store import Store
 
@@ -83,6 +83,8 @@ def test_holdout_scores_are_the_scoring_steps_numbers_with_the_model_file_named(
     frame = read_labelled(settings.test_data_path)
     scored = score_holdout(settings, model, frame, deployed.sha256)
     assert scored.metrics == evaluate(model, frame, settings)
+    for name, metric in scored.metrics.items():  # a value alone is the same number
+        assert metric_value(model, frame, settings, name) == metric.value
     assert (len(scored.labels), len(scored.risks)) == (len(frame), len(frame))
     assert 0 < scored.resamples <= settings.bootstrap_resamples
     assert (scored.sha256, scored.path) == (deployed.sha256, str(settings.test_data_path))
@@ -102,15 +104,6 @@ def test_holdout_evidence_scores_production_now_and_keeps_its_scores(
     assert values["production"] == scored.metrics[settings.gate_metric].value
     alone, none = holdout_evidence(settings, version, None, held)
     assert none is None and "production" not in alone
-
-
-def test_a_replaced_production_gets_the_same_value_without_scores_held_for_a_report(
-    deployed_ws: Workspace,
-) -> None:
-    settings = deployed_ws.settings
-    version = read_deployment(settings.prod_deployment_path).version  # type: ignore[union-attr]
-    held: Loaded = {}
-    values, scored = holdout_evidence(settings, version, version, held)
-    replaced, none = holdout_evidence(settings, version, version, held, replaced=True)
-    assert scored is not None and none is None
-    assert replaced == values  # the gate metric's value, the same number
+    # Production replaced: the same value, and no scores held for a report.
+    replaced, kept = holdout_evidence(settings, version, version, held, replaced=True)
+    assert kept is None and replaced == values

@@ -14,11 +14,11 @@ import pandas as pd
 from riskwatch.config import Settings
 from riskwatch.ingestion.datasets import read_labelled
 from riskwatch.ingestion.master import read_master
-from riskwatch.model.metrics import Metric, compute_metrics, effective_resamples
+from riskwatch.model.metrics import Metric, effective_resamples
 from riskwatch.model.pipeline import predict_risk
 from riskwatch.model.registry import REFERENCE_FILE, Deployed, Loaded, load_model, read_metadata
 from riskwatch.schema import BATCH_COLUMN, TARGET
-from riskwatch.scoring import evaluate
+from riskwatch.scoring import evaluate, metric_value
 from riskwatch.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -112,15 +112,7 @@ def holdout_evidence(
     model = load_model(settings.output_model_path, production, held)
     frame = read_labelled(settings.test_data_path)
     if replaced:  # no report shows it: its value, without the bootstrap of every metric
-        value = compute_metrics(
-            frame[TARGET].to_numpy(),
-            predict_risk(model, frame),
-            threshold=settings.decision_threshold,
-            k=settings.call_list_capacity,
-            resamples=0,
-            names=(metric,),
-        )[metric].value
-        return {**values, "production": value}, None
+        return {**values, "production": metric_value(model, frame, settings, metric)}, None
     sha256 = read_metadata(settings.output_model_path, production).get("sha256", "")
     scored = score_holdout(settings, model, frame, sha256)
     values["production"] = scored.metrics[metric].value
