@@ -23,6 +23,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from riskwatch.config import Settings, load_settings
 
+from .preloaded import run_command
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -55,16 +57,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `riskwatch` command in its own process; its output as text."""
-    return subprocess.run(
-        [str(RISKWATCH), *args],
-        cwd=cwd,
-        env=clean_env(**(env or {})),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run the `riskwatch` command in its own process (forked with its libraries imported:
+    tests/preloaded.py); its output as text."""
+    return run_command(list(args), cwd=cwd, env=clean_env(**(env or {})), timeout=timeout)
 
 
 @pytest.fixture

@@ -15,19 +15,19 @@ from xdist.scheduler import LoadScopeScheduling
 SLOWEST_FIRST = (
     "tests/fullprocess/test_cycle.py",
     "tests/webapp",
-    "tests/cli/test_model.py",
-    "tests/fullprocess/test_cycle_estimate.py",
     "tests/fullprocess/test_cycle_crashes.py",
-    "tests/cli/test_common.py",
-    "tests/storage/test_system_postgres.py",
     "tests/reporting/test_report.py",
-    "tests/api/test_metrics.py",
-    "tests/cli/test_monitor.py",
+    "tests/cli/test_common.py",
+    "tests/fullprocess/test_cycle_estimate.py",
     "tests/api/test_server.py",
-    "tests/cli/test_automation.py",
-    "tests/backtest/test_backtest.py",
+    "tests/storage/test_system_postgres.py",
+    "tests/cli/test_model_imports.py",
+    "tests/cli/test_model.py",
+    "tests/api/test_metrics.py",
+    "tests/test_training.py",
     "tests/dagster/test_command.py",
-    "tests/demo/test_calls.py",
+    "tests/dagster/test_definitions.py",
+    "tests/backtest/test_backtest.py",
 )
 
 

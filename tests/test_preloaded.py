@@ -1,0 +1,89 @@
+"""The tests' forked `riskwatch` (tests/preloaded.py) answers as the real console script does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import CLASSIC, RISKWATCH, clean_env
+from .preloaded import run_command
+
+
+def real(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The console script itself, started afresh."""
+    return subprocess.run(
+        [str(RISKWATCH), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--version"], 0),
+        (["stauts"], 2),  # refused with a did-you-mean: usage on stderr
+        (["status", "--json"], 2),  # no config file here: one JSON error document
+        (["ingest"], 0),  # the classic workspace: its rows read, a master written
+    ],
+)
+def test_a_command_gives_the_real_scripts_exit_code_stdout_and_stderr(
+    args: list[str], code: int, tmp_path: Path
+) -> None:
+    outputs = []
+    for fresh in (True, False):
+        folder = tmp_path / ("fresh" if fresh else "forked")
+        if args == ["ingest"]:
+            shutil.copytree(CLASSIC, folder)
+        else:
+            folder.mkdir()
+        if fresh:
+            done = real(args, folder, clean_env())
+        else:
+            done = run_command(args, cwd=folder, env=clean_env(), timeout=120)
+        # Each folder's own path appears in what it says: the same words otherwise.
+        said = (done.stdout.replace(str(folder), "~"), done.stderr.replace(str(folder), "~"))
+        outputs.append((done.returncode, *said))
+    assert outputs[0][0] == code, outputs[0][2]
+    assert outputs[0] == outputs[1]
+
+
+def test_a_command_runs_in_its_folder_with_its_environment(tmp_path: Path) -> None:
+    (tmp_path / "riskwatch.toml").write_text('input_folder_path = "sourcedata"\n')
+    done = run_command(
+        ["status"], cwd=tmp_path, env=clean_env(RISKWATCH_DRIFT_METRIC="nonsense"), timeout=60
+    )
+    assert done.returncode == 2
+    assert "RISKWATCH_DRIFT_METRIC" in done.stderr  # the environment it was given, not ours
+    assert "RISKWATCH_DRIFT_METRIC" not in os.environ
+
+
+def test_a_command_over_its_time_is_killed_and_said_so(tmp_path: Path) -> None:
+    (tmp_path / "sourcedata").mkdir()
+    (tmp_path / "riskwatch.toml").write_text('input_folder_path = "sourcedata"\n')
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_command(["schedule", "--every", "1h"], cwd=tmp_path, env=clean_env(), timeout=3)
+    assert time.monotonic() - started < 30
+    # Killed: the schedule's lock is free again for the next command.
+    done = run_command(["run"], cwd=tmp_path, env=clean_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_commands_run_at_the_same_time_each_in_its_own_process(tmp_path: Path) -> None:
+    answers: list[str] = []
+
+    def version() -> None:
+        done = run_command(["--version"], cwd=tmp_path, env=clean_env(), timeout=60)
+        answers.append(done.stdout.strip())
+
+    threads = [threading.Thread(target=version) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 4 and len(set(answers)) == 1 and answers[0].startswith("riskwatch ")
