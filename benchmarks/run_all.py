@@ -69,6 +69,7 @@ BENCHMARKS = (
     Benchmark("pages", quick=True),
     Benchmark("policy", quick=True),
     Benchmark("millions", quick=True),
+    Benchmark("tests", quick=False),
 )
 
 

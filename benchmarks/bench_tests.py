@@ -1,0 +1,78 @@
+"""Test-suite benchmark: the whole `make test` (lint, then every test on one worker per core).
+
+Run with `make bench` or `.venv/bin/python benchmarks/bench_tests.py` (not part of the tests: it
+runs them). The command is the README's, in this repository, with its caches as they are (a
+fresh clone adds the install and mypy's first run). The aim is absolute, as the issue sets it:
+under 5 minutes on this machine; CPU seconds and the load average beside it tell how busy the
+machine was.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import subprocess
+import sys
+import time
+
+from common import REPO, Aim, footer, heading, print_aims
+
+AIM_SECONDS = 300.0
+SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ passed.*?) in (?P<seconds>[\d.]+)s")
+
+
+def minutes(seconds: float) -> str:
+    """Seconds as `4 min 51 s`."""
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole} min {rest:02d} s"
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's ended children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    """Run `make test` once, print its time, its counts and the aim."""
+    heading("Test-suite benchmark")
+    cpu_before, started = children_cpu(), time.perf_counter()
+    done = subprocess.run(
+        ["make", "test"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    seconds, cpu = time.perf_counter() - started, children_cpu() - cpu_before
+    found = [m for line in done.stdout.splitlines() if (m := SUMMARY.match(line.strip("= ")))]
+    if done.returncode != 0 or not found:
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        raise SystemExit(f"make test failed (exit status {done.returncode})")
+    counts, pytest_seconds = found[-1]["counts"], float(found[-1]["seconds"])
+    print("| command | wall clock | of which pytest | CPU (all processes waited for) | tests |")
+    print("|---|---:|---:|---:|---|")
+    print(
+        f"| `make test` | {minutes(seconds)} | {minutes(pytest_seconds)} | {minutes(cpu)} "
+        f"| {counts} |"
+    )
+    print(
+        "\nThe CPU column leaves out processes the tests start and end by a signal (servers, "
+        "the forked commands' server), so it is a lower bound."
+    )
+    print_aims(
+        [
+            Aim(
+                "`make test` (lint and the whole suite), wall clock",
+                "under 5 min",
+                f"{minutes(seconds)} ({counts})",
+                seconds < AIM_SECONDS,
+            )
+        ]
+    )
+    footer()
+
+
+if __name__ == "__main__":
+    main()
