@@ -13,6 +13,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from riskwatch.reporting.history import History, Series
+from riskwatch.reporting.margins import MeasuredLayout
 
 # The object-oriented API (Figure without pyplot) draws with Agg and changes no global state:
 # no backend switch, no figure registry to leak from, safe beside a server's threads.
@@ -26,9 +27,9 @@ BAND_COLOURS = {"low": "#d8ecd8", "medium": "#fbe7c6", "high": "#f6d0cb"}
 
 
 def _figure(title: str, size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+    figure = Figure(figsize=size, dpi=DPI, layout=MeasuredLayout())
     axes = figure.add_subplot()
-    axes.set_title(title, fontsize=12, loc="left")
+    axes.set_title(title, fontsize=12, loc="left", y=1.0)
     return figure, axes
 
 
@@ -157,13 +158,13 @@ def feature_drift_figure(
     """Each column: reference and newest values as shares of clients, with the verdict."""
     names = list(reference)
     rows = (len(names) + 1) // 2
-    figure = Figure(figsize=(7.0, 2.9 * rows), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(7.0, 2.9 * rows), dpi=DPI, layout=MeasuredLayout())
     figure.suptitle("Training data (reference) against the newest data", fontsize=11)
     grid = figure.subplots(rows, 2, squeeze=False).ravel()
     for axes, name in zip(grid, names, strict=False):
         ref, cur = np.asarray(reference[name], float), np.asarray(current[name], float)
         _drift_panel(axes, ref, cur)
-        axes.set_title(f"{name}\n{verdicts.get(name, '')}", fontsize=8.5, loc="left")
+        axes.set_title(f"{name}\n{verdicts.get(name, '')}", fontsize=8.5, loc="left", y=1.0)
     for axes in grid[len(names) :]:
         axes.set_axis_off()
     if names:
@@ -267,7 +268,7 @@ def _legend_below(axes: Axes) -> None:
     """The legend under the plot, where it hides no point and no model change."""
     figure = axes.get_figure()
     if isinstance(figure, Figure):
-        figure.legend(loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
+        figure.legend(loc="lower center", ncol=3, fontsize=7.5, frameon=False)
 
 
 def score_history_figure(history: History, *, metric: str = "ROC AUC") -> Figure:
