@@ -40,7 +40,8 @@ class MeasuredLayout(LayoutEngine):
     def execute(self, fig: Figure) -> None:
         """Set the figure's subplot margins so that every label fits on the canvas."""
         width, height, pad = fig.bbox.width, fig.bbox.height, PAD * fig.dpi
-        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's, at drawing
+        # As matplotlib's own layout engines: the renderer of whichever canvas is drawing.
+        renderer = fig._get_renderer()  # type: ignore[attr-defined]
         above, below = _figure_texts(fig, renderer)
         left, right, top, bottom = (inches * fig.dpi for inches in GUESS)
         top, bottom = top + above, bottom + below
