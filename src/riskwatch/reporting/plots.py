@@ -29,6 +29,8 @@ BAND_COLOURS = {"low": "#d8ecd8", "medium": "#fbe7c6", "high": "#f6d0cb"}
 def _figure(title: str, size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
     figure = Figure(figsize=size, dpi=DPI, layout=MeasuredLayout())
     axes = figure.add_subplot()
+    # y given: matplotlib then does not measure the axis labels at each drawing to lift the
+    # title over any at the top; there are none.
     axes.set_title(title, fontsize=12, loc="left", y=1.0)
     return figure, axes
 
@@ -272,6 +274,7 @@ def _legend_below(axes: Axes) -> None:
     """The legend under the plot, where it hides no point and no model change."""
     figure = axes.get_figure()
     if isinstance(figure, Figure):
+        # At the canvas's foot: MeasuredLayout keeps the axes and their labels above it.
         figure.legend(loc="lower center", ncol=3, fontsize=7.5, frameon=False)
 
 
