@@ -13,6 +13,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from riskwatch.reporting.history import History, Series
+from riskwatch.reporting.margins import MeasuredLayout
 
 # The object-oriented API (Figure without pyplot) draws with Agg and changes no global state:
 # no backend switch, no figure registry to leak from, safe beside a server's threads.
@@ -26,9 +27,11 @@ BAND_COLOURS = {"low": "#d8ecd8", "medium": "#fbe7c6", "high": "#f6d0cb"}
 
 
 def _figure(title: str, size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+    figure = Figure(figsize=size, dpi=DPI, layout=MeasuredLayout())
     axes = figure.add_subplot()
-    axes.set_title(title, fontsize=12, loc="left")
+    # y given: matplotlib then does not measure the axis labels at each drawing to lift the
+    # title over any at the top; there are none.
+    axes.set_title(title, fontsize=12, loc="left", y=1.0)
     return figure, axes
 
 
@@ -62,7 +65,8 @@ def write_png(figure: Figure, path: Path) -> Path:
     # The background is opaque: without the alpha channel the PDF writer has no mask to build
     # for each picture (a faster PDF, smaller files, the same pixels).
     rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]  # type: ignore[no-untyped-call]
-    Image.fromarray(rgb).save(path, format="png")
+    # zlib level 3: the report's pictures come out within 1 % of level 6's size, in 2/3 of the time.
+    Image.fromarray(rgb).save(path, format="png", compress_level=3)
     return path
 
 
@@ -142,7 +146,10 @@ def risk_distribution_figure(risks: Array, *, high: float, medium: float, client
         inside = (risk >= low) & ((risk < top) if band != "high" else (risk <= top))
         label = f"{band} risk: {int(inside.sum()):,} clients"
         axes.axvspan(low, top, color=BAND_COLOURS[band], label=label, zorder=0)
-    axes.hist(risk, bins=np.linspace(0, 1, 41).tolist(), color=BLUE, zorder=2)
+    # One filled outline, the same pixels as 40 bars without their 40 patches to build and draw.
+    axes.hist(
+        risk, bins=np.linspace(0, 1, 41).tolist(), color=BLUE, zorder=2, histtype="stepfilled"
+    )
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.set_xlabel("Predicted risk of leaving")
@@ -157,13 +164,13 @@ def feature_drift_figure(
     """Each column: reference and newest values as shares of clients, with the verdict."""
     names = list(reference)
     rows = (len(names) + 1) // 2
-    figure = Figure(figsize=(7.0, 2.9 * rows), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(7.0, 2.9 * rows), dpi=DPI, layout=MeasuredLayout())
     figure.suptitle("Training data (reference) against the newest data", fontsize=11)
     grid = figure.subplots(rows, 2, squeeze=False).ravel()
     for axes, name in zip(grid, names, strict=False):
         ref, cur = np.asarray(reference[name], float), np.asarray(current[name], float)
         _drift_panel(axes, ref, cur)
-        axes.set_title(f"{name}\n{verdicts.get(name, '')}", fontsize=8.5, loc="left")
+        axes.set_title(f"{name}\n{verdicts.get(name, '')}", fontsize=8.5, loc="left", y=1.0)
     for axes in grid[len(names) :]:
         axes.set_axis_off()
     if names:
@@ -267,7 +274,8 @@ def _legend_below(axes: Axes) -> None:
     """The legend under the plot, where it hides no point and no model change."""
     figure = axes.get_figure()
     if isinstance(figure, Figure):
-        figure.legend(loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
+        # At the canvas's foot: MeasuredLayout keeps the axes and their labels above it.
+        figure.legend(loc="lower center", ncol=3, fontsize=7.5, frameon=False)
 
 
 def score_history_figure(history: History, *, metric: str = "ROC AUC") -> Figure:
