@@ -9,6 +9,7 @@ machine was.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import subprocess
@@ -44,12 +45,15 @@ def main() -> None:
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
+        env={**os.environ, "PY_COLORS": "0"},  # a summary line this script can read
     )
     seconds, cpu = time.perf_counter() - started, children_cpu() - cpu_before
     found = [m for line in done.stdout.splitlines() if (m := SUMMARY.match(line.strip("= ")))]
     if done.returncode != 0 or not found:
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-        raise SystemExit(f"make test failed (exit status {done.returncode})")
+        if done.returncode != 0:
+            raise SystemExit(f"make test failed (exit status {done.returncode})")
+        raise SystemExit("make test passed, but printed no pytest summary line to read")
     counts, pytest_seconds = found[-1]["counts"], float(found[-1]["seconds"])
     print("| command | wall clock | of which pytest | CPU (all processes waited for) | tests |")
     print("|---|---:|---:|---:|---|")
@@ -58,8 +62,9 @@ def main() -> None:
         f"| {counts} |"
     )
     print(
-        "\nThe CPU column leaves out processes the tests start and end by a signal (servers, "
-        "the forked commands' server), so it is a lower bound."
+        "\nThe CPU column counts every process waited for, the commands the tests fork from "
+        "their preloaded server (tests/preloaded.py) included; it leaves out servers the tests "
+        "stop with a signal, so it is a lower bound."
     )
     print_aims(
         [

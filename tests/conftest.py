@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,14 +22,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from riskwatch.config import Settings, load_settings
 
-from .preloaded import run_command
+from .preloaded import SCRIPT, clean_env, run_command, stop_server
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # A copy of the classic data, so the tests read nothing outside the repository.
 CLASSIC = Path(__file__).resolve().parent / "fixtures" / "classic"
-RISKWATCH = Path(sys.executable).with_name("riskwatch")  # the real console script
+RISKWATCH = SCRIPT  # the real console script
 OFFLINE_INDEX = "http://127.0.0.1:9/pypi"  # nothing listens: the package index is "unknown"
 HEADER = "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"
 
@@ -44,14 +43,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return module_scheduling(config, log)
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the commands' server: waited for here, its commands' CPU counts as the suite's."""
+    stop_server()
+
+
 def csv_rows(*rows: str, header: str = HEADER) -> str:
     """CSV text with the classic header and the given data lines."""
     return "\n".join([header, *rows]) + "\n"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without RISKWATCH_* variables (a developer's own), plus the given ones."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")} | extra
 
 
 def run(

@@ -76,14 +76,32 @@ def test_a_command_over_its_time_is_killed_and_said_so(tmp_path: Path) -> None:
 
 def test_commands_run_at_the_same_time_each_in_its_own_process(tmp_path: Path) -> None:
     answers: list[str] = []
+    errors: list[BaseException] = []
 
     def version() -> None:
-        done = run_command(["--version"], cwd=tmp_path, env=clean_env(), timeout=60)
-        answers.append(done.stdout.strip())
+        try:
+            done = run_command(["--version"], cwd=tmp_path, env=clean_env(), timeout=60)
+            answers.append(done.stdout.strip())
+        except BaseException as exc:  # shown by the assertion below
+            errors.append(exc)
 
     threads = [threading.Thread(target=version) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not errors
     assert len(answers) == 4 and len(set(answers)) == 1 and answers[0].startswith("riskwatch ")
+
+
+def test_a_missing_folder_is_refused_as_subprocess_refuses_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        run_command(["--version"], cwd=tmp_path / "missing", env=clean_env(), timeout=60)
+
+
+def test_a_variable_read_at_start_gets_a_fresh_process(tmp_path: Path) -> None:
+    # Python reads PYTHONIOENCODING when it starts: a forked process could not follow it.
+    env = clean_env(PYTHONIOENCODING="utf-16")
+    forked = run_command(["--version"], cwd=tmp_path, env=env, timeout=60)
+    assert forked.stdout == real(["--version"], tmp_path, env).stdout
+    assert "riskwatch" not in forked.stdout  # UTF-16 read as the locale's text

@@ -34,8 +34,9 @@ class MeasuredLayout(LayoutEngine):
     so one measurement near the final size is enough. Figure texts and legends keep their
     places: those in the upper half take room from the top, the others from the bottom."""
 
+    # For figures of one grid of axes, with no colorbar, subfigure or supxlabel (the report's).
     _adjust_compatible = True
-    _colorbar_gridspec = True
+    _colorbar_gridspec = False
 
     def execute(self, fig: Figure) -> None:
         """Set the figure's subplot margins so that every label fits on the canvas."""
