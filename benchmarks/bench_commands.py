@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shlex
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import Aim, footer, heading, print_aims, verdict
+from common import Aim, children_cpu_seconds, footer, heading, print_aims, verdict
 
 CLIENTS = 10_000
 MONTHS = 3
@@ -93,20 +92,17 @@ def command_env(src: Path | None) -> dict[str, str]:
 
 def timed(argv: list[str], env: dict[str, str], timeout: float) -> tuple[float, float]:
     """Run a command line (output captured); its wall and CPU (user + system) seconds."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    before, started = children_cpu_seconds(), time.perf_counter()
     try:
         done = subprocess.run(
             argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         raise CommandError(f"`{shlex.join(argv)}` did not finish in {timeout:g} s") from None
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, cpu = time.perf_counter() - started, children_cpu_seconds() - before
     if done.returncode != 0:
         tail = "\n".join(done.stderr.splitlines()[-TAIL_LINES:])
         raise CommandError(f"`{shlex.join(argv)}` exited with {done.returncode}:\n{tail}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return seconds, cpu
 
 

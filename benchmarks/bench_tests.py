@@ -11,33 +11,20 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
 
-from common import REPO, Aim, footer, heading, print_aims
+from common import REPO, Aim, children_cpu_seconds, duration, footer, heading, print_aims
 
 AIM_SECONDS = 300.0
 SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ passed.*?) in (?P<seconds>[\d.]+)s")
 
 
-def minutes(seconds: float) -> str:
-    """Seconds as `4 min 51 s`."""
-    whole, rest = divmod(round(seconds), 60)
-    return f"{whole} min {rest:02d} s"
-
-
-def children_cpu() -> float:
-    """CPU seconds (user and system) of this process's ended children so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> None:
     """Run `make test` once, print its time, its counts and the aim."""
     heading("Test-suite benchmark")
-    cpu_before, started = children_cpu(), time.perf_counter()
+    cpu_before, started = children_cpu_seconds(), time.perf_counter()
     done = subprocess.run(
         ["make", "test"],
         cwd=REPO,
@@ -47,7 +34,7 @@ def main() -> None:
         check=False,
         env={**os.environ, "PY_COLORS": "0"},  # a summary line this script can read
     )
-    seconds, cpu = time.perf_counter() - started, children_cpu() - cpu_before
+    seconds, cpu = time.perf_counter() - started, children_cpu_seconds() - cpu_before
     found = [m for line in done.stdout.splitlines() if (m := SUMMARY.match(line.strip("= ")))]
     if done.returncode != 0 or not found:
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
@@ -58,7 +45,7 @@ def main() -> None:
     print("| command | wall clock | of which pytest | CPU (all processes waited for) | tests |")
     print("|---|---:|---:|---:|---|")
     print(
-        f"| `make test` | {minutes(seconds)} | {minutes(pytest_seconds)} | {minutes(cpu)} "
+        f"| `make test` | {duration(seconds)} | {duration(pytest_seconds)} | {duration(cpu)} "
         f"| {counts} |"
     )
     print(
@@ -71,7 +58,7 @@ def main() -> None:
             Aim(
                 "`make test` (lint and the whole suite), wall clock",
                 "under 5 min",
-                f"{minutes(seconds)} ({counts})",
+                f"{duration(seconds)} ({counts})",
                 seconds < AIM_SECONDS,
             )
         ]

@@ -16,6 +16,7 @@ import importlib.metadata
 import os
 import platform
 import re
+import resource
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,20 @@ REPO = Path(__file__).resolve().parent.parent
 def now() -> str:
     """The current time in UTC, to the second."""
     return f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as `1 min 5 s` or `3.2 s`."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds (user and system) of this process's ended, waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def load_average() -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from common import RUN_ALL_ENV, Aim, load_average, machine_lines, now, parse_aims
+from common import RUN_ALL_ENV, Aim, duration, load_average, machine_lines, now, parse_aims
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -102,14 +102,6 @@ class Outcome:
     @property
     def aims(self) -> list[Aim]:
         return parse_aims(self.output)
-
-
-def duration(seconds: float) -> str:
-    """Seconds as `1 min 5 s` or `3.2 s`."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
 
 
 def shown(path: str | Path) -> str:

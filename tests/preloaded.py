@@ -126,11 +126,9 @@ def run_command(
     args: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """Run `riskwatch *args` in a process forked from the server; as subprocess.run would."""
-    command = [str(SCRIPT), *args]
     if os.environ.get(FRESH) == "1" or not _SERVER.serves(env):
-        return subprocess.run(
-            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        return fresh_command(args, cwd=cwd, env=env, timeout=timeout)
+    command = [str(SCRIPT), *args]
     folder = Path(cwd) if cwd is not None else Path.cwd()
     if not folder.is_dir():  # as subprocess.run says it
         raise FileNotFoundError(2, "No such file or directory", str(folder))
@@ -154,6 +152,21 @@ def run_command(
                 os.kill(pid, signal.SIGKILL)
             raise subprocess.TimeoutExpired(command, timeout, _text(out), _text(err))
         return subprocess.CompletedProcess(command, code, _text(out), _text(err))
+
+
+def fresh_command(
+    args: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `riskwatch *args` as the console script started afresh."""
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _answer(connection: socket.socket, answers: IO[str], deadline: float) -> int | None:

@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLASSIC, RISKWATCH, clean_env
-from .preloaded import run_command
-
-
-def real(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The console script itself, started afresh."""
-    return subprocess.run(
-        [str(RISKWATCH), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+from .conftest import CLASSIC, clean_env
+from .preloaded import fresh_command, run_command
 
 
 @pytest.mark.parametrize(
@@ -42,7 +35,7 @@ def test_a_command_gives_the_real_scripts_exit_code_stdout_and_stderr(
         else:
             folder.mkdir()
         if fresh:
-            done = real(args, folder, clean_env())
+            done = fresh_command(args, cwd=folder, env=clean_env(), timeout=120)
         else:
             done = run_command(args, cwd=folder, env=clean_env(), timeout=120)
         # Each folder's own path appears in what it says: the same words otherwise.
@@ -103,5 +96,5 @@ def test_a_variable_read_at_start_gets_a_fresh_process(tmp_path: Path) -> None:
     # Python reads PYTHONIOENCODING when it starts: a forked process could not follow it.
     env = clean_env(PYTHONIOENCODING="utf-16")
     forked = run_command(["--version"], cwd=tmp_path, env=env, timeout=60)
-    assert forked.stdout == real(["--version"], tmp_path, env).stdout
+    assert forked.stdout == fresh_command(["--version"], cwd=tmp_path, env=env, timeout=60).stdout
     assert "riskwatch" not in forked.stdout  # UTF-16 read as the locale's text
